@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` (the whole flow on embedded defaults) and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint typecheck pytest run demo bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check operator web tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy operator/spiris_client operator/spiris_sandbox operator/spiris_store operator/spiris_sync \
+		operator/spiris_connection operator/spiris_operator operator/spiris_localstack web/spiris_web
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+run: $(STAMP)
+	$(BIN)/spiris-local run
+
+demo: $(STAMP)
+	$(BIN)/spiris-local demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
