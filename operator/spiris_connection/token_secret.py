@@ -1,0 +1,202 @@
+"""The token Secret: where one connection's OAuth tokens live, and the only place they live.
+
+Name ``{connection}-spiris-token`` in the connection's namespace, owned by the SpirisConnection
+(controller), labelled so the operator can watch it, with a single key ``token.json`` serialised by
+``spiris_client``'s ``TokenSet``. The web component writes it at consent (create, or replace on re-consent);
+the operator is the only one who refreshes, and every rotation is a PUT carrying the resourceVersion it read
+(compare-and-swap), so two writers can never silently overwrite each other's refresh token. Nothing here
+ever puts a token into a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+from spiris_client.oauth import TokenSet
+
+__all__ = [
+    "CONNECTION_LABEL",
+    "GROUP_VERSION",
+    "TOKEN_KEY",
+    "StoredToken",
+    "TokenSecretConflict",
+    "TokenSecretInvalid",
+    "build_manifest",
+    "connection_name_of",
+    "labels",
+    "owner_reference",
+    "parse_secret",
+    "read_token",
+    "replace_token",
+    "secret_name",
+    "selector",
+    "write_consented_token",
+]
+
+GROUP_VERSION = "spiris.senseworks.io/v1alpha1"
+KIND = "SpirisConnection"
+TOKEN_KEY = "token.json"
+CONNECTION_LABEL = "spiris.senseworks.io/connection"
+_SUFFIX = "-spiris-token"
+_STATIC_LABELS = {
+    "app.kubernetes.io/managed-by": "spiris-operator",
+    "app.kubernetes.io/part-of": "spiris",
+}
+
+
+class TokenSecretConflict(Exception):
+    """The Secret changed since it was read (HTTP 409): someone else wrote a token first."""
+
+
+class TokenSecretInvalid(Exception):
+    """The Secret exists but holds no usable ``token.json`` (the message never includes its content)."""
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """A token as read from the Secret, with the resourceVersion needed to replace it safely."""
+
+    token: TokenSet
+    resource_version: str
+
+
+def secret_name(connection_name: str) -> str:
+    """The token Secret's name for a connection."""
+    return f"{connection_name}{_SUFFIX}"
+
+
+def labels(connection_name: str) -> dict[str, str]:
+    """Labels carried by every token Secret (the operator watches Secrets by them)."""
+    return {**_STATIC_LABELS, CONNECTION_LABEL: connection_name}
+
+
+def selector() -> str:
+    """Label selector matching all token Secrets."""
+    return f"app.kubernetes.io/managed-by=spiris-operator,{CONNECTION_LABEL}"
+
+
+def connection_name_of(secret: Mapping[str, Any]) -> str | None:
+    """The connection a token Secret belongs to, from its label; None for other Secrets."""
+    metadata = secret.get("metadata") or {}
+    value = (metadata.get("labels") or {}).get(CONNECTION_LABEL)
+    return str(value) if value else None
+
+
+def owner_reference(connection: Mapping[str, Any]) -> dict[str, Any]:
+    """An ownerReference making the connection the controller of a child object."""
+    metadata = connection["metadata"]
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": KIND,
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def build_manifest(
+    *, connection: Mapping[str, Any], token: TokenSet, resource_version: str | None = None
+) -> dict[str, Any]:
+    """The Secret for ``connection`` holding ``token``; with ``resource_version`` it is a CAS replacement."""
+    metadata = connection["metadata"]
+    name = str(metadata["name"])
+    secret_metadata: dict[str, Any] = {
+        "name": secret_name(name),
+        "namespace": metadata["namespace"],
+        "labels": labels(name),
+        "ownerReferences": [owner_reference(connection)],
+    }
+    if resource_version is not None:
+        secret_metadata["resourceVersion"] = resource_version
+    encoded = base64.b64encode(token.to_json().encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": secret_metadata,
+        "data": {TOKEN_KEY: encoded},
+    }
+
+
+def parse_secret(secret: Mapping[str, Any]) -> TokenSet:
+    """The TokenSet in a Secret (``data`` base64, or ``stringData``); raises :class:`TokenSecretInvalid`."""
+    data = secret.get("data") or {}
+    string_data = secret.get("stringData") or {}
+    try:
+        if TOKEN_KEY in data:
+            text = base64.b64decode(data[TOKEN_KEY], validate=True).decode()
+        elif TOKEN_KEY in string_data:
+            text = str(string_data[TOKEN_KEY])
+        else:
+            raise TokenSecretInvalid(f"the Secret has no key {TOKEN_KEY}")
+        return TokenSet.from_json(text)
+    except TokenSecretInvalid:
+        raise
+    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise TokenSecretInvalid(f"the Secret's {TOKEN_KEY} is not a valid token document") from None
+
+
+def read_token(api: k8s.CoreV1Api, *, namespace: str, connection_name: str) -> StoredToken | None:
+    """Read the connection's token and resourceVersion; None if the Secret does not exist."""
+    try:
+        secret = api.read_namespaced_secret(secret_name(connection_name), namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    raw = api.api_client.sanitize_for_serialization(secret)
+    return StoredToken(token=parse_secret(raw), resource_version=str(secret.metadata.resource_version))
+
+
+def replace_token(
+    api: k8s.CoreV1Api,
+    *,
+    connection: Mapping[str, Any],
+    token: TokenSet,
+    resource_version: str,
+) -> str:
+    """Replace the token only if the Secret is still at ``resource_version``; returns the new resourceVersion.
+
+    Raises :class:`TokenSecretConflict` when another writer got there first: re-read and use what is stored.
+    """
+    manifest = build_manifest(connection=connection, token=token, resource_version=resource_version)
+    name = manifest["metadata"]["name"]
+    try:
+        result = api.replace_namespaced_secret(name, manifest["metadata"]["namespace"], manifest)
+    except ApiException as exc:
+        if exc.status == 409:
+            raise TokenSecretConflict(f"Secret {name} changed since it was read") from None
+        raise _scrubbed(exc) from None
+    return str(result.metadata.resource_version)
+
+
+def write_consented_token(api: k8s.CoreV1Api, *, connection: Mapping[str, Any], token: TokenSet) -> str:
+    """Store a token obtained at consent: create the Secret, or replace it on re-consent.
+
+    A fresh consent supersedes whatever was stored, so on re-consent this replaces at the version it just
+    read; a concurrent change makes it raise :class:`TokenSecretConflict` rather than overwrite blindly.
+    """
+    manifest = build_manifest(connection=connection, token=token)
+    metadata = manifest["metadata"]
+    try:
+        result = api.create_namespaced_secret(metadata["namespace"], manifest)
+        return str(result.metadata.resource_version)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise _scrubbed(exc) from None
+    current = api.read_namespaced_secret(metadata["name"], metadata["namespace"])
+    return replace_token(
+        api, connection=connection, token=token, resource_version=str(current.metadata.resource_version)
+    )
+
+
+def _scrubbed(exc: ApiException) -> ApiException:
+    """An ApiException without the request/response body (which may echo the Secret's data)."""
+    return ApiException(status=exc.status, reason=exc.reason)
