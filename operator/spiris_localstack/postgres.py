@@ -1,0 +1,194 @@
+"""A throwaway PostgreSQL 15 cluster from Debian's binaries, for tests and the local run.
+
+`initdb` refuses to run as root, so the cluster lives in a temp dir owned by the `postgres` OS user; `initdb`
+runs through `runuser -u postgres --` and the server itself runs as that user but as our direct child (not
+daemonised by `pg_ctl`), so it is stopped and reaped by its PID. It listens on 127.0.0.1 on a free port (and a
+private Unix socket dir); the superuser is reachable only over that socket, while clients get a
+password-authenticated role over TCP so their DSNs look exactly like production ones.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+from psycopg import sql
+
+from spiris_localstack.processes import (
+    ServiceStartError,
+    free_port,
+    require_binary,
+    start_process,
+    stop_process_with,
+    wait_until_ready,
+)
+
+DEFAULT_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+INSTALL_HINT = "the Debian package postgresql-15 (apt-get install postgresql-15)"
+RUNUSER_HINT = "the Debian package util-linux (runuser)"
+OS_USER = "postgres"
+
+
+class PostgresServer:
+    """One private PostgreSQL cluster; `.dsn` points at its default database with the app role."""
+
+    def __init__(
+        self,
+        *,
+        bin_dir: str | Path = DEFAULT_BIN_DIR,
+        role: str = "spiris",
+        database: str = "spiris",
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.bin_dir = Path(bin_dir)
+        self.role = role
+        self.password = secrets.token_urlsafe(16)
+        self.database = database
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.start_timeout = start_timeout
+        self.base_dir: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def data_dir(self) -> Path:
+        return self._base() / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self._base()
+
+    @property
+    def log_path(self) -> Path:
+        return self._base() / "postgres.log"
+
+    @property
+    def dsn(self) -> str:
+        """The DSN of the default database, as the app role over TCP with its password."""
+        return self.dsn_for(self.database)
+
+    def dsn_for(self, database: str) -> str:
+        return f"postgresql://{self.role}:{self.password}@{self.host}:{self.port}/{database}"
+
+    def start(self) -> PostgresServer:
+        initdb = require_binary(self.bin_dir / "initdb", install_hint=INSTALL_HINT)
+        postgres = require_binary(self.bin_dir / "postgres", install_hint=INSTALL_HINT)
+        runuser = require_binary("runuser", install_hint=RUNUSER_HINT)
+        try:
+            owner = pwd.getpwnam(OS_USER)
+        except KeyError as exc:
+            raise ServiceStartError(f"OS user {OS_USER!r} missing: install {INSTALL_HINT}") from exc
+        self.base_dir = Path(tempfile.mkdtemp(prefix="spiris-pg-"))
+        os.chown(self.base_dir, owner.pw_uid, owner.pw_gid)
+        try:
+            self._run_as_postgres(
+                runuser,
+                [str(initdb), "-D", str(self.data_dir), "-U", OS_USER, "--auth-local=trust",
+                 "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+            )
+            self.port = free_port()
+            self.process = start_process(
+                [str(postgres), "-D", str(self.data_dir), "-c", f"listen_addresses={self.host}",
+                 "-p", str(self.port), "-k", str(self.socket_dir), "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
+                cwd=self._base(),
+                log_path=self.log_path,
+                user=OS_USER,
+            )
+            wait_until_ready(
+                self._accepts_connections, timeout=self.start_timeout, what="PostgreSQL", process=self.process
+            )
+            self._bootstrap_role()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Fast shutdown by PID (SIGINT), SIGKILL after a grace period; then remove the cluster dir."""
+        if self.process is not None:
+            stop_process_with(self.process, first=signal.SIGINT, grace=15.0)
+            self.process = None
+        if self.base_dir is not None:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            self.base_dir = None
+
+    def create_database(self, name: str) -> str:
+        """Create database `name` owned by the app role and return its DSN."""
+        with self.superuser_connection() as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(self.role))
+            )
+        return self.dsn_for(name)
+
+    def drop_database(self, name: str) -> None:
+        with self.superuser_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def superuser_connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        """An autocommit connection as the cluster superuser over the private Unix socket."""
+        return psycopg.connect(
+            host=str(self.socket_dir), port=self.port, user=OS_USER, dbname="postgres", autocommit=True
+        )
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _base(self) -> Path:
+        if self.base_dir is None:
+            raise RuntimeError("PostgresServer is not started")
+        return self.base_dir
+
+    def _run_as_postgres(self, runuser: Path, argv: list[str]) -> None:
+        result = subprocess.run(
+            [str(runuser), "-u", OS_USER, "--", *argv],
+            cwd=self._base(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=self.start_timeout + 30,
+            check=False,
+        )
+        if result.returncode != 0:
+            log = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+            raise ServiceStartError(
+                f"{Path(argv[0]).name} failed ({result.returncode}): {result.stderr.strip()[-2000:]}\n{log}"
+            )
+
+    def _accepts_connections(self) -> bool:
+        with self.superuser_connection() as conn:
+            conn.execute("SELECT 1")
+        return True
+
+    def _bootstrap_role(self) -> None:
+        with self.superuser_connection() as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(
+                    sql.Identifier(self.role), sql.Literal(self.password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(self.database), sql.Identifier(self.role)
+                )
+            )

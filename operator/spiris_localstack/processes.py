@@ -1,0 +1,212 @@
+"""Subprocess plumbing shared by the local services.
+
+Every local service (PostgreSQL, SeaweedFS, the operator under test) is a child process that must bind
+127.0.0.1 on a free port, become ready within a bounded time and be stopped by its PID — never by name, so a
+parallel run on the same machine is never disturbed. This module holds those few primitives and the one error
+type that tells the user which package provides a missing binary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+
+class MissingBinaryError(RuntimeError):
+    """A program the local stack needs is not installed; the message names what to install."""
+
+    def __init__(self, *, binary: str, install_hint: str) -> None:
+        super().__init__(f"{binary} not found: install {install_hint}")
+        self.binary = binary
+        self.install_hint = install_hint
+
+
+class ServiceStartError(RuntimeError):
+    """A service did not become ready in time or exited while starting."""
+
+
+def require_binary(path: str | Path, *, install_hint: str) -> Path:
+    """Return `path` (or the PATH lookup of a bare name) if it is an executable file, else raise.
+
+    The error names the package to install (`install_hint`) so a fresh machine tells its user what is missing.
+    """
+    candidate = Path(path)
+    if candidate.parent == Path("."):
+        found = shutil.which(str(path))
+        if found is not None:
+            return Path(found)
+    elif candidate.is_file() and os.access(candidate, os.X_OK):
+        return candidate
+    raise MissingBinaryError(binary=str(path), install_hint=install_hint)
+
+
+def free_port(*, host: str = "127.0.0.1") -> int:
+    """Return a TCP port that was free on `host` a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def free_port_pair(*, offset: int, host: str = "127.0.0.1", attempts: int = 200) -> int:
+    """Return a port P such that both P and P+`offset` are free (SeaweedFS binds P+10000 for gRPC)."""
+    for _ in range(attempts):
+        port = free_port(host=host)
+        if port + offset > 65535:
+            continue
+        if port_is_free(port + offset, host=host):
+            return port
+    raise ServiceStartError(f"no free port pair with offset {offset} on {host}")
+
+
+def port_is_free(port: int, *, host: str = "127.0.0.1") -> bool:
+    """Whether binding `host:port` succeeds right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def start_process(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    log_path: str | Path | None = None,
+    user: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in its own session (so its children can be signalled with it), output to `log_path`.
+
+    `user` runs the child as that OS user (we run as root; PostgreSQL refuses root) while keeping it our
+    direct child, so it is stopped and reaped by PID.
+    """
+    stdout: int | IO[bytes] = subprocess.DEVNULL
+    if log_path is not None:
+        stdout = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+    try:
+        return subprocess.Popen(
+            list(argv),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            user=user,
+            group=_primary_group(user) if user is not None else None,
+        )
+    finally:
+        if not isinstance(stdout, int):
+            stdout.close()
+
+
+def wait_until_ready(
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    process: subprocess.Popen[bytes] | None = None,
+    interval: float = 0.1,
+) -> None:
+    """Poll `check` until it returns True; fail after `timeout` seconds or as soon as `process` exits."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServiceStartError(f"{what} exited with code {process.returncode} while starting")
+        try:
+            if check():
+                return
+        except Exception as exc:  # readiness probes fail in many ways until the service is up
+            last_error = exc
+        time.sleep(interval)
+    detail = f": {type(last_error).__name__}: {last_error}" if last_error is not None else ""
+    raise ServiceStartError(f"{what} not ready after {timeout:.0f}s{detail}")
+
+
+def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
+    """Stop a child by PID: SIGTERM to its process group, then SIGKILL after `grace` seconds; reap it."""
+    if process.poll() is not None:
+        return
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def stop_pid(pid: int, *, grace: float = 10.0) -> None:
+    """Stop a process that is not our direct child (e.g. a daemonised server) by PID: TERM, wait, KILL."""
+    if not pid_alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.05)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether `pid` names a live (not zombie) process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _primary_group(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
+
+
+def stop_process_with(process: subprocess.Popen[bytes], *, first: signal.Signals, grace: float) -> None:
+    """Like `stop_process` but with a service-specific first signal (PostgreSQL: SIGINT = fast shutdown)."""
+    if process.poll() is not None:
+        return
+    try:
+        os.kill(process.pid, first)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)

