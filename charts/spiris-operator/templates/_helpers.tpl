@@ -1,0 +1,211 @@
+{{/* Names, labels and shared fragments of the spiris-operator chart. */}}
+
+{{- define "spiris.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "spiris.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A component's resource name: <fullname>-<component>, within 63 characters. */}}
+{{- define "spiris.componentName" -}}
+{{- printf "%s-%s" (include "spiris.fullname" .root | trunc (int (sub 62 (len .component))) | trimSuffix "-") .component -}}
+{{- end -}}
+
+{{- define "spiris.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "spiris.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "spiris.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "spiris.selectorLabels" . }}
+app.kubernetes.io/part-of: spiris
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end -}}
+
+{{- define "spiris.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The namespaces whose objects the operator and web act on; empty list = cluster-wide. */}}
+{{- define "spiris.clusterWide" -}}
+{{- if not .Values.watchNamespaces -}}true{{- end -}}
+{{- end -}}
+
+{{/* Namespaces where sync Jobs run and that get the sync ServiceAccount, RoleBinding and NetworkPolicy: the watched
+namespaces, or the release namespace when cluster-wide (other namespaces are prepared by hand, docs/install.md). */}}
+{{- define "spiris.syncNamespaces" -}}
+{{- if .Values.watchNamespaces -}}
+{{- .Values.watchNamespaces | uniq | toJson -}}
+{{- else -}}
+{{- list .Release.Namespace | toJson -}}
+{{- end -}}
+{{- end -}}
+
+{{/* RBAC rules, one definition per component; rendered into Roles or ClusterRoles. */}}
+{{- define "spiris.operatorRules" -}}
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["spirisconnections"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["fiscalyearsyncs"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["spirisconnections/status", "fiscalyearsyncs/status"]
+  verbs: ["get", "update", "patch"]
+# Token Secrets: read, watch and refresh (compare-and-swap update). The web creates them; owner references delete them.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+# Pod status explains a Job that cannot start (image pull, missing Secret); logs are never read.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}
+
+{{- define "spiris.webRules" -}}
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["spirisconnections"]
+  verbs: ["get", "list"]
+# The token Secret is written at consent: created, or read and replaced (at its resourceVersion) on re-consent.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "update"]
+{{- end -}}
+
+{{- define "spiris.syncRules" -}}
+# Progress only; the token Secret is mounted into the Job, so no Secret access at all.
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["fiscalyearsyncs/status"]
+  verbs: ["patch"]
+{{- end -}}
+
+{{- define "spiris.redirectUri" -}}
+{{- printf "%s/oauth/callback" .Values.publicUrl -}}
+{{- end -}}
+
+{{/* The hardened container securityContext every container of the chart runs with. */}}
+{{- define "spiris.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "spiris.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Environment shared by the operator and the web: Spiris endpoints, OAuth client, public URL, signing key. */}}
+{{- define "spiris.spirisEnv" -}}
+- name: SPIRIS_API_URL
+  value: {{ .Values.spiris.apiUrl | quote }}
+- name: SPIRIS_IDENTITY_URL
+  value: {{ .Values.spiris.identityUrl | quote }}
+- name: SPIRIS_SANDBOX
+  value: {{ .Values.spiris.sandbox | toString | quote }}
+- name: SPIRIS_WEB_PUBLIC_URL
+  value: {{ .Values.publicUrl | quote }}
+- name: SPIRIS_REDIRECT_URI
+  value: {{ include "spiris.redirectUri" . | quote }}
+- name: SPIRIS_CLIENT_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.spiris.oauthClient.existingSecret }}
+      key: {{ .Values.spiris.oauthClient.clientIdKey }}
+- name: SPIRIS_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.spiris.oauthClient.existingSecret }}
+      key: {{ .Values.spiris.oauthClient.clientSecretKey }}
+- name: SPIRIS_LINK_SIGNING_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.linkSigningKey.existingSecret }}
+      key: {{ .Values.linkSigningKey.key }}
+{{- end -}}
+
+{{/* Environment of everything that touches the stores: Postgres and S3. */}}
+{{- define "spiris.storeEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.existingSecret }}
+      key: {{ .Values.database.key }}
+- name: S3_ENDPOINT
+  value: {{ .Values.s3.endpoint | quote }}
+- name: S3_BUCKET
+  value: {{ .Values.s3.bucket | quote }}
+- name: S3_REGION
+  value: {{ .Values.s3.region | quote }}
+- name: S3_SECURE
+  value: {{ .Values.s3.secure | toString | quote }}
+- name: S3_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.s3.existingSecret }}
+      key: {{ .Values.s3.accessKeyKey }}
+- name: S3_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.s3.existingSecret }}
+      key: {{ .Values.s3.secretKeyKey }}
+{{- end -}}
+
+{{/* One egress rule of a NetworkPolicy from values {ports, cidrs, peers}; `protocols` lists the protocols. */}}
+{{- define "spiris.egressRule" -}}
+- ports:
+  {{- range .target.ports }}
+  {{- $port := . }}
+  {{- range $.protocols }}
+    - port: {{ $port }}
+      protocol: {{ . }}
+  {{- end }}
+  {{- end }}
+  {{- if or .target.cidrs .target.peers }}
+  to:
+    {{- range .target.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+    {{- with .target.peers }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+{{- end -}}

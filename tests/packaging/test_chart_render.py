@@ -1,0 +1,136 @@
+"""The chart lints strictly and renders, for every realistic value set, only manifests a real API server accepts.
+
+Every rendered object is validated with kubernetes-validate in strict mode (unknown fields rejected) against the
+oldest Kubernetes the chart supports and the newest the validator knows; the prometheus-operator kinds against
+their schemas in prometheus_operator_schemas.py. An object of a kind no schema covers fails the test.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import jsonschema
+import pytest
+from kubernetes_validate import utils as kubernetes_validate
+from packaging_chart import (
+    KUBE_VERSIONS,
+    NAMESPACE,
+    lint,
+    load_values,
+    manifests,
+    render,
+    required_values,
+    value_set_names,
+)
+from prometheus_operator_schemas import SCHEMAS
+
+pytestmark = pytest.mark.timeout(60)
+
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
+
+
+def test_the_realistic_value_sets_are_all_there() -> None:
+    assert set(value_set_names()) >= {
+        "required-values",
+        "ingress-tls-values",
+        "monitoring-values",
+        "watch-namespaces-values",
+        "sandbox-values",
+        "no-networkpolicy-values",
+    }
+
+
+@pytest.mark.parametrize("value_set", value_set_names())
+def test_lint_is_clean_in_strict_mode(value_set: str) -> None:
+    report = lint(load_values(value_set))
+    assert report["total_charts_linted"] == 1
+    assert report["errors"] == []
+    # Strict mode turns warnings into failures; info messages (e.g. a missing icon) would show up here too.
+    assert report["messages"] == []
+
+
+def test_lint_without_the_required_values_fails_and_names_them() -> None:
+    report = lint(None)
+    text = "\n".join(report["errors"])
+    for path in ("/publicUrl", "/spiris/oauthClient/existingSecret", "/linkSigningKey/existingSecret",
+                 "/database/existingSecret", "/s3/existingSecret", "/s3/endpoint"):
+        assert path in text
+
+
+@pytest.mark.parametrize("value_set", value_set_names())
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_every_manifest_validates_strictly(value_set: str, kube_version: str) -> None:
+    objects = manifests(load_values(value_set))
+    assert objects
+    for obj in objects:
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj["kind"] in SCHEMAS:
+            jsonschema.validate(obj, SCHEMAS[obj["kind"]])
+            continue
+        try:
+            kubernetes_validate.validate(obj, kube_version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            path = ".".join(str(part) for part in error.path)
+            pytest.fail(f"{value_set}: {where} invalid for Kubernetes {kube_version}: {path}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError as error:
+            pytest.fail(f"{value_set}: {where}: {error.message}")
+
+
+@pytest.mark.parametrize("value_set", value_set_names())
+def test_objects_are_namespaced_and_unique(value_set: str) -> None:
+    objects = manifests(load_values(value_set))
+    keys = Counter((obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]) for obj in objects)
+    assert [key for key, count in keys.items() if count > 1] == []
+    for obj in objects:
+        if obj["kind"] in CLUSTER_SCOPED:
+            assert "namespace" not in obj["metadata"]
+        else:
+            assert obj["metadata"].get("namespace"), f"{obj['kind']}/{obj['metadata']['name']} has no namespace"
+        assert len(obj["metadata"]["name"]) <= 63
+        assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == "spiris"
+        assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "spiris"
+
+
+def test_default_install_renders_the_expected_objects() -> None:
+    kinds = Counter(obj["kind"] for obj in manifests(required_values()))
+    assert kinds == {
+        "Deployment": 2,
+        "Service": 2,
+        "ServiceAccount": 3,
+        "ClusterRole": 4,  # discovery + operator + web + sync (the sync one is bound per namespace only)
+        "ClusterRoleBinding": 3,
+        "RoleBinding": 1,
+        "NetworkPolicy": 3,
+        "PodDisruptionBudget": 1,
+    }
+
+
+def test_optional_objects_appear_only_when_enabled() -> None:
+    def kinds(value_set: str) -> set[str]:
+        return {obj["kind"] for obj in manifests(load_values(value_set))}
+
+    assert {"Ingress", "ServiceMonitor", "PrometheusRule"}.isdisjoint(kinds("required-values"))
+    assert "Ingress" in kinds("ingress-tls-values")
+    assert {"ServiceMonitor", "PrometheusRule"} <= kinds("monitoring-values")
+    assert {"NetworkPolicy", "PodDisruptionBudget"}.isdisjoint(kinds("no-networkpolicy-values"))
+
+
+def test_the_release_namespace_is_honoured() -> None:
+    objects = manifests(required_values(), namespace="accounting")
+    namespaced = [obj for obj in objects if obj["kind"] not in CLUSTER_SCOPED]
+    assert {obj["metadata"]["namespace"] for obj in namespaced} == {"accounting"}
+    subjects = [s for obj in objects if obj["kind"].endswith("Binding") for s in obj["subjects"]]
+    assert {s["namespace"] for s in subjects} == {"accounting"}
+
+
+def test_notes_tell_the_user_what_to_do_next() -> None:
+    notes = render(load_values("watch-namespaces-values"))["spiris-operator/templates/NOTES.txt"]
+    assert "https://consent.example.com/spiris/oauth/callback" in notes
+    assert "kind: SpirisConnection" in notes
+    assert "namespace: clients-a" in notes
+    assert "{.status.consentUrl}" in notes
+    assert "--for=condition=Ready" in notes
+    assert "get fys" in notes
+    assert NAMESPACE in notes
+    sandbox_notes = render(load_values("sandbox-values"))["spiris-operator/templates/NOTES.txt"]
+    assert "sandbox" in sandbox_notes
