@@ -1,0 +1,54 @@
+"""Opening Postgres connections for the ledger.
+
+One place that turns a `DATABASE_URL` into a psycopg 3 connection: it accepts both `postgresql://…` and the
+SQLAlchemy spelling `postgresql+psycopg://…`, and reports an unreachable server as `StorageUnavailable`
+instead of a driver traceback.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from spiris_store.errors import StorageUnavailable
+
+SCHEMA = "spiris"
+
+
+def libpq_dsn(dsn: str) -> str:
+    """Return `dsn` in the form libpq understands (drops a SQLAlchemy `+driver` suffix)."""
+    scheme, sep, rest = dsn.partition("://")
+    if sep and "+" in scheme:
+        scheme = scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    return f"{scheme}{sep}{rest}" if sep else dsn
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """Return `dsn` as a SQLAlchemy URL using the psycopg 3 driver (`postgresql+psycopg://`)."""
+    plain = libpq_dsn(dsn)
+    if plain.startswith("postgresql://"):
+        return "postgresql+psycopg://" + plain[len("postgresql://") :]
+    return plain
+
+
+def connect(
+    dsn: str, *, autocommit: bool = False, connect_timeout: float = 10.0
+) -> psycopg.Connection[tuple[object, ...]]:
+    """Open a connection. Transactions are the caller's: with `autocommit=False` (default) use
+    `with conn.transaction():` or `conn.commit()`. Raises `StorageUnavailable` when Postgres is
+    unreachable."""
+    try:
+        return psycopg.connect(
+            libpq_dsn(dsn),
+            autocommit=autocommit,
+            connect_timeout=max(1, int(connect_timeout)),
+            application_name="spiris",
+        )
+    except psycopg.OperationalError as exc:
+        raise StorageUnavailable(f"Postgres is unavailable: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,60 @@
+"""The ledger's public functions in one namespace (`from spiris_store import ledger`).
+
+The work is done in small modules — `upserts` (writes), `runs` (provenance), `checkpoints` (resume),
+`missing_documents`, `ledger_queries` (reconciliation reads) and `deletion`; this module only re-exports
+them so callers have one stable import. All functions take an open psycopg connection
+(`spiris_store.connection.connect`) and run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from spiris_store.checkpoints import clear_checkpoints, get_checkpoint, set_checkpoint
+from spiris_store.deletion import delete_company
+from spiris_store.ledger_queries import account_sums, ledger_counts, unbalanced_vouchers
+from spiris_store.missing_documents import (
+    clear_missing_document,
+    list_missing_documents,
+    record_missing_document,
+)
+from spiris_store.runs import finish_run, get_run, last_watermark, latest_run, start_run, update_run
+from spiris_store.upserts import (
+    ensure_company,
+    find_document,
+    link_voucher_documents,
+    mark_vanished,
+    upsert_accounts,
+    upsert_company,
+    upsert_document,
+    upsert_fiscal_years,
+    upsert_vouchers,
+    voucher_content_sha256,
+)
+
+__all__ = [
+    "account_sums",
+    "clear_checkpoints",
+    "clear_missing_document",
+    "delete_company",
+    "ensure_company",
+    "find_document",
+    "finish_run",
+    "get_checkpoint",
+    "get_run",
+    "last_watermark",
+    "latest_run",
+    "ledger_counts",
+    "link_voucher_documents",
+    "list_missing_documents",
+    "mark_vanished",
+    "record_missing_document",
+    "set_checkpoint",
+    "start_run",
+    "unbalanced_vouchers",
+    "update_run",
+    "upsert_accounts",
+    "upsert_company",
+    "upsert_document",
+    "upsert_fiscal_years",
+    "upsert_vouchers",
+    "voucher_content_sha256",
+]

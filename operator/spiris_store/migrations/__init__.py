@@ -1,0 +1,1 @@
+"""Alembic migrations of schema `spiris` (run through `spiris_store.migrate.migrate`)."""

@@ -1,0 +1,91 @@
+"""Bookkeeping of documents a voucher refers to but that could not be fetched.
+
+A failed download is never silently dropped: it is recorded here (attempts counted, last error kept), the run
+reports it, the next run retries it, and it is cleared once the document is stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from spiris_store.records import DocumentSource, MissingDocument
+
+Connection = psycopg.Connection[Any]
+
+
+def record_missing_document(
+    conn: Connection, *, company_key: str, missing: MissingDocument, run_id: int | None
+) -> MissingDocument:
+    """Record (or count another failed attempt of) a missing document; the voucher must exist.
+    Returns the stored state (attempts, first/last seen)."""
+    with conn.transaction():
+        row = conn.execute(
+            """
+            INSERT INTO spiris.missing_documents AS m (company_key, voucher_id, source, spiris_id, reason,
+                last_error, last_run_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (company_key, voucher_id, source, spiris_id) DO UPDATE SET
+                reason = excluded.reason, last_error = excluded.last_error,
+                attempts = m.attempts + 1, last_seen_at = now(), last_run_id = excluded.last_run_id
+            RETURNING voucher_id, source, spiris_id, reason, attempts, last_error, first_seen_at, last_seen_at
+            """,
+            (
+                company_key,
+                missing.voucher_id,
+                missing.source,
+                missing.spiris_id,
+                missing.reason,
+                missing.last_error,
+                run_id,
+            ),
+        ).fetchone()
+    assert row is not None
+    return _missing(row)
+
+
+def clear_missing_document(
+    conn: Connection, *, company_key: str, voucher_id: uuid.UUID, source: DocumentSource, spiris_id: uuid.UUID
+) -> bool:
+    """Forget a missing document (it has now been stored). Returns whether it was recorded as missing."""
+    with conn.transaction():
+        cur = conn.execute(
+            """DELETE FROM spiris.missing_documents
+            WHERE company_key = %s AND voucher_id = %s AND source = %s AND spiris_id = %s""",
+            (company_key, voucher_id, source, spiris_id),
+        )
+        return cur.rowcount > 0
+
+
+def list_missing_documents(
+    conn: Connection, *, company_key: str, fiscal_year_id: uuid.UUID | None = None
+) -> list[MissingDocument]:
+    """Missing documents of a company (optionally only of vouchers in one fiscal year), oldest first."""
+    rows = conn.execute(
+        """
+        SELECT m.voucher_id, m.source, m.spiris_id, m.reason, m.attempts, m.last_error, m.first_seen_at,
+            m.last_seen_at
+        FROM spiris.missing_documents m
+        JOIN spiris.vouchers v ON v.company_key = m.company_key AND v.id = m.voucher_id
+        WHERE m.company_key = %s AND (%s::uuid IS NULL OR v.fiscal_year_id = %s::uuid)
+        ORDER BY m.first_seen_at, m.voucher_id, m.spiris_id
+        """,
+        (company_key, fiscal_year_id, fiscal_year_id),
+    ).fetchall()
+    return [_missing(row) for row in rows]
+
+
+def _missing(row: Sequence[Any]) -> MissingDocument:
+    return MissingDocument(
+        voucher_id=row[0],
+        source=row[1],
+        spiris_id=row[2],
+        reason=row[3],
+        attempts=row[4],
+        last_error=row[5],
+        first_seen_at=row[6],
+        last_seen_at=row[7],
+    )

@@ -1,0 +1,252 @@
+"""The provenance record of each sync run (`spiris.sync_runs`).
+
+`start_run` opens a row with outcome `running` (and closes any run of the same company and fiscal year still
+marked `running`: that process died, its Job was replaced); `finish_run` records counts, API calls, the
+watermark for the next incremental run, the reconciliation result and the outcome. `latest_run` is what the
+operator reads after a Job ends.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from spiris_store.records import RUN_OUTCOMES, RunCounts, RunOutcome, RunRecord
+from spiris_store.upserts import ensure_company
+
+Connection = psycopg.Connection[Any]
+
+_RUN_COLUMNS = """
+    id, company_key, fiscal_year, fiscal_year_id, mode, trigger, host, started_at, finished_at, scopes,
+    outcome, error, accounts_count, vouchers_count, rows_count, documents_count, missing_documents_count,
+    vanished_count, vouchers_fetched, documents_fetched, api_calls, api_calls_by_endpoint, watermark_used,
+    next_watermark, reconciliation, checksums
+"""
+
+
+def start_run(
+    conn: Connection,
+    *,
+    company_key: str,
+    fiscal_year: int,
+    mode: str,
+    trigger: str,
+    scopes: Sequence[str] = (),
+    fiscal_year_id: uuid.UUID | None = None,
+    watermark_used: datetime | None = None,
+    host: str | None = None,
+) -> RunRecord:
+    """Open a run (outcome `running`). `trigger` says who started it (Job name, `cli`, operator);
+    `host` defaults to this machine's name. Creates the company row if needed. Any older run of the same
+    company and fiscal year still `running` is closed as `failed` ("abandoned")."""
+    with conn.transaction():
+        ensure_company(conn, company_key)
+        row = conn.execute(
+            f"""
+            INSERT INTO spiris.sync_runs (company_key, fiscal_year, fiscal_year_id, mode, trigger, host,
+                scopes, watermark_used)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+            RETURNING {_RUN_COLUMNS}
+            """,  # noqa: S608 (constant identifiers)
+            (
+                company_key,
+                fiscal_year,
+                fiscal_year_id,
+                mode,
+                trigger,
+                host if host is not None else socket.gethostname(),
+                list(scopes),
+                watermark_used,
+            ),
+        ).fetchone()
+        assert row is not None
+        run = _run_record(row)
+        conn.execute(
+            """
+            UPDATE spiris.sync_runs SET outcome = 'failed', finished_at = now(),
+                error = coalesce(error, 'abandoned: the process ended without finishing (superseded by run '
+                                        || %s || ')')
+            WHERE company_key = %s AND fiscal_year = %s AND outcome = 'running' AND id <> %s
+            """,
+            (str(run.id), company_key, fiscal_year, run.id),
+        )
+    return run
+
+
+def update_run(
+    conn: Connection,
+    *,
+    run_id: int,
+    fiscal_year_id: uuid.UUID | None = None,
+    watermark_used: datetime | None = None,
+    counts: RunCounts | None = None,
+    api_calls: int | None = None,
+    api_calls_by_endpoint: Mapping[str, int] | None = None,
+) -> None:
+    """Record what is known while the run is going (fields left None are not changed)."""
+    sets: list[str] = []
+    params: list[Any] = []
+    if fiscal_year_id is not None:
+        sets.append("fiscal_year_id = %s")
+        params.append(fiscal_year_id)
+    if watermark_used is not None:
+        sets.append("watermark_used = %s")
+        params.append(watermark_used)
+    if counts is not None:
+        sets.extend(f"{column} = %s" for column in _COUNT_COLUMNS)
+        params.extend(_count_values(counts))
+    if api_calls is not None:
+        sets.append("api_calls = %s")
+        params.append(api_calls)
+    if api_calls_by_endpoint is not None:
+        sets.append("api_calls_by_endpoint = %s")
+        params.append(Jsonb(dict(api_calls_by_endpoint)))
+    if not sets:
+        return
+    with conn.transaction():
+        conn.execute(f"UPDATE spiris.sync_runs SET {', '.join(sets)} WHERE id = %s", (*params, run_id))  # noqa: S608 (constant identifiers)
+
+
+def finish_run(
+    conn: Connection,
+    *,
+    run_id: int,
+    outcome: RunOutcome,
+    counts: RunCounts,
+    api_calls: int = 0,
+    api_calls_by_endpoint: Mapping[str, int] | None = None,
+    error: str | None = None,
+    next_watermark: datetime | None = None,
+    reconciliation: Mapping[str, Any] | None = None,
+    checksums: Mapping[str, Any] | None = None,
+    fiscal_year_id: uuid.UUID | None = None,
+) -> RunRecord:
+    """Close a run with its outcome (`succeeded`, `degraded` or `failed`), counts, API calls spent, the
+    watermark the next incremental run starts from, the reconciliation result (a JSON object; its `balanced`
+    key is also stored in column `balanced`) and checksums. Returns the stored record."""
+    if outcome not in RUN_OUTCOMES or outcome == "running":
+        raise ValueError(f"not a final outcome: {outcome!r}")
+    balanced = reconciliation.get("balanced") if reconciliation is not None else None
+    with conn.transaction():
+        row = conn.execute(
+            f"""
+            UPDATE spiris.sync_runs SET outcome = %s, finished_at = now(), error = %s,
+                {", ".join(f"{column} = %s" for column in _COUNT_COLUMNS)},
+                api_calls = %s, api_calls_by_endpoint = %s, next_watermark = %s,
+                reconciliation = %s, balanced = %s, checksums = %s,
+                fiscal_year_id = coalesce(%s, fiscal_year_id)
+            WHERE id = %s
+            RETURNING {_RUN_COLUMNS}
+            """,  # noqa: S608 (constant identifiers)
+            (
+                outcome,
+                error,
+                *_count_values(counts),
+                api_calls,
+                Jsonb(dict(api_calls_by_endpoint or {})),
+                next_watermark,
+                Jsonb(_jsonable(reconciliation)) if reconciliation is not None else None,
+                bool(balanced) if balanced is not None else None,
+                Jsonb(_jsonable(checksums)) if checksums is not None else None,
+                fiscal_year_id,
+                run_id,
+            ),
+        ).fetchone()
+    if row is None:
+        raise LookupError(f"no sync run {run_id}")
+    return _run_record(row)
+
+
+def get_run(conn: Connection, run_id: int) -> RunRecord | None:
+    """The run with this id, or None."""
+    row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM spiris.sync_runs WHERE id = %s", (run_id,)).fetchone()  # noqa: S608 (constant identifiers)
+    return _run_record(row) if row is not None else None
+
+
+def latest_run(conn: Connection, company_key: str, fiscal_year: int) -> RunRecord | None:
+    """The most recently started run of this company's fiscal year (any outcome, including `running`),
+    or None if it was never synced."""
+    row = conn.execute(
+        f"""
+        SELECT {_RUN_COLUMNS} FROM spiris.sync_runs
+        WHERE company_key = %s AND fiscal_year = %s ORDER BY started_at DESC, id DESC LIMIT 1
+        """,  # noqa: S608 (constant identifiers)
+        (company_key, fiscal_year),
+    ).fetchone()
+    return _run_record(row) if row is not None else None
+
+
+def last_watermark(conn: Connection, *, company_key: str, fiscal_year: int) -> datetime | None:
+    """`next_watermark` of the latest succeeded or degraded run that recorded one: where an incremental run
+    starts (minus its look-back window). None means "no usable history: sync everything"."""
+    row = conn.execute(
+        """
+        SELECT next_watermark FROM spiris.sync_runs
+        WHERE company_key = %s AND fiscal_year = %s AND outcome IN ('succeeded', 'degraded')
+            AND next_watermark IS NOT NULL
+        ORDER BY started_at DESC, id DESC LIMIT 1
+        """,
+        (company_key, fiscal_year),
+    ).fetchone()
+    return row[0] if row is not None else None
+
+
+_COUNT_COLUMNS = (
+    "accounts_count",
+    "vouchers_count",
+    "rows_count",
+    "documents_count",
+    "missing_documents_count",
+    "vanished_count",
+    "vouchers_fetched",
+    "documents_fetched",
+)
+
+
+def _count_values(counts: RunCounts) -> tuple[int, ...]:
+    return (
+        counts.accounts,
+        counts.vouchers,
+        counts.rows,
+        counts.documents,
+        counts.missing_documents,
+        counts.vanished,
+        counts.vouchers_fetched,
+        counts.documents_fetched,
+    )
+
+
+def _jsonable(value: Mapping[str, Any]) -> Any:
+    # Decimals, dates and UUIDs in a reconciliation report become strings (exact, no float rounding).
+    return json.loads(json.dumps(dict(value), default=str))
+
+
+def _run_record(row: Sequence[Any]) -> RunRecord:
+    return RunRecord(
+        id=row[0],
+        company_key=row[1],
+        fiscal_year=row[2],
+        fiscal_year_id=row[3],
+        mode=row[4],
+        trigger=row[5],
+        host=row[6],
+        started_at=row[7],
+        finished_at=row[8],
+        scopes=tuple(row[9] or ()),
+        outcome=row[10],
+        error=row[11],
+        counts=RunCounts(*row[12:20]),
+        api_calls=row[20],
+        api_calls_by_endpoint=dict(row[21] or {}),
+        watermark_used=row[22],
+        next_watermark=row[23],
+        reconciliation=row[24],
+        checksums=row[25],
+    )
