@@ -1,0 +1,176 @@
+"""`GET /oauth/callback`: finish the consent, and `GET /result/{token}`: show its result again.
+
+Order matters and every step can only refuse: verify the state (signature, expiry), bind it to this browser
+(cookie nonce) and recover the PKCE verifier from the encrypted flow cookie (clearing it: one attempt per
+flow), honour `error=access_denied`, re-check that the link is still current and unused, exchange the code,
+read the company settings, refuse a company other than `spec.expectedCorporateIdentityNumber`, and only then
+write the token Secret. Whatever fails, nothing is written and the page says what to do next. No code, token
+or state value is ever logged or rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spiris_client.errors import (
+    ConsentRequired,
+    Forbidden,
+    ForbiddenReason,
+    OAuthError,
+    SpirisError,
+    SpirisUnavailable,
+    Unauthorized,
+)
+from spiris_client.oauth import TokenSet
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spiris_web.browser_binding import BROWSER_COOKIE
+from spiris_web.connections import KubernetesUnavailable, SecretChangedConcurrently
+from spiris_web.consent_pages import expected_orgnr
+from spiris_web.link_validation import LinkRefused, recheck_for_state
+from spiris_web.logging_json import logger
+from spiris_web.oauth_state import FLOW_COOKIE, StateClaims, StateError, StateExpired
+from spiris_web.outcomes import Outcome
+from spiris_web.result_link import ResultLinkInvalid
+from spiris_web.spiris_gateway import CompanyIdentity
+from spiris_web.web_context import WebContext
+
+_FORBIDDEN_OUTCOMES = {
+    ForbiddenReason.PERMISSION: Outcome.MISSING_PERMISSION,
+    ForbiddenReason.MODULE: Outcome.MISSING_MODULE,
+    ForbiddenReason.COMPANY_STATE: Outcome.COMPANY_INACTIVE,
+    ForbiddenReason.SCOPE: Outcome.AUTHORIZATION_FAILED,
+    ForbiddenReason.UNKNOWN: Outcome.MISSING_PERMISSION,
+}
+
+
+def normalise_orgnr(value: str) -> str:
+    """`556677-8899`, `5566778899` and `556677 8899` compare equal; letters (foreign numbers) are kept."""
+    return re.sub(r"[\s\-\u2010\u2011\u2013]", "", value).upper()
+
+
+class _Refused(Exception):
+    """Internal: the callback stops with `outcome` (and display values for the page)."""
+
+    def __init__(self, outcome: Outcome, reason: str, values: dict[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+        self.values = values or {}
+
+
+def _identify(ctx: WebContext, *, code: str, verifier: str) -> tuple[TokenSet, CompanyIdentity]:
+    """Exchange the code and read the company; translate Spiris failures into pages. Blocking."""
+    try:
+        token = ctx.spiris.exchange_code(code=code, code_verifier=verifier)
+    except ConsentRequired:
+        raise _Refused(Outcome.AUTHORIZATION_FAILED, "code refused (invalid_grant)") from None
+    except OAuthError as exc:
+        raise _Refused(Outcome.AUTHORIZATION_FAILED, f"token request refused ({exc.error})") from None
+    except SpirisUnavailable:
+        raise _Refused(Outcome.SPIRIS_UNAVAILABLE, "identity server unavailable") from None
+    try:
+        company = ctx.spiris.company_identity(token)
+    except Forbidden as exc:
+        outcome = _FORBIDDEN_OUTCOMES[exc.reason]
+        raise _Refused(outcome, f"company settings forbidden ({exc.reason})") from None
+    except Unauthorized:
+        raise _Refused(Outcome.AUTHORIZATION_FAILED, "new token rejected by the API") from None
+    except SpirisError as exc:
+        reason = f"company settings failed ({type(exc).__name__})"
+        raise _Refused(Outcome.SPIRIS_UNAVAILABLE, reason) from None
+    return token, company
+
+
+def complete_consent(
+    ctx: WebContext, *, state: StateClaims, code: str, verifier: str
+) -> tuple[Outcome, dict[str, str]]:
+    """Everything after the state is bound to the browser. Blocking (Kubernetes, Spiris): run in a thread."""
+    try:
+        connection = recheck_for_state(ctx.store, state=state, signing_key=ctx.settings.link_signing_key)
+        token, company = _identify(ctx, code=code, verifier=verifier)
+        values = {"company": company.name, "orgnr": company.corporate_identity_number}
+        expected = expected_orgnr(connection)
+        if expected and normalise_orgnr(company.corporate_identity_number) != normalise_orgnr(expected):
+            raise _Refused(Outcome.WRONG_COMPANY, "company differs from expectation", {
+                **values, "expected_orgnr": expected,
+            })
+        _store(ctx, connection=connection, token=token, state=state)
+    except LinkRefused as exc:
+        return exc.outcome, {}
+    except _Refused as exc:
+        logger.info("consent refused", extra={"reason": exc.reason, "outcome": exc.outcome.value,
+                                              "namespace": state.namespace, "connection": state.name})
+        return exc.outcome, exc.values
+    except KubernetesUnavailable as exc:
+        logger.error("consent could not be stored", extra={"cause": str(exc), "connection": state.name})
+        return Outcome.SERVICE_UNAVAILABLE, {}
+    ctx.metrics.tokens_stored.inc()
+    logger.info("consent stored", extra={"namespace": state.namespace, "connection": state.name,
+                                         "company_identifier": company.identifier})
+    return Outcome.SUCCESS, values
+
+
+def _store(ctx: WebContext, *, connection: dict[str, Any], token: TokenSet, state: StateClaims) -> None:
+    try:
+        ctx.store.store_consented_token(
+            connection=connection, token=token, link_jti=state.link_jti, state_jti=state.jti
+        )
+    except SecretChangedConcurrently:
+        raise _Refused(Outcome.SERVICE_UNAVAILABLE, "token Secret changed concurrently") from None
+
+
+def callback_routes(ctx: WebContext) -> list[Route]:
+    """The callback and the result page behind its language switch."""
+
+    def respond(request: Request, outcome: Outcome, values: dict[str, str], *, clear_flow: bool) -> Response:
+        ctx.metrics.pages.labels(step="callback", outcome=outcome.value).inc()
+        switch = f"/result/{ctx.results.issue(outcome, values)}"
+        response = ctx.pages.outcome(request, outcome, switch_path=switch, values=values)
+        if clear_flow:
+            ctx.states.clear_flow_cookie(response)
+        return response
+
+    async def callback(request: Request) -> Response:
+        params = request.query_params
+        try:
+            state = ctx.states.verify(params.get("state"))
+            verifier = ctx.states.code_verifier_for(
+                state,
+                flow_cookie=request.cookies.get(FLOW_COOKIE),
+                nonce=ctx.binding.read_nonce(request.cookies.get(BROWSER_COOKIE)),
+            )
+        except StateExpired:
+            return respond(request, Outcome.STATE_EXPIRED, {}, clear_flow=True)
+        except StateError as exc:
+            logger.warning("callback state refused", extra={"reason": str(exc)})
+            return respond(request, Outcome.STATE_INVALID, {}, clear_flow=False)
+        error = params.get("error")
+        if error:
+            outcome = Outcome.DECLINED if error == "access_denied" else Outcome.AUTHORIZATION_FAILED
+            logger.info("consent not given at Spiris", extra={"error": error[:64], "connection": state.name})
+            return respond(request, outcome, {}, clear_flow=True)
+        code = params.get("code")
+        if not code:
+            return respond(request, Outcome.AUTHORIZATION_FAILED, {}, clear_flow=True)
+        outcome, values = await run_in_threadpool(
+            complete_consent, ctx, state=state, code=code, verifier=verifier
+        )
+        return respond(request, outcome, values, clear_flow=True)
+
+    async def result(request: Request) -> Response:
+        try:
+            outcome, values = ctx.results.read(str(request.path_params["token"]))
+        except ResultLinkInvalid:
+            outcome, values = Outcome.NOT_FOUND, {}
+        switch = f"/result/{request.path_params['token']}"
+        return ctx.pages.outcome(request, outcome, switch_path=switch, values=values)
+
+    return [
+        Route("/oauth/callback", callback, methods=["GET"]),
+        Route("/result/{token}", result, methods=["GET"]),
+    ]

@@ -1,0 +1,92 @@
+"""Runtime settings of the web component, read from the environment variables fixed in docs/architecture.md.
+
+One frozen dataclass carries everything the app needs (public URL, OAuth client, signing key, Spiris hosts,
+Kubernetes access), so the app factory can be handed explicit settings in tests and `from_env` in production.
+Derived values — the exact redirect URI, whether cookies must be `Secure` — are computed here once so no
+other module re-derives them differently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
+DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
+DEFAULT_PRODUCT_NAME = "Senseworks"
+
+
+
+class SettingsError(ValueError):
+    """A required setting is missing or malformed (the message names the variable, never its value)."""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Everything the web component is configured with."""
+
+    public_url: str
+    client_id: str
+    client_secret: str
+    link_signing_key: str
+    identity_url: str = DEFAULT_IDENTITY_URL
+    api_url: str = DEFAULT_API_URL
+    sandbox: bool = False
+    redirect_uri: str = ""
+    kubeconfig: str | None = None
+    product_name: str = DEFAULT_PRODUCT_NAME
+    state_ttl_seconds: int = 900
+
+    def __post_init__(self) -> None:
+        if not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError("SPIRIS_WEB_PUBLIC_URL must be an absolute http(s) URL")
+        if len(self.link_signing_key) < 16:
+            raise SettingsError("SPIRIS_LINK_SIGNING_KEY must be at least 16 characters")
+        if not self.client_id or not self.client_secret:
+            raise SettingsError("SPIRIS_CLIENT_ID and SPIRIS_CLIENT_SECRET are required")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        object.__setattr__(self, "identity_url", self.identity_url.rstrip("/"))
+        if not self.redirect_uri:
+            object.__setattr__(self, "redirect_uri", f"{self.public_url}/oauth/callback")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry `Secure` (and HSTS is sent) exactly when the public URL is https."""
+        return self.public_url.startswith("https://")
+
+    @property
+    def authorize_url(self) -> str:
+        """The one and only external redirect target of the web component."""
+        return f"{self.identity_url}/connect/authorize"
+
+    @property
+    def identity_origin(self) -> str:
+        """scheme://host[:port] of the identity server, for the CSP `form-action` list."""
+        parts = urlsplit(self.identity_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
+        """Read the settings from environment variables (see docs/architecture.md)."""
+        source = os.environ if env is None else env
+
+        def required(name: str) -> str:
+            value = source.get(name, "")
+            if not value:
+                raise SettingsError(f"{name} is required")
+            return value
+
+        return cls(
+            public_url=required("SPIRIS_WEB_PUBLIC_URL"),
+            client_id=required("SPIRIS_CLIENT_ID"),
+            client_secret=required("SPIRIS_CLIENT_SECRET"),
+            link_signing_key=required("SPIRIS_LINK_SIGNING_KEY"),
+            identity_url=source.get("SPIRIS_IDENTITY_URL") or DEFAULT_IDENTITY_URL,
+            api_url=source.get("SPIRIS_API_URL") or DEFAULT_API_URL,
+            sandbox=source.get("SPIRIS_SANDBOX", "").strip().lower() in {"1", "true", "yes"},
+            redirect_uri=source.get("SPIRIS_REDIRECT_URI", ""),
+            kubeconfig=source.get("KUBECONFIG") or None,
+            product_name=source.get("SPIRIS_WEB_PRODUCT_NAME") or DEFAULT_PRODUCT_NAME,
+        )
