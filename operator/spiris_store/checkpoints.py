@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from spiris_store.connection import atomic
 from spiris_store.records import Checkpoint
 
 Connection = psycopg.Connection[Any]
@@ -50,7 +51,7 @@ def set_checkpoint(
     """Record that `page` (1-based; 0 = phase begun, nothing committed) is complete. Call it in the
     transaction that wrote the page. `started_at` is set on first write (default: the transaction's time)
     and kept afterwards. The company row must exist."""
-    with conn.transaction():
+    with atomic(conn):
         row = conn.execute(
             f"""
             INSERT INTO spiris.sync_checkpoints AS c (company_key, fiscal_year_id, phase, page, run_id,
@@ -81,7 +82,7 @@ def clear_checkpoints(
 ) -> int:
     """Remove the checkpoint of one phase (or all phases when `phase` is None), e.g. when a run completed.
     Returns how many were removed."""
-    with conn.transaction():
+    with atomic(conn):
         if phase is None:
             cur = conn.execute(
                 "DELETE FROM spiris.sync_checkpoints WHERE company_key = %s AND fiscal_year_id = %s",

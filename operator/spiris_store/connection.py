@@ -7,7 +7,12 @@ instead of a driver traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import psycopg
+from psycopg import pq
 
 from spiris_store.errors import StorageUnavailable
 
@@ -52,3 +57,15 @@ def connect(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def atomic(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """An all-or-nothing block inside the caller's transaction: a savepoint that never commits the caller's
+    work. (psycopg's `conn.transaction()` on an idle connection would start *and commit* a transaction of its
+    own; here an idle non-autocommit connection first opens the caller's implicit transaction, so the caller
+    still decides when to commit. With an autocommit connection the block is its own transaction.)"""
+    if not conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        conn.execute("SELECT 1")
+    with conn.transaction():
+        yield

@@ -11,6 +11,8 @@ from typing import Any
 
 import psycopg
 
+from spiris_store.connection import atomic
+
 Connection = psycopg.Connection[Any]
 
 
@@ -18,7 +20,7 @@ def delete_company(conn: Connection, company_key: str) -> list[str]:
     """Delete the company and all its rows (fiscal years, accounts, vouchers, rows, documents, links, runs,
     checkpoints, missing documents). Returns the distinct S3 object keys its documents used (sorted);
     pass them to `DocumentStore.delete_objects` after committing. Unknown company → empty list."""
-    with conn.transaction():
+    with atomic(conn):
         keys = [
             row[0]
             for row in conn.execute(

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from spiris_store.connection import atomic
 from spiris_store.records import DocumentSource, MissingDocument
 
 Connection = psycopg.Connection[Any]
@@ -22,7 +23,7 @@ def record_missing_document(
 ) -> MissingDocument:
     """Record (or count another failed attempt of) a missing document; the voucher must exist.
     Returns the stored state (attempts, first/last seen)."""
-    with conn.transaction():
+    with atomic(conn):
         row = conn.execute(
             """
             INSERT INTO spiris.missing_documents AS m (company_key, voucher_id, source, spiris_id, reason,
@@ -51,7 +52,7 @@ def clear_missing_document(
     conn: Connection, *, company_key: str, voucher_id: uuid.UUID, source: DocumentSource, spiris_id: uuid.UUID
 ) -> bool:
     """Forget a missing document (it has now been stored). Returns whether it was recorded as missing."""
-    with conn.transaction():
+    with atomic(conn):
         cur = conn.execute(
             """DELETE FROM spiris.missing_documents
             WHERE company_key = %s AND voucher_id = %s AND source = %s AND spiris_id = %s""",

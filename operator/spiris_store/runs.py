@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from spiris_store.connection import atomic
 from spiris_store.records import RUN_OUTCOMES, RunCounts, RunOutcome, RunRecord
 from spiris_store.upserts import ensure_company
 
@@ -46,7 +47,7 @@ def start_run(
     """Open a run (outcome `running`). `trigger` says who started it (Job name, `cli`, operator);
     `host` defaults to this machine's name. Creates the company row if needed. Any older run of the same
     company and fiscal year still `running` is closed as `failed` ("abandoned")."""
-    with conn.transaction():
+    with atomic(conn):
         ensure_company(conn, company_key)
         row = conn.execute(
             f"""
@@ -110,7 +111,7 @@ def update_run(
         params.append(Jsonb(dict(api_calls_by_endpoint)))
     if not sets:
         return
-    with conn.transaction():
+    with atomic(conn):
         conn.execute(f"UPDATE spiris.sync_runs SET {', '.join(sets)} WHERE id = %s", (*params, run_id))  # noqa: S608 (constant identifiers)
 
 
@@ -134,7 +135,7 @@ def finish_run(
     if outcome not in RUN_OUTCOMES or outcome == "running":
         raise ValueError(f"not a final outcome: {outcome!r}")
     balanced = reconciliation.get("balanced") if reconciliation is not None else None
-    with conn.transaction():
+    with atomic(conn):
         row = conn.execute(
             f"""
             UPDATE spiris.sync_runs SET outcome = %s, finished_at = now(), error = %s,

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from spiris_store.connection import atomic
 from spiris_store.records import (
     AccountRecord,
     CompanyRecord,
@@ -76,7 +77,7 @@ _VOUCHER_UPDATABLE = [c for c in _VOUCHER_COLUMNS if c not in ("company_key", "i
 
 def upsert_company(conn: Connection, company: CompanyRecord) -> None:
     """Insert or update a company; `last_seen_at` is bumped. Fields passed as None keep their stored value."""
-    with conn.transaction():
+    with atomic(conn):
         conn.execute(
             """
             INSERT INTO spiris.companies AS c (company_key, name, corporate_identity_number,
@@ -118,7 +119,7 @@ def upsert_fiscal_years(
     Returns how many were given."""
     if not fiscal_years:
         return 0
-    with conn.transaction(), conn.cursor() as cur:
+    with atomic(conn), conn.cursor() as cur:
         cur.executemany(
             """
             INSERT INTO spiris.fiscal_years AS f (company_key, id, start_date, end_date, is_locked,
@@ -142,7 +143,7 @@ def upsert_accounts(conn: Connection, *, company_key: str, accounts: Sequence[Ac
     Returns how many were given."""
     if not accounts:
         return 0
-    with conn.transaction(), conn.cursor() as cur:
+    with atomic(conn), conn.cursor() as cur:
         cur.executemany(
             """
             INSERT INTO spiris.accounts AS a (company_key, fiscal_year_id, number, name, type,
@@ -222,7 +223,7 @@ def upsert_vouchers(
         return VoucherUpsertResult(inserted=0, updated=0, unchanged=0, rows_written=0)
     hashes = {v.id: voucher_content_sha256(v) for v in batch}
     ids = list(hashes)
-    with conn.transaction(), conn.cursor() as cur:
+    with atomic(conn), conn.cursor() as cur:
         cur.execute(
             "SELECT id, content_sha256 FROM spiris.vouchers WHERE company_key = %s AND id = ANY(%s)",
             (company_key, ids),
@@ -339,7 +340,7 @@ def mark_vanished(
     """After a complete full re-list: mark vouchers of the fiscal year not seen since `seen_since` (the
     time the listing began, e.g. `Checkpoint.started_at`, which survives a resume) as vanished. Returns how
     many were newly marked. Vanished vouchers stay in the table (with their rows) for the audit trail."""
-    with conn.transaction():
+    with atomic(conn):
         cur = conn.execute(
             """
             UPDATE spiris.vouchers SET vanished_at = now()
@@ -354,7 +355,7 @@ def upsert_document(conn: Connection, document: DocumentRecord) -> StoredDocumen
     """Insert or update a document's metadata, keyed by (company_key, source, spiris_id); returns the stored
     row with our document id (stable across updates). The company row must exist."""
     d = document
-    with conn.transaction():
+    with atomic(conn):
         row = conn.execute(
             """
             INSERT INTO spiris.documents AS d (company_key, source, spiris_id, sha256, object_key,
@@ -425,7 +426,7 @@ def link_voucher_documents(
     """Record voucher → document links (idempotent). Returns how many links were new."""
     if not links:
         return 0
-    with conn.transaction(), conn.cursor() as cur:
+    with atomic(conn), conn.cursor() as cur:
         new = 0
         for link in links:
             cur.execute(

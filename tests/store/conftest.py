@@ -1,0 +1,41 @@
+"""Fixtures for the store tests: a migrated database, a connection, a document store on a fresh bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from spiris_localstack.s3 import S3Server
+from spiris_store.connection import connect
+from spiris_store.documents import DocumentStore, S3Settings
+from spiris_store.migrate import migrate
+
+
+@pytest.fixture
+def ledger_dsn(fresh_database: str) -> str:
+    """A fresh database with schema `spiris` applied."""
+    migrate(fresh_database)
+    return fresh_database
+
+
+@pytest.fixture
+def conn(ledger_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    with connect(ledger_dsn) as connection:
+        yield connection
+
+
+@pytest.fixture
+def document_store(s3_server: S3Server, fresh_bucket: str) -> DocumentStore:
+    return DocumentStore(
+        S3Settings(
+            endpoint=s3_server.endpoint,
+            access_key=s3_server.access_key,
+            secret_key=s3_server.secret_key,
+            bucket=fresh_bucket,
+            region=s3_server.region,
+        ),
+        spool_memory_bytes=1024 * 1024,
+        part_size=5 * 1024 * 1024,
+    )
