@@ -132,33 +132,37 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Environment shared by the operator and the web: Spiris endpoints, OAuth client, public URL, signing key. */}}
+{{/* Environment shared by the operator and the web: Spiris endpoints, OAuth client, public URL, signing key.
+Only the web starts authorizations, so only it gets the sandbox switch and the redirect URI. */}}
 {{- define "spiris.spirisEnv" -}}
+{{- $root := .root -}}
 - name: SPIRIS_API_URL
-  value: {{ .Values.spiris.apiUrl | quote }}
+  value: {{ $root.Values.spiris.apiUrl | quote }}
 - name: SPIRIS_IDENTITY_URL
-  value: {{ .Values.spiris.identityUrl | quote }}
-- name: SPIRIS_SANDBOX
-  value: {{ .Values.spiris.sandbox | toString | quote }}
+  value: {{ $root.Values.spiris.identityUrl | quote }}
 - name: SPIRIS_WEB_PUBLIC_URL
-  value: {{ .Values.publicUrl | quote }}
+  value: {{ $root.Values.publicUrl | quote }}
+{{- if eq .component "web" }}
+- name: SPIRIS_SANDBOX
+  value: {{ $root.Values.spiris.sandbox | toString | quote }}
 - name: SPIRIS_REDIRECT_URI
-  value: {{ include "spiris.redirectUri" . | quote }}
+  value: {{ include "spiris.redirectUri" $root | quote }}
+{{- end }}
 - name: SPIRIS_CLIENT_ID
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.spiris.oauthClient.existingSecret }}
-      key: {{ .Values.spiris.oauthClient.clientIdKey }}
+      name: {{ $root.Values.spiris.oauthClient.existingSecret }}
+      key: {{ $root.Values.spiris.oauthClient.clientIdKey }}
 - name: SPIRIS_CLIENT_SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.spiris.oauthClient.existingSecret }}
-      key: {{ .Values.spiris.oauthClient.clientSecretKey }}
+      name: {{ $root.Values.spiris.oauthClient.existingSecret }}
+      key: {{ $root.Values.spiris.oauthClient.clientSecretKey }}
 - name: SPIRIS_LINK_SIGNING_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.linkSigningKey.existingSecret }}
-      key: {{ .Values.linkSigningKey.key }}
+      name: {{ $root.Values.linkSigningKey.existingSecret }}
+      key: {{ $root.Values.linkSigningKey.key }}
 {{- end -}}
 
 {{/* Environment of everything that touches the stores: Postgres and S3. */}}

@@ -1,0 +1,101 @@
+"""Network exposure: the web's Service, Ingress and NetworkPolicies, and the egress each component is allowed.
+
+The web component is reachable on its port only and serves only its public pages through the Ingress; the
+operator accepts metrics scrapes only; sync Jobs accept nothing. Egress is DNS, the Kubernetes API and Spiris for
+everyone, plus Postgres and S3 for the operator and the Jobs — never the stores for the web.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from packaging_chart import load_values, manifests, of_kind, one, required_values
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _policies(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (p["metadata"]["namespace"], p["metadata"]["labels"]["app.kubernetes.io/component"]): p
+        for p in of_kind(objects, "NetworkPolicy")
+    }
+
+
+def _egress_ports(policy: dict[str, Any]) -> set[tuple[int, str]]:
+    return {(port["port"], port["protocol"]) for rule in policy["spec"]["egress"] for port in rule["ports"]}
+
+
+DNS = {(53, "UDP"), (53, "TCP")}
+KUBE_API = {(443, "TCP"), (6443, "TCP")}
+POSTGRES = {(5432, "TCP")}
+S3 = {(443, "TCP"), (9000, "TCP")}
+
+
+def test_default_policies_cover_each_component_with_the_right_ports() -> None:
+    policies = _policies(manifests(required_values()))
+    assert set(policies) == {("spiris-system", "operator"), ("spiris-system", "web"), ("spiris-system", "sync")}
+    operator, web, sync = (policies[("spiris-system", c)] for c in ("operator", "web", "sync"))
+    for policy in (operator, web, sync):
+        assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert _egress_ports(web) == DNS | KUBE_API  # Spiris is 443 too
+    assert _egress_ports(operator) == DNS | KUBE_API | POSTGRES | S3
+    assert _egress_ports(sync) == DNS | KUBE_API | POSTGRES | S3
+    assert web["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert operator["spec"]["ingress"] == [{"ports": [{"port": 9090, "protocol": "TCP"}]}]
+    assert sync["spec"]["ingress"] == []
+    # The sync policy selects the pods of the operator's Jobs (labels fixed in docs/architecture.md).
+    assert sync["spec"]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "spiris-sync",
+        "app.kubernetes.io/part-of": "spiris",
+        "app.kubernetes.io/component": "sync-job",
+    }
+
+
+def test_the_sync_policy_selects_exactly_the_pods_of_the_operators_jobs() -> None:
+    from spiris_operator.sync_jobs import JOB_LABELS
+
+    sync = _policies(manifests(required_values()))[("spiris-system", "sync")]
+    selector = sync["spec"]["podSelector"]["matchLabels"]
+    assert selector.items() <= JOB_LABELS.items()
+
+
+def test_configured_peers_and_cidrs_restrict_egress_and_ingress() -> None:
+    objects = manifests(load_values("watch-namespaces-values"))
+    policies = _policies(objects)
+    assert {key for key in policies if key[1] == "sync"} == {("clients-a", "sync"), ("clients-b", "sync")}
+    operator = policies[("spiris-system", "operator")]
+    rules = {tuple(sorted(p["port"] for p in rule["ports"])): rule.get("to") for rule in operator["spec"]["egress"]}
+    assert rules[(6443,)] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
+    assert rules[(5432,)] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}]
+    assert rules[(9000,)] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "storage"}}}]
+    assert rules[(53, 53)][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    ingress = _policies(manifests(load_values("ingress-tls-values")))[("spiris-system", "web")]["spec"]["ingress"]
+    assert ingress[0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+
+
+def test_ingress_serves_the_public_pages_of_the_public_url_with_tls() -> None:
+    objects = manifests(load_values("ingress-tls-values"))
+    ingress = one(objects, "Ingress", "web")
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"hosts": ["spiris.senseworks.example"], "secretName": "spiris-consent-tls"}]
+    [rule] = ingress["spec"]["rules"]
+    assert rule["host"] == "spiris.senseworks.example"
+    paths = [p["path"] for p in rule["http"]["paths"]]
+    assert paths == ["/consent", "/oauth", "/result", "/static"]
+    assert "/metrics" not in paths and "/" not in paths
+    service = one(objects, "Service", "web")
+    for path in rule["http"]["paths"]:
+        assert path["backend"]["service"] == {"name": service["metadata"]["name"], "port": {"name": "http"}}
+    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt"}
+
+
+def test_ingress_host_drops_the_port_of_the_public_url() -> None:
+    values = load_values("ingress-tls-values")
+    values["publicUrl"] = "https://consent.example.com:8443/spiris"
+    [rule] = one(manifests(values), "Ingress", "web")["spec"]["rules"]
+    assert rule["host"] == "consent.example.com"
+
+
+def test_network_policies_can_be_turned_off() -> None:
+    assert of_kind(manifests(load_values("no-networkpolicy-values")), "NetworkPolicy") == []

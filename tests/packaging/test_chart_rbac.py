@@ -1,0 +1,144 @@
+"""RBAC of the chart: separate ServiceAccounts, no wildcards, and exactly the verbs each component needs.
+
+The intended permissions are written out here once, per component, as (apiGroup, resource) → verbs; the rendered
+Roles/ClusterRoles must grant exactly that — nothing missing (the component would fail) and nothing extra (least
+privilege). Secret access is checked separately because it is the one that matters most.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from packaging_chart import load_values, manifests, of_kind, required_values, value_set_names
+
+pytestmark = pytest.mark.timeout(60)
+
+GROUP = "spiris.senseworks.io"
+INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
+    "operator": {
+        (GROUP, "spirisconnections"): {"get", "list", "watch", "update", "patch"},
+        (GROUP, "fiscalyearsyncs"): {"get", "list", "watch", "create", "update", "patch", "delete"},
+        (GROUP, "spirisconnections/status"): {"get", "update", "patch"},
+        (GROUP, "fiscalyearsyncs/status"): {"get", "update", "patch"},
+        ("", "secrets"): {"get", "list", "watch", "update", "patch"},
+        ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
+        ("", "pods"): {"get", "list"},
+        ("", "events"): {"create", "patch"},
+    },
+    "operator-discovery": {
+        ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
+        ("", "namespaces"): {"list", "watch"},
+    },
+    "web": {
+        (GROUP, "spirisconnections"): {"get", "list"},
+        ("", "secrets"): {"get", "create", "update"},
+    },
+    "sync": {
+        (GROUP, "fiscalyearsyncs/status"): {"patch"},
+    },
+}
+SECRET_VERBS = {"operator": {"get", "list", "watch", "update", "patch"}, "web": {"get", "create", "update"}, "sync": set()}
+
+
+def _role_key(role: dict[str, Any]) -> str:
+    """Which component a Role/ClusterRole is for, from its name suffix."""
+    name = role["metadata"]["name"]
+    for key in ("operator-discovery", "operator", "web", "sync"):
+        if name.endswith(f"-{key}"):
+            return key
+    raise AssertionError(f"role {name} belongs to no known component")
+
+
+def _grants(rules: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    granted: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for rule in rules:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                granted[(group, resource)] |= set(rule["verbs"])
+    return dict(granted)
+
+
+def _roles(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return of_kind(objects, "Role") + of_kind(objects, "ClusterRole")
+
+
+@pytest.mark.parametrize("value_set", value_set_names())
+def test_no_wildcards_and_no_resource_names_tricks(value_set: str) -> None:
+    for role in _roles(manifests(load_values(value_set))):
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs"):
+                assert all("*" not in item for item in rule[field]), f"wildcard in {role['metadata']['name']}"
+            assert "nonResourceURLs" not in rule
+            assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
+        assert "aggregationRule" not in role
+
+
+@pytest.mark.parametrize("value_set", value_set_names())
+def test_each_component_gets_exactly_the_intended_rules(value_set: str) -> None:
+    roles = _roles(manifests(load_values(value_set)))
+    seen = set()
+    for role in roles:
+        key = _role_key(role)
+        seen.add(key)
+        assert _grants(role["rules"]) == INTENDED[key], role["metadata"]["name"]
+    assert seen == set(INTENDED)
+
+
+@pytest.mark.parametrize("value_set", value_set_names())
+def test_secret_verbs_per_service_account(value_set: str) -> None:
+    objects = manifests(load_values(value_set))
+    roles = {(role["kind"], role["metadata"].get("namespace"), role["metadata"]["name"]): role for role in _roles(objects)}
+    secret_verbs: dict[str, set[str]] = defaultdict(set)
+    for binding in of_kind(objects, "RoleBinding") + of_kind(objects, "ClusterRoleBinding"):
+        ref = binding["roleRef"]
+        role_namespace = binding["metadata"].get("namespace") if ref["kind"] == "Role" else None
+        role = roles[(ref["kind"], role_namespace, ref["name"])]
+        verbs = _grants(role["rules"]).get(("", "secrets"), set())
+        for subject in binding["subjects"]:
+            assert subject["kind"] == "ServiceAccount"
+            secret_verbs[subject["name"]] |= verbs
+    by_component = {
+        "operator": secret_verbs["spiris-spiris-operator-operator"],
+        "web": secret_verbs["spiris-spiris-operator-web"],
+        "sync": secret_verbs["spiris-sync"],
+    }
+    assert by_component == SECRET_VERBS
+
+
+def test_cluster_wide_install_binds_the_sync_role_per_namespace_only() -> None:
+    objects = manifests(required_values())
+    cluster_bound = {b["roleRef"]["name"] for b in of_kind(objects, "ClusterRoleBinding")}
+    assert not any(name.endswith("-sync") for name in cluster_bound)
+    assert of_kind(objects, "Role") == []
+    [sync_binding] = of_kind(objects, "RoleBinding")
+    assert sync_binding["metadata"]["namespace"] == "spiris-system"
+    assert sync_binding["roleRef"]["kind"] == "ClusterRole"
+    assert sync_binding["subjects"] == [{"kind": "ServiceAccount", "name": "spiris-sync", "namespace": "spiris-system"}]
+
+
+def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each() -> None:
+    objects = manifests(load_values("watch-namespaces-values"))
+    # Only the read-only Kopf discovery is cluster-wide.
+    assert [r["metadata"]["name"] for r in of_kind(objects, "ClusterRole")] == ["spiris-spiris-operator-operator-discovery"]
+    for namespace in ("clients-a", "clients-b"):
+        roles = {r["metadata"]["name"] for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == namespace}
+        assert roles == {f"spiris-spiris-operator-{c}" for c in ("operator", "web", "sync")}
+        accounts = {a["metadata"]["name"] for a in of_kind(objects, "ServiceAccount") if a["metadata"]["namespace"] == namespace}
+        assert accounts == {"spiris-sync"}
+    release_roles = [r for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == "spiris-system"]
+    assert release_roles == []
+
+
+def test_separate_service_accounts_per_component() -> None:
+    objects = manifests(required_values())
+    deployments = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in of_kind(objects, "Deployment")}
+    operator_sa = deployments["operator"]["spec"]["template"]["spec"]["serviceAccountName"]
+    web_sa = deployments["web"]["spec"]["template"]["spec"]["serviceAccountName"]
+    accounts = {a["metadata"]["name"] for a in of_kind(objects, "ServiceAccount")}
+    assert accounts == {operator_sa, web_sa, "spiris-sync"}
+    assert len({operator_sa, web_sa, "spiris-sync"}) == 3
+    # The operator hands the sync ServiceAccount's name to the Jobs it creates.
+    env = {e["name"]: e for e in deployments["operator"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SPIRIS_SYNC_SERVICE_ACCOUNT"]["value"] == "spiris-sync"
