@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
+from spiris_localstack.kube_server import KubeServer
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.s3 import S3Server
 
@@ -41,3 +41,18 @@ def fresh_database(pg_server: PostgresServer) -> Iterator[str]:
 def fresh_bucket(s3_server: S3Server) -> str:
     """The name of a new, empty bucket on the session's S3 server."""
     return s3_server.create_bucket(f"t-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def kube_server() -> Iterator[KubeServer]:
+    """The Kubernetes API emulator serving the repository's crds/; `.url`, `.kubeconfig` (file path)."""
+    with KubeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def kube_namespace(kube_server: KubeServer) -> str:
+    """The name of a new Namespace, already created in the emulator."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    kube_server.create_namespace(name)
+    return name

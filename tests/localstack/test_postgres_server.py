@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-
 from spiris_localstack.postgres import PostgresServer
 
 

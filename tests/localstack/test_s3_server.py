@@ -9,7 +9,6 @@ import httpx
 import pytest
 from minio import Minio
 from minio.error import S3Error
-
 from spiris_localstack.s3 import S3Server
 
 
@@ -31,7 +30,8 @@ def test_put_stat_get_list(s3_server: S3Server, fresh_bucket: str) -> None:
         response.close()
         response.release_conn()
 
-    names = sorted(o.object_name or "" for o in client.list_objects(fresh_bucket, prefix="docs/", recursive=True))
+    listed = client.list_objects(fresh_bucket, prefix="docs/", recursive=True)
+    names = sorted(o.object_name or "" for o in listed)
     assert names == ["docs/2024/4711.pdf", "docs/2024/4712.pdf"]
 
 
