@@ -14,7 +14,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
@@ -151,8 +151,8 @@ def read_token(api: k8s.CoreV1Api, *, namespace: str, connection_name: str) -> S
         if exc.status == 404:
             return None
         raise
-    raw = api.api_client.sanitize_for_serialization(secret)
-    return StoredToken(token=parse_secret(raw), resource_version=str(secret.metadata.resource_version))
+    raw = cast(dict[str, Any], api.api_client.sanitize_for_serialization(secret))  # type: ignore[no-untyped-call]
+    return StoredToken(token=parse_secret(raw), resource_version=str(_version(secret)))
 
 
 def replace_token(
@@ -169,12 +169,12 @@ def replace_token(
     manifest = build_manifest(connection=connection, token=token, resource_version=resource_version)
     name = manifest["metadata"]["name"]
     try:
-        result = api.replace_namespaced_secret(name, manifest["metadata"]["namespace"], manifest)
+        result = api.replace_namespaced_secret(name, manifest["metadata"]["namespace"], cast(Any, manifest))
     except ApiException as exc:
         if exc.status == 409:
             raise TokenSecretConflict(f"Secret {name} changed since it was read") from None
         raise _scrubbed(exc) from None
-    return str(result.metadata.resource_version)
+    return str(_version(result))
 
 
 def write_consented_token(api: k8s.CoreV1Api, *, connection: Mapping[str, Any], token: TokenSet) -> str:
@@ -186,17 +186,20 @@ def write_consented_token(api: k8s.CoreV1Api, *, connection: Mapping[str, Any], 
     manifest = build_manifest(connection=connection, token=token)
     metadata = manifest["metadata"]
     try:
-        result = api.create_namespaced_secret(metadata["namespace"], manifest)
-        return str(result.metadata.resource_version)
+        result = api.create_namespaced_secret(metadata["namespace"], cast(Any, manifest))
+        return str(_version(result))
     except ApiException as exc:
         if exc.status != 409:
             raise _scrubbed(exc) from None
     current = api.read_namespaced_secret(metadata["name"], metadata["namespace"])
-    return replace_token(
-        api, connection=connection, token=token, resource_version=str(current.metadata.resource_version)
-    )
+    return replace_token(api, connection=connection, token=token, resource_version=str(_version(current)))
 
 
 def _scrubbed(exc: ApiException) -> ApiException:
     """An ApiException without the request/response body (which may echo the Secret's data)."""
     return ApiException(status=exc.status, reason=exc.reason)
+
+
+def _version(obj: Any) -> str:
+    """The resourceVersion of a kubernetes-client model object."""
+    return str(obj.metadata.resource_version)

@@ -1,0 +1,293 @@
+"""Reconciling one FiscalYearSync: resolve its fiscal year, run Jobs on schedule or request, follow them.
+
+Level-triggered and restart-safe: everything it needs to remember (run counter, active Job, attempts, next
+attempt, the last handled sync request) lives in status, and the Job name follows from the run counter, so a
+restarted operator finds the Job it already created instead of creating a second one. The worker publishes
+``status.progress`` itself; this function never overwrites it while a Job runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from spiris_operator import conditions, sync_jobs, sync_schedule
+from spiris_operator.conditions import Condition
+from spiris_operator.events import EventNote, transition_events
+from spiris_operator.job_cap import JobCap
+from spiris_operator.kube_api import CONNECTIONS, KubeApi
+from spiris_operator.settings import OperatorSettings
+from spiris_operator.timestamps import format_time, parse_time
+
+__all__ = ["SYNC_REQUEST_ANNOTATION", "FysContext", "FysResult", "RunReport", "reconcile_fiscal_year_sync"]
+
+SYNC_REQUEST_ANNOTATION = "spiris.senseworks.io/sync-requested-at"
+_SUCCESS = {"Succeeded", "Degraded"}
+_NO_RETRY = {"ConsentRequired", "BadConfiguration"}
+_MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What the worker recorded for its run (from ``spiris_store``): counts and reconciliation."""
+
+    counts: dict[str, int]
+    reconciliation: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class FysContext:
+    """What reconciling needs besides the object."""
+
+    kube: KubeApi
+    settings: OperatorSettings
+    cap: JobCap
+    read_run: Callable[[str, int], RunReport | None]
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass
+class FysResult:
+    """The status to merge, Events to post, and the outcome of a Job that finished in this pass."""
+
+    status: dict[str, Any]
+    events: list[EventNote]
+    finished_outcome: str | None = None
+    consent_problem: bool = False
+
+
+def _conds(fys: Mapping[str, Any], now: datetime, *wanted: Condition) -> list[dict[str, Any]]:
+    generation = int((fys.get("metadata") or {}).get("generation") or 0)
+    return conditions.merge(
+        (fys.get("status") or {}).get("conditions"), wanted, generation=generation, now=now
+    )
+
+
+def _resolve_year(spec: Mapping[str, Any], fiscal_years: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    for fiscal_year in fiscal_years:
+        start = str(fiscal_year.get("startDate", ""))[:10]
+        if spec.get("startDate") and start == str(spec["startDate"])[:10]:
+            return fiscal_year
+        if spec.get("fiscalYear") is not None and start[:4] == str(spec["fiscalYear"]):
+            return fiscal_year
+    return None
+
+
+def _pending(fys: Mapping[str, Any], now: datetime, reason: str, message: str) -> dict[str, Any]:
+    return {"phase": "Pending", "conditions": _conds(fys, now, Condition.false("Ready", reason, message))}
+
+
+def _finish(
+    fys: Mapping[str, Any],
+    ctx: FysContext,
+    state: sync_jobs.JobState,
+    job: Mapping[str, Any] | None,
+    *,
+    company_key: str,
+    year: int,
+    now: datetime,
+) -> FysResult:
+    status = fys.get("status") or {}
+    spec = fys.get("spec") or {}
+    outcome = state.outcome or "Failed"
+    report = ctx.read_run(company_key, year)
+    finished_at = ((job or {}).get("status") or {}).get("completionTime") or format_time(now)
+    new: dict[str, Any] = {"activeJob": None, "lastSyncTime": finished_at, "lastJobOutcome": outcome}
+    if report is not None:
+        new["counts"] = report.counts
+        if report.reconciliation is not None:
+            new["reconciliation"] = report.reconciliation
+    key = f"{fys['metadata']['namespace']}/{fys['metadata']['name']}"
+    if outcome in _SUCCESS:
+        new.update(phase=outcome, lastSuccessfulSyncTime=finished_at, attempts=0, nextAttemptTime=None)
+        start = parse_time(status.get("lastRunStartTime")) or now
+        next_time = sync_schedule.next_sync_time(
+            schedule=str(spec.get("schedule") or ""),
+            after=start,
+            key=key,
+            jitter=ctx.settings.schedule_jitter,
+        )
+        new["nextSyncTime"] = format_time(next_time) if next_time else None
+        if report is None:
+            new["progress"] = {"percent": 100}
+        balanced = (report.reconciliation or {}).get("balanced") if report else None
+        synced = Condition.true("Synced", outcome, f"Job {status.get('activeJob')} finished: {outcome}")
+        wanted = [synced, Condition.true("Ready", "FiscalYearResolved", "fiscal year resolved")]
+        if balanced is not None:
+            wanted.append(
+                Condition.true("Reconciled", "Balanced", "per-account sums match Spiris")
+                if balanced
+                else Condition.false("Reconciled", "Differences", "per-account sums differ from Spiris")
+            )
+        new["conditions"] = _conds(fys, now, *wanted)
+        return FysResult(status=new, events=[], finished_outcome=outcome)
+    attempts = int(status.get("attempts") or 0) + 1
+    message = f"Job {status.get('activeJob')} failed: {outcome}"
+    new.update(phase="Failed", attempts=attempts)
+    if outcome in _NO_RETRY or attempts >= _MAX_ATTEMPTS:
+        new["nextAttemptTime"] = None
+        message += "; not retried automatically (fix the cause, then request a sync)"
+    else:
+        retry = sync_schedule.next_attempt_time(
+            attempts=attempts, now=now, base=ctx.settings.retry_base, ceiling=ctx.settings.retry_max
+        )
+        new["nextAttemptTime"] = format_time(retry)
+        message += f"; attempt {attempts}, next at {format_time(retry)}"
+    new["conditions"] = _conds(fys, now, Condition.false("Synced", outcome, message))
+    return FysResult(
+        status=new, events=[], finished_outcome=outcome, consent_problem=outcome == "ConsentRequired"
+    )
+
+
+def _due(fys: Mapping[str, Any], now: datetime) -> str | None:
+    """Why a run should start now (trigger name), or None."""
+    status = fys.get("status") or {}
+    requested = str(((fys.get("metadata") or {}).get("annotations") or {}).get(SYNC_REQUEST_ANNOTATION) or "")
+    if requested and requested != status.get("lastHandledSyncRequest"):
+        return "requested"
+    if (fys.get("spec") or {}).get("suspend"):
+        return None
+    if not status.get("runCounter"):
+        return "initial"
+    retry_at = parse_time(status.get("nextAttemptTime"))
+    if status.get("phase") == "Failed":
+        return "retry" if retry_at is not None and retry_at <= now else None
+    next_sync = parse_time(status.get("nextSyncTime"))
+    if next_sync is not None and next_sync <= now:
+        return "scheduled"
+    return None
+
+
+def reconcile_fiscal_year_sync(fys: Mapping[str, Any], ctx: FysContext) -> FysResult:
+    """One reconcile pass over a FiscalYearSync."""
+    now = ctx.clock()
+    metadata = fys["metadata"]
+    namespace, name = str(metadata["namespace"]), str(metadata["name"])
+    spec = fys.get("spec") or {}
+    old = dict(fys.get("status") or {})
+    result = _reconcile(fys, ctx, now)
+    result.status["observedGeneration"] = int(metadata.get("generation") or 0)
+    result.events = transition_events(old, result.status) + result.events
+    _ = (namespace, name, spec)
+    return result
+
+
+def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysResult:
+    metadata = fys["metadata"]
+    namespace, name = str(metadata["namespace"]), str(metadata["name"])
+    spec = fys.get("spec") or {}
+    status = fys.get("status") or {}
+    ref = str((spec.get("connectionRef") or {}).get("name") or "")
+    connection = ctx.kube.get_custom(CONNECTIONS, namespace, ref)
+    if connection is None:
+        return FysResult(
+            _pending(fys, now, "ConnectionNotFound", f"SpirisConnection {ref!r} does not exist"), []
+        )
+    conn_status = connection.get("status") or {}
+    active_name = status.get("activeJob")
+    if not conditions.is_true(conn_status.get("conditions"), "Ready") and not active_name:
+        phase = conn_status.get("phase") or "unknown"
+        return FysResult(
+            _pending(
+                fys, now, "ConnectionNotReady", f"SpirisConnection {ref!r} is not Ready (phase {phase})"
+            ),
+            [],
+        )
+    fiscal_year = _resolve_year(spec, list(conn_status.get("fiscalYears") or []))
+    if fiscal_year is None:
+        wanted = spec.get("startDate") or spec.get("fiscalYear")
+        return FysResult(
+            _pending(
+                fys, now, "FiscalYearNotFound", f"Spiris has no fiscal year starting {wanted} for {ref!r}"
+            ),
+            [],
+        )
+    year = int(str(fiscal_year["startDate"])[:4])
+    base: dict[str, Any] = {
+        "fiscalYearId": fiscal_year["id"],
+        "year": year,
+        "period": {
+            "startDate": str(fiscal_year["startDate"])[:10],
+            "endDate": str(fiscal_year["endDate"])[:10],
+            "locked": bool(fiscal_year.get("locked")),
+        },
+    }
+    company_key = str(connection["metadata"]["uid"])
+    jobs = ctx.kube.list_jobs(namespace, selector=sync_jobs.fys_job_selector(name))
+    by_name = {job["metadata"]["name"]: job for job in jobs}
+    if active_name:
+        job = by_name.get(active_name)
+        state = sync_jobs.job_state(job) if job else sync_jobs.JobState(phase="Finished", outcome="Failed")
+        if state.phase != "Finished":
+            running = {
+                **base,
+                "phase": "Running",
+                "conditions": _conds(
+                    fys,
+                    now,
+                    Condition.true("Ready", "FiscalYearResolved", "fiscal year resolved"),
+                    Condition("Synced", "Unknown", "Running", f"Job {active_name} is running"),
+                ),
+            }
+            return FysResult(running, [])
+        finished = _finish(fys, ctx, state, job, company_key=company_key, year=year, now=now)
+        finished.status = {**base, **finished.status}
+        return finished
+    # An unfinished Job we have no record of (crash between create and status write): adopt it.
+    for job in sorted(jobs, key=lambda j: int(j["metadata"].get("labels", {}).get(sync_jobs.RUN_LABEL, "0"))):
+        if sync_jobs.job_state(job).phase != "Finished":
+            run = int(job["metadata"]["labels"].get(sync_jobs.RUN_LABEL, status.get("runCounter") or 0))
+            adopted = {**base, "phase": "Running", "activeJob": job["metadata"]["name"], "runCounter": run}
+            return FysResult(
+                adopted,
+                [EventNote("Normal", "JobAdopted", f"following existing Job {job['metadata']['name']}")],
+            )
+    ready = Condition.true(
+        "Ready",
+        "FiscalYearResolved",
+        f"fiscal year {base['period']['startDate']}..{base['period']['endDate']}",
+    )
+    trigger = _due(fys, now)
+    idle_phase = (
+        status.get("phase") if status.get("phase") in {"Succeeded", "Degraded", "Failed"} else "Pending"
+    )
+    if trigger is None:
+        idle = {**base, "phase": idle_phase, "conditions": _conds(fys, now, ready)}
+        return FysResult(idle, [])
+    if not conditions.is_true(conn_status.get("conditions"), "Ready"):
+        return FysResult(
+            _pending(fys, now, "ConnectionNotReady", f"SpirisConnection {ref!r} is not Ready"), []
+        )
+    run = int(status.get("runCounter") or 0) + 1
+    job_body = sync_jobs.build_job(
+        fys=fys, connection=connection, run=run, fiscal_year=year, settings=ctx.settings.jobs, trigger=trigger
+    )
+    job_name = job_body["metadata"]["name"]
+    with ctx.cap.slot() as allowed:
+        if not allowed:
+            queued = {
+                **base,
+                "phase": "Queued",
+                "conditions": _conds(fys, now, ready),
+            }
+            return FysResult(queued, [])
+        created = ctx.kube.create_job(job_body)
+    started: dict[str, Any] = {
+        **base,
+        "phase": "Running",
+        "activeJob": job_name,
+        "runCounter": run,
+        "lastRunStartTime": format_time(now),
+        "progress": {"percent": 0, "vouchers": None, "documents": None},
+        "conditions": _conds(
+            fys, now, ready, Condition("Synced", "Unknown", "Running", f"Job {job_name} started ({trigger})")
+        ),
+    }
+    if trigger == "requested":
+        started["lastHandledSyncRequest"] = str(metadata["annotations"][SYNC_REQUEST_ANNOTATION])
+    note = "created" if created else "already existed; following it"
+    return FysResult(
+        started, [EventNote("Normal", "JobCreated", f"Job {job_name} {note} (trigger: {trigger})")]
+    )

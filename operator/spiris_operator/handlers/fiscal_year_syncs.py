@@ -1,0 +1,45 @@
+"""FiscalYearSync handlers: a reconcile timer that starts, queues and follows the sync Jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import kopf
+
+from spiris_operator.fiscal_year_reconciler import reconcile_fiscal_year_sync
+from spiris_operator.handlers.posting import apply_result
+from spiris_operator.kube_api import CONNECTIONS, GROUP, SYNCS, VERSION
+from spiris_operator.runtime import Runtime
+from spiris_operator.settings import OperatorSettings
+
+__all__ = ["register"]
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
+    @kopf.timer(GROUP, VERSION, SYNCS, interval=settings.reconcile_interval, registry=registry)
+    async def fiscal_year_sync_timer(**kwargs: Any) -> None:
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        runtime: Runtime = kwargs["memo"].runtime
+        async with runtime.lock(f"fys/{namespace}/{name}"):
+            fys = await asyncio.to_thread(runtime.kube.get_custom, SYNCS, namespace, name)
+            if fys is None or fys["metadata"].get("deletionTimestamp"):
+                return
+            result = await asyncio.to_thread(reconcile_fiscal_year_sync, fys, runtime.fys_ctx)
+            await apply_result(runtime, plural=SYNCS, body=fys, status=result.status, events=result.events)
+            merged = {**(fys.get("status") or {}), **result.status}
+            connection = str((fys.get("spec") or {}).get("connectionRef", {}).get("name", ""))
+            runtime.metrics.observe_sync(namespace, name, connection, merged)
+            if result.finished_outcome:
+                runtime.metrics.jobs_total.labels(namespace, result.finished_outcome.lower()).inc()
+                running = await asyncio.to_thread(runtime.fys_ctx.cap._count_running)
+                runtime.metrics.jobs_active.set(running)
+            if result.consent_problem:
+                # The worker was refused by Spiris: make the connection verify its token right away.
+                await asyncio.to_thread(
+                    runtime.kube.patch_metadata,
+                    CONNECTIONS,
+                    namespace,
+                    connection,
+                    {"annotations": {"spiris.senseworks.io/verify-requested-at": merged.get("lastSyncTime")}},
+                )

@@ -1,0 +1,55 @@
+"""Startup and login: Kopf's own settings (our annotation prefix, finalizer, Events) and the runtime."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from spiris_operator.runtime import build_runtime
+from spiris_operator.settings import OperatorSettings
+
+__all__ = ["FINALIZER", "register"]
+
+PREFIX = "spiris.senseworks.io"
+FINALIZER = f"{PREFIX}/finalizer"
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
+    @kopf.on.startup(registry=registry)
+    def configure(**kwargs: Any) -> None:
+        settings: kopf.OperatorSettings = kwargs["settings"]
+        memo: kopf.Memo = kwargs["memo"]
+        logger: logging.Logger = kwargs["logger"]
+        settings.persistence.finalizer = FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=PREFIX, key="last-handled-configuration"
+        )
+        settings.posting.enabled = True
+        settings.posting.level = logging.INFO
+        settings.watching.server_timeout = 60
+        settings.networking.request_timeout = 30
+        runtime = build_runtime(operator_settings)
+        if operator_settings.metrics_port > 0:
+            runtime.metrics.serve(operator_settings.metrics_port)
+        memo.runtime = runtime
+        logger.info("spiris-operator ready: %r", operator_settings)
+
+    operator_settings = settings
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # The kubernetes client read $KUBECONFIG at import time; honour the configured path explicitly.
+        if operator_settings.kubeconfig:
+            os.environ["KUBECONFIG"] = operator_settings.kubeconfig
+            return kopf.login_with_kubeconfig(**kwargs)
+        return kopf.login_with_service_account(**kwargs)
+
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(**kwargs: Any) -> None:
+        runtime = getattr(kwargs["memo"], "runtime", None)
+        if runtime is not None:
+            runtime.kube.close()

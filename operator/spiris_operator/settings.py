@@ -1,0 +1,176 @@
+"""The operator's configuration, read once from environment variables (names in docs/architecture.md).
+
+Secrets (client secret, link signing key, database URL, S3 keys) are kept out of ``repr`` so a settings dump
+in a log line never leaks them. Missing values for optional features (database, S3) leave those features
+unavailable with a clear condition where they are needed, instead of failing the whole operator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+__all__ = ["JobSettings", "OperatorSettings", "StoreAccess", "load_settings"]
+
+DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
+DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
+
+
+@dataclass(frozen=True)
+class StoreAccess:
+    """How the operator itself reaches Postgres and S3 (only for read-back of runs and for deletionPolicy
+    Delete)."""
+
+    database_url: str | None = field(default=None, repr=False)
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = field(default=None, repr=False)
+    s3_secret_key: str | None = field(default=None, repr=False)
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_secure: bool = False
+
+    @property
+    def s3_configured(self) -> bool:
+        return bool(self.s3_endpoint and self.s3_access_key and self.s3_secret_key and self.s3_bucket)
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What goes into every sync Job's spec."""
+
+    image: str = "spiris-operator:latest"
+    image_pull_policy: str = "IfNotPresent"
+    service_account: str = "spiris-sync"
+    database_secret: str = "spiris-database"
+    database_secret_key: str = "database-url"
+    s3_secret: str = "spiris-s3"
+    s3_access_key_key: str = "access-key"
+    s3_secret_key_key: str = "secret-key"
+    api_url: str = DEFAULT_API_URL
+    identity_url: str = DEFAULT_IDENTITY_URL
+    client_id: str = ""
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = ""
+    s3_secure: str = ""
+    ttl_seconds_after_finished: int = 86400
+    active_deadline_seconds: int = 6 * 3600
+    backoff_limit: int = 2
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """All operator settings."""
+
+    namespaces: tuple[str, ...] = ()
+    kubeconfig: str | None = None
+    health_port: int = 8080
+    metrics_port: int = 9090
+    max_concurrent_jobs: int = 4
+    api_url: str = DEFAULT_API_URL
+    identity_url: str = DEFAULT_IDENTITY_URL
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    web_public_url: str = "http://localhost:8080"
+    link_signing_key: str = field(default="", repr=False)
+    #: Refresh access tokens when less than this is left.
+    refresh_margin: timedelta = timedelta(minutes=5)
+    #: How often the level-triggered reconcile timers tick.
+    reconcile_interval: float = 30.0
+    #: How long a refresh claim on the token Secret holds off other refreshers.
+    refresh_lease: timedelta = timedelta(seconds=60)
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_max: timedelta = timedelta(hours=1)
+    #: Fraction of an interval added as deterministic jitter to scheduled syncs.
+    schedule_jitter: float = 0.1
+    jobs: JobSettings = field(default_factory=JobSettings)
+    store: StoreAccess = field(default_factory=StoreAccess)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
+
+
+def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return env.get(name, "").strip() or default
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
+    """Settings from ``env`` (default: the process environment); raises ValueError on malformed numbers."""
+    env = os.environ if env is None else env
+    api_url = _text(env, "SPIRIS_API_URL", DEFAULT_API_URL)
+    identity_url = _text(env, "SPIRIS_IDENTITY_URL", DEFAULT_IDENTITY_URL)
+    client_id = _text(env, "SPIRIS_CLIENT_ID")
+    s3_secure = _text(env, "S3_SECURE")
+    jobs = JobSettings(
+        image=_text(env, "SPIRIS_SYNC_IMAGE", JobSettings.image),
+        image_pull_policy=_text(env, "SPIRIS_SYNC_IMAGE_PULL_POLICY", JobSettings.image_pull_policy),
+        service_account=_text(env, "SPIRIS_SYNC_SERVICE_ACCOUNT", JobSettings.service_account),
+        database_secret=_text(env, "SPIRIS_SYNC_DATABASE_SECRET", JobSettings.database_secret),
+        database_secret_key=_text(env, "SPIRIS_SYNC_DATABASE_SECRET_KEY", JobSettings.database_secret_key),
+        s3_secret=_text(env, "SPIRIS_SYNC_S3_SECRET", JobSettings.s3_secret),
+        s3_access_key_key=_text(env, "SPIRIS_SYNC_S3_ACCESS_KEY_KEY", JobSettings.s3_access_key_key),
+        s3_secret_key_key=_text(env, "SPIRIS_SYNC_S3_SECRET_KEY_KEY", JobSettings.s3_secret_key_key),
+        api_url=api_url,
+        identity_url=identity_url,
+        client_id=client_id,
+        s3_endpoint=_text(env, "S3_ENDPOINT"),
+        s3_bucket=_text(env, "S3_BUCKET"),
+        s3_region=_text(env, "S3_REGION"),
+        s3_secure=s3_secure,
+        ttl_seconds_after_finished=_int(
+            env, "SPIRIS_SYNC_JOB_TTL_SECONDS", JobSettings.ttl_seconds_after_finished
+        ),
+        active_deadline_seconds=_int(
+            env, "SPIRIS_SYNC_JOB_DEADLINE_SECONDS", JobSettings.active_deadline_seconds
+        ),
+        backoff_limit=_int(env, "SPIRIS_SYNC_JOB_BACKOFF_LIMIT", JobSettings.backoff_limit),
+    )
+    store = StoreAccess(
+        database_url=_text(env, "DATABASE_URL") or None,
+        s3_endpoint=_text(env, "S3_ENDPOINT") or None,
+        s3_access_key=_text(env, "S3_ACCESS_KEY") or None,
+        s3_secret_key=_text(env, "S3_SECRET_KEY") or None,
+        s3_bucket=_text(env, "S3_BUCKET") or None,
+        s3_region=_text(env, "S3_REGION") or None,
+        s3_secure=s3_secure.lower() in {"1", "true", "yes", "on"},
+    )
+    namespaces = tuple(n.strip() for n in _text(env, "SPIRIS_WATCH_NAMESPACES").split(",") if n.strip())
+    return OperatorSettings(
+        namespaces=namespaces,
+        kubeconfig=_text(env, "KUBECONFIG") or None,
+        health_port=_int(env, "SPIRIS_OPERATOR_HEALTH_PORT", 8080),
+        metrics_port=_int(env, "SPIRIS_OPERATOR_METRICS_PORT", 9090),
+        max_concurrent_jobs=max(1, _int(env, "SPIRIS_MAX_CONCURRENT_JOBS", 4)),
+        api_url=api_url,
+        identity_url=identity_url,
+        client_id=client_id,
+        client_secret=_text(env, "SPIRIS_CLIENT_SECRET"),
+        web_public_url=_text(env, "SPIRIS_WEB_PUBLIC_URL", "http://localhost:8080"),
+        link_signing_key=_text(env, "SPIRIS_LINK_SIGNING_KEY"),
+        refresh_margin=timedelta(seconds=_int(env, "SPIRIS_TOKEN_REFRESH_MARGIN_SECONDS", 300)),
+        reconcile_interval=_float(env, "SPIRIS_OPERATOR_RECONCILE_INTERVAL", 30.0),
+        retry_base=timedelta(seconds=_float(env, "SPIRIS_SYNC_RETRY_BASE_SECONDS", 30.0)),
+        retry_max=timedelta(seconds=_float(env, "SPIRIS_SYNC_RETRY_MAX_SECONDS", 3600.0)),
+        schedule_jitter=_float(env, "SPIRIS_SYNC_SCHEDULE_JITTER", 0.1),
+        jobs=jobs,
+        store=store,
+    )

@@ -1,0 +1,272 @@
+"""Sync Jobs: the manifest of one run of ``spiris-sync``, its deterministic name, and what a Job's status
+means.
+
+The Job name is derived from the FiscalYearSync and its run counter, so an operator that restarts between
+deciding to run and recording the decision recreates the very same name and gets a 409 instead of a second
+Job. The token reaches the worker only as a mounted file; credentials only as ``secretKeyRef``. A
+``podFailurePolicy`` stops retries for exit codes that a retry cannot fix (2 configuration, 3 consent, 6
+degraded), and the Failed condition's message carries the exit code, from which :func:`job_state` names the
+outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from spiris_connection import token_secret
+
+from spiris_operator.settings import JobSettings
+
+__all__ = [
+    "FYS_LABEL",
+    "JOB_LABELS",
+    "RUN_LABEL",
+    "JobState",
+    "active_job_selector",
+    "build_job",
+    "fys_job_selector",
+    "job_name",
+    "job_state",
+]
+
+FYS_LABEL = "spiris.senseworks.io/fiscalyearsync"
+RUN_LABEL = "spiris.senseworks.io/run"
+JOB_LABELS = {
+    "app.kubernetes.io/name": "spiris-sync",
+    "app.kubernetes.io/part-of": "spiris",
+    "app.kubernetes.io/component": "sync-job",
+    "app.kubernetes.io/managed-by": "spiris-operator",
+}
+TOKEN_MOUNT = "/var/run/spiris/token"
+_MAX_NAME = 63
+_EXIT_CODE = re.compile(r"exit code (\d+)")
+
+#: Worker exit codes (docs/architecture.md) → the outcome shown in status.
+OUTCOMES = {
+    0: "Succeeded",
+    1: "Unexpected",
+    2: "BadConfiguration",
+    3: "ConsentRequired",
+    4: "SpirisUnavailable",
+    5: "StorageUnavailable",
+    6: "Degraded",
+}
+#: Outcomes a retry cannot fix: the Job fails at once instead of burning its backoffLimit.
+_FINAL_EXIT_CODES = [2, 3, 6]
+
+
+def job_name(fys_name: str, run: int) -> str:
+    """``{fys}-sync-{run}``, shortened with a hash when the FiscalYearSync's name is long (Job names ≤ 63)."""
+    suffix = f"-sync-{run}"
+    if len(fys_name) + len(suffix) <= _MAX_NAME:
+        return f"{fys_name}{suffix}"
+    digest = hashlib.sha256(fys_name.encode()).hexdigest()[:8]
+    keep = _MAX_NAME - len(suffix) - len(digest) - 1
+    return f"{fys_name[:keep].rstrip('-.')}-{digest}{suffix}"
+
+
+def fys_job_selector(fys_name: str) -> str:
+    """Label selector for all Jobs of one FiscalYearSync (``kubectl get jobs -l ...``)."""
+    return f"app.kubernetes.io/component=sync-job,{FYS_LABEL}={fys_name}"
+
+
+def active_job_selector() -> str:
+    """Label selector for all sync Jobs the operator ever created."""
+    return "app.kubernetes.io/component=sync-job,app.kubernetes.io/managed-by=spiris-operator"
+
+
+def _owner(fys: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = fys["metadata"]
+    return {
+        "apiVersion": "spiris.senseworks.io/v1alpha1",
+        "kind": "FiscalYearSync",
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _literal(name: str, value: str) -> dict[str, Any]:
+    return {"name": name, "value": value}
+
+
+def _secret_ref(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def build_job(
+    *,
+    fys: Mapping[str, Any],
+    connection: Mapping[str, Any],
+    run: int,
+    fiscal_year: int,
+    settings: JobSettings,
+    trigger: str,
+) -> dict[str, Any]:
+    """The batch/v1 Job for run number ``run`` of ``fys`` (of ``connection``), ready to create."""
+    fys_meta = fys["metadata"]
+    conn_meta = connection["metadata"]
+    spec = fys.get("spec") or {}
+    name = job_name(fys_meta["name"], run)
+    labels = {
+        **JOB_LABELS,
+        token_secret.CONNECTION_LABEL: conn_meta["name"],
+        FYS_LABEL: fys_meta["name"],
+        RUN_LABEL: str(run),
+    }
+    mode = str(spec.get("mode") or "Incremental").lower()
+    include = spec.get("include") or {}
+    command = [
+        "spiris-sync",
+        "run",
+        "--company-key",
+        str(conn_meta["uid"]),
+        "--fiscal-year",
+        str(fiscal_year),
+        "--mode",
+        mode,
+    ]
+    if include.get("ledger") is False:
+        command.append("--no-ledger")
+    if include.get("documents") is False:
+        command.append("--no-documents")
+    env = [
+        _literal("SPIRIS_TOKEN_FILE", f"{TOKEN_MOUNT}/{token_secret.TOKEN_KEY}"),
+        _literal("SPIRIS_API_URL", settings.api_url),
+        _literal("SPIRIS_IDENTITY_URL", settings.identity_url),
+        _literal("SPIRIS_CLIENT_ID", settings.client_id),
+        _literal("SPIRIS_FYS_NAMESPACE", fys_meta["namespace"]),
+        _literal("SPIRIS_FYS_NAME", fys_meta["name"]),
+        _literal("SPIRIS_JOB_NAME", name),
+        _literal("SPIRIS_SYNC_TRIGGER", trigger),
+        _secret_ref("DATABASE_URL", settings.database_secret, settings.database_secret_key),
+        _literal("S3_ENDPOINT", settings.s3_endpoint),
+        _literal("S3_BUCKET", settings.s3_bucket),
+        _secret_ref("S3_ACCESS_KEY", settings.s3_secret, settings.s3_access_key_key),
+        _secret_ref("S3_SECRET_KEY", settings.s3_secret, settings.s3_secret_key_key),
+    ]
+    if settings.s3_region:
+        env.append(_literal("S3_REGION", settings.s3_region))
+    if settings.s3_secure:
+        env.append(_literal("S3_SECURE", settings.s3_secure))
+    container = {
+        "name": "sync",
+        "image": settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": command,
+        "env": env,
+        "volumeMounts": [
+            {"name": "token", "mountPath": TOKEN_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+            "limits": {"memory": "1Gi"},
+        },
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": fys_meta["namespace"],
+            "labels": labels,
+            "annotations": {"spiris.senseworks.io/trigger": trigger},
+            "ownerReferences": [_owner(fys)],
+        },
+        "spec": {
+            "backoffLimit": settings.backoff_limit,
+            "activeDeadlineSeconds": settings.active_deadline_seconds,
+            "ttlSecondsAfterFinished": settings.ttl_seconds_after_finished,
+            "podFailurePolicy": {
+                "rules": [
+                    {
+                        "action": "FailJob",
+                        "onExitCodes": {
+                            "containerName": "sync",
+                            "operator": "In",
+                            "values": _FINAL_EXIT_CODES,
+                        },
+                    }
+                ]
+            },
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": settings.service_account,
+                    "automountServiceAccountToken": True,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "fsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                    "volumes": [
+                        {
+                            "name": "token",
+                            "secret": {
+                                "secretName": token_secret.secret_name(conn_meta["name"]),
+                                "items": [{"key": token_secret.TOKEN_KEY, "path": token_secret.TOKEN_KEY}],
+                                "defaultMode": 0o400,
+                            },
+                        },
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What a Job's status says: ``phase`` is Running, Finished or Pending; ``outcome`` one of OUTCOMES'
+    values."""
+
+    phase: str
+    outcome: str | None = None
+    exit_code: int | None = None
+    message: str = ""
+
+
+def job_state(job: Mapping[str, Any]) -> JobState:
+    """Interpret a Job's ``status`` the way the real Job controller writes it."""
+    status = job.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("status") != "True":
+            continue
+        kind = condition.get("type")
+        if kind in {"Complete", "SuccessCriteriaMet"}:
+            return JobState(phase="Finished", outcome="Succeeded", exit_code=0)
+        if kind in {"Failed", "FailureTarget"}:
+            message = str(condition.get("message") or "")
+            reason = str(condition.get("reason") or "")
+            match = _EXIT_CODE.search(message)
+            code = int(match.group(1)) if match else None
+            if reason == "DeadlineExceeded":
+                outcome = "DeadlineExceeded"
+            elif code is not None:
+                outcome = OUTCOMES.get(code, "Failed")
+            else:
+                outcome = "Failed"
+            return JobState(phase="Finished", outcome=outcome, exit_code=code, message=reason)
+    if status.get("succeeded"):
+        return JobState(phase="Finished", outcome="Succeeded", exit_code=0)
+    if status.get("active") or status.get("startTime"):
+        return JobState(phase="Running")
+    return JobState(phase="Pending")
