@@ -68,7 +68,8 @@ def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 def one(objects: list[dict[str, Any]], kind: str, component: str) -> dict[str, Any]:
     """The single object of ``kind`` labelled with ``component``."""
     found = [
-        obj for obj in of_kind(objects, kind)
+        obj
+        for obj in of_kind(objects, kind)
         if obj["metadata"]["labels"].get("app.kubernetes.io/component") == component
     ]
     assert len(found) == 1, f"expected one {kind} of component {component}, found {len(found)}"

@@ -1,15 +1,19 @@
 """JSON schemas for the two prometheus-operator kinds the chart may render (ServiceMonitor, PrometheusRule).
 
-kubernetes-validate ships schemas for built-in kinds only. These are written from the monitoring.coreos.com/v1 API
-reference, restricted to the fields this chart uses and closed (``additionalProperties: false``), so a typo or a
-field in the wrong place fails like `kubernetes-validate --strict` would fail it for a built-in kind.
+kubernetes-validate ships schemas for built-in kinds only. These are written from the monitoring.coreos.com/v1
+API reference, restricted to the fields this chart uses and closed (``additionalProperties: false``), so a
+typo or a field in the wrong place fails like `kubernetes-validate --strict` would fail it for a built-in
+kind.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_DURATION = {"type": "string", "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+_DURATION = {
+    "type": "string",
+    "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+}
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 _METADATA = {
     "type": "object",
@@ -55,7 +59,10 @@ SERVICE_MONITOR = _resource(
             "jobLabel": {"type": "string"},
             "namespaceSelector": {
                 "type": "object",
-                "properties": {"any": {"type": "boolean"}, "matchNames": {"type": "array", "items": {"type": "string"}}},
+                "properties": {
+                    "any": {"type": "boolean"},
+                    "matchNames": {"type": "array", "items": {"type": "string"}},
+                },
                 "additionalProperties": False,
             },
             "selector": _LABEL_SELECTOR,

@@ -1,8 +1,8 @@
 """Network exposure: the web's Service, Ingress and NetworkPolicies, and the egress each component is allowed.
 
 The web component is reachable on its port only and serves only its public pages through the Ingress; the
-operator accepts metrics scrapes only; sync Jobs accept nothing. Egress is DNS, the Kubernetes API and Spiris for
-everyone, plus Postgres and S3 for the operator and the Jobs — never the stores for the web.
+operator accepts metrics scrapes only; sync Jobs accept nothing. Egress is DNS, the Kubernetes API and Spiris
+for everyone, plus Postgres and S3 for the operator and the Jobs — never the stores for the web.
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ S3 = {(443, "TCP"), (9000, "TCP")}
 
 def test_default_policies_cover_each_component_with_the_right_ports() -> None:
     policies = _policies(manifests(required_values()))
-    assert set(policies) == {("spiris-system", "operator"), ("spiris-system", "web"), ("spiris-system", "sync")}
+    assert set(policies) == {
+        ("spiris-system", "operator"),
+        ("spiris-system", "web"),
+        ("spiris-system", "sync"),
+    }
     operator, web, sync = (policies[("spiris-system", c)] for c in ("operator", "web", "sync"))
     for policy in (operator, web, sync):
         assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
@@ -65,20 +69,30 @@ def test_configured_peers_and_cidrs_restrict_egress_and_ingress() -> None:
     policies = _policies(objects)
     assert {key for key in policies if key[1] == "sync"} == {("clients-a", "sync"), ("clients-b", "sync")}
     operator = policies[("spiris-system", "operator")]
-    rules = {tuple(sorted(p["port"] for p in rule["ports"])): rule.get("to") for rule in operator["spec"]["egress"]}
+    rules = {
+        tuple(sorted(p["port"] for p in rule["ports"])): rule.get("to") for rule in operator["spec"]["egress"]
+    }
     assert rules[(6443,)] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
     assert rules[(5432,)] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}]
-    assert rules[(9000,)] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "storage"}}}]
+    assert rules[(9000,)] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "storage"}}}
+    ]
     assert rules[(53, 53)][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
-    ingress = _policies(manifests(load_values("ingress-tls-values")))[("spiris-system", "web")]["spec"]["ingress"]
-    assert ingress[0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    ingress = _policies(manifests(load_values("ingress-tls-values")))[("spiris-system", "web")]["spec"][
+        "ingress"
+    ]
+    assert ingress[0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    ]
 
 
 def test_ingress_serves_the_public_pages_of_the_public_url_with_tls() -> None:
     objects = manifests(load_values("ingress-tls-values"))
     ingress = one(objects, "Ingress", "web")
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert ingress["spec"]["tls"] == [{"hosts": ["spiris.senseworks.example"], "secretName": "spiris-consent-tls"}]
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["spiris.senseworks.example"], "secretName": "spiris-consent-tls"}
+    ]
     [rule] = ingress["spec"]["rules"]
     assert rule["host"] == "spiris.senseworks.example"
     paths = [p["path"] for p in rule["http"]["paths"]]

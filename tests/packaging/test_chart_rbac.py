@@ -1,8 +1,8 @@
 """RBAC of the chart: separate ServiceAccounts, no wildcards, and exactly the verbs each component needs.
 
-The intended permissions are written out here once, per component, as (apiGroup, resource) → verbs; the rendered
-Roles/ClusterRoles must grant exactly that — nothing missing (the component would fail) and nothing extra (least
-privilege). Secret access is checked separately because it is the one that matters most.
+The intended permissions are written out here once, per component, as (apiGroup, resource) → verbs; the
+rendered Roles/ClusterRoles must grant exactly that — nothing missing (the component would fail) and nothing
+extra (least privilege). Secret access is checked separately because it is the one that matters most.
 """
 
 from __future__ import annotations
@@ -39,7 +39,11 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
         (GROUP, "fiscalyearsyncs/status"): {"patch"},
     },
 }
-SECRET_VERBS = {"operator": {"get", "list", "watch", "update", "patch"}, "web": {"get", "create", "update"}, "sync": set()}
+SECRET_VERBS = {
+    "operator": {"get", "list", "watch", "update", "patch"},
+    "web": {"get", "create", "update"},
+    "sync": set(),
+}
 
 
 def _role_key(role: dict[str, Any]) -> str:
@@ -89,7 +93,10 @@ def test_each_component_gets_exactly_the_intended_rules(value_set: str) -> None:
 @pytest.mark.parametrize("value_set", value_set_names())
 def test_secret_verbs_per_service_account(value_set: str) -> None:
     objects = manifests(load_values(value_set))
-    roles = {(role["kind"], role["metadata"].get("namespace"), role["metadata"]["name"]): role for role in _roles(objects)}
+    roles = {
+        (role["kind"], role["metadata"].get("namespace"), role["metadata"]["name"]): role
+        for role in _roles(objects)
+    }
     secret_verbs: dict[str, set[str]] = defaultdict(set)
     for binding in of_kind(objects, "RoleBinding") + of_kind(objects, "ClusterRoleBinding"):
         ref = binding["roleRef"]
@@ -115,17 +122,27 @@ def test_cluster_wide_install_binds_the_sync_role_per_namespace_only() -> None:
     [sync_binding] = of_kind(objects, "RoleBinding")
     assert sync_binding["metadata"]["namespace"] == "spiris-system"
     assert sync_binding["roleRef"]["kind"] == "ClusterRole"
-    assert sync_binding["subjects"] == [{"kind": "ServiceAccount", "name": "spiris-sync", "namespace": "spiris-system"}]
+    assert sync_binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "spiris-sync", "namespace": "spiris-system"}
+    ]
 
 
 def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each() -> None:
     objects = manifests(load_values("watch-namespaces-values"))
     # Only the read-only Kopf discovery is cluster-wide.
-    assert [r["metadata"]["name"] for r in of_kind(objects, "ClusterRole")] == ["spiris-spiris-operator-operator-discovery"]
+    assert [r["metadata"]["name"] for r in of_kind(objects, "ClusterRole")] == [
+        "spiris-spiris-operator-operator-discovery"
+    ]
     for namespace in ("clients-a", "clients-b"):
-        roles = {r["metadata"]["name"] for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == namespace}
+        roles = {
+            r["metadata"]["name"] for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == namespace
+        }
         assert roles == {f"spiris-spiris-operator-{c}" for c in ("operator", "web", "sync")}
-        accounts = {a["metadata"]["name"] for a in of_kind(objects, "ServiceAccount") if a["metadata"]["namespace"] == namespace}
+        accounts = {
+            a["metadata"]["name"]
+            for a in of_kind(objects, "ServiceAccount")
+            if a["metadata"]["namespace"] == namespace
+        }
         assert accounts == {"spiris-sync"}
     release_roles = [r for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == "spiris-system"]
     assert release_roles == []
@@ -133,7 +150,9 @@ def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each()
 
 def test_separate_service_accounts_per_component() -> None:
     objects = manifests(required_values())
-    deployments = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in of_kind(objects, "Deployment")}
+    deployments = {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in of_kind(objects, "Deployment")
+    }
     operator_sa = deployments["operator"]["spec"]["template"]["spec"]["serviceAccountName"]
     web_sa = deployments["web"]["spec"]["template"]["spec"]["serviceAccountName"]
     accounts = {a["metadata"]["name"] for a in of_kind(objects, "ServiceAccount")}

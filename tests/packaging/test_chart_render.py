@@ -1,8 +1,9 @@
-"""The chart lints strictly and renders, for every realistic value set, only manifests a real API server accepts.
+"""The chart lints strictly and renders, for every realistic value set, only manifests a real API server
+accepts.
 
-Every rendered object is validated with kubernetes-validate in strict mode (unknown fields rejected) against the
-oldest Kubernetes the chart supports and the newest the validator knows; the prometheus-operator kinds against
-their schemas in prometheus_operator_schemas.py. An object of a kind no schema covers fails the test.
+Every rendered object is validated with kubernetes-validate in strict mode (unknown fields rejected) against
+the oldest Kubernetes the chart supports and the newest the validator knows; the prometheus-operator kinds
+against their schemas in prometheus_operator_schemas.py. An object of a kind no schema covers fails the test.
 """
 
 from __future__ import annotations
@@ -52,8 +53,14 @@ def test_lint_is_clean_in_strict_mode(value_set: str) -> None:
 def test_lint_without_the_required_values_fails_and_names_them() -> None:
     report = lint(None)
     text = "\n".join(report["errors"])
-    for path in ("/publicUrl", "/spiris/oauthClient/existingSecret", "/linkSigningKey/existingSecret",
-                 "/database/existingSecret", "/s3/existingSecret", "/s3/endpoint"):
+    for path in (
+        "/publicUrl",
+        "/spiris/oauthClient/existingSecret",
+        "/linkSigningKey/existingSecret",
+        "/database/existingSecret",
+        "/s3/existingSecret",
+        "/s3/endpoint",
+    ):
         assert path in text
 
 
@@ -71,7 +78,9 @@ def test_every_manifest_validates_strictly(value_set: str, kube_version: str) ->
             kubernetes_validate.validate(obj, kube_version, strict=True)
         except kubernetes_validate.ValidationError as error:
             path = ".".join(str(part) for part in error.path)
-            pytest.fail(f"{value_set}: {where} invalid for Kubernetes {kube_version}: {path}: {error.message}")
+            pytest.fail(
+                f"{value_set}: {where} invalid for Kubernetes {kube_version}: {path}: {error.message}"
+            )
         except kubernetes_validate.SchemaNotFoundError as error:
             pytest.fail(f"{value_set}: {where}: {error.message}")
 
@@ -79,13 +88,17 @@ def test_every_manifest_validates_strictly(value_set: str, kube_version: str) ->
 @pytest.mark.parametrize("value_set", value_set_names())
 def test_objects_are_namespaced_and_unique(value_set: str) -> None:
     objects = manifests(load_values(value_set))
-    keys = Counter((obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]) for obj in objects)
+    keys = Counter(
+        (obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]) for obj in objects
+    )
     assert [key for key, count in keys.items() if count > 1] == []
     for obj in objects:
         if obj["kind"] in CLUSTER_SCOPED:
             assert "namespace" not in obj["metadata"]
         else:
-            assert obj["metadata"].get("namespace"), f"{obj['kind']}/{obj['metadata']['name']} has no namespace"
+            assert obj["metadata"].get("namespace"), (
+                f"{obj['kind']}/{obj['metadata']['name']} has no namespace"
+            )
         assert len(obj["metadata"]["name"]) <= 63
         assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == "spiris"
         assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "spiris"

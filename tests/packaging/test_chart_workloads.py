@@ -1,4 +1,4 @@
-"""The chart's workloads: hardened security contexts, probes, resources, a writable /tmp, and the env contract.
+"""The chart's workloads: hardened security contexts, probes, resources, a writable /tmp, the env contract.
 
 Every container (init containers included) runs non-root with a read-only root filesystem, no privilege
 escalation, all capabilities dropped and the RuntimeDefault seccomp profile. Secrets reach the processes only
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
 import pytest
 from packaging_chart import (
     REPO,
@@ -24,7 +25,13 @@ from packaging_chart import (
 
 pytestmark = pytest.mark.timeout(60)
 
-SECRET_ENV = {"SPIRIS_CLIENT_SECRET", "SPIRIS_LINK_SIGNING_KEY", "DATABASE_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY"}
+SECRET_ENV = {
+    "SPIRIS_CLIENT_SECRET",
+    "SPIRIS_LINK_SIGNING_KEY",
+    "DATABASE_URL",
+    "S3_ACCESS_KEY",
+    "S3_SECRET_KEY",
+}
 
 
 @pytest.mark.parametrize("value_set", value_set_names())
@@ -35,7 +42,11 @@ def test_every_pod_and_container_is_hardened(value_set: str) -> None:
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["runAsUser"] == 10001
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert pod.get("hostNetwork") is not True and pod.get("hostPID") is not True and pod.get("hostIPC") is not True
+        assert (
+            pod.get("hostNetwork") is not True
+            and pod.get("hostPID") is not True
+            and pod.get("hostIPC") is not True
+        )
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert "emptyDir" in volumes["tmp"]
         for container in containers(pod):
@@ -53,7 +64,9 @@ def test_every_pod_and_container_is_hardened(value_set: str) -> None:
             assert container["resources"]["limits"]["memory"], where
             for entry in container.get("env", []):
                 if entry["name"] in SECRET_ENV:
-                    assert set(entry) == {"name", "valueFrom"}, f"{where}: {entry['name']} must be a secretKeyRef"
+                    assert set(entry) == {"name", "valueFrom"}, (
+                        f"{where}: {entry['name']} must be a secretKeyRef"
+                    )
                     assert set(entry["valueFrom"]) == {"secretKeyRef"}, where
 
 
@@ -119,10 +132,19 @@ def test_images_come_from_values_and_jobs_use_the_same_image() -> None:
 def test_secret_references_follow_the_values() -> None:
     objects = manifests(load_values("sandbox-values"))
     operator = env_of(one(objects, "Deployment", "operator")["spec"]["template"]["spec"]["containers"][0])
-    assert operator["SPIRIS_CLIENT_ID"]["valueFrom"]["secretKeyRef"] == {"name": "spiris-sandbox-client", "key": "id"}
-    assert operator["SPIRIS_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "spiris-sandbox-client", "key": "secret"}
+    assert operator["SPIRIS_CLIENT_ID"]["valueFrom"]["secretKeyRef"] == {
+        "name": "spiris-sandbox-client",
+        "key": "id",
+    }
+    assert operator["SPIRIS_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {
+        "name": "spiris-sandbox-client",
+        "key": "secret",
+    }
     assert operator["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "spiris-database", "key": "url"}
-    assert operator["S3_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "spiris-s3", "key": "AWS_SECRET_ACCESS_KEY"}
+    assert operator["S3_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "spiris-s3",
+        "key": "AWS_SECRET_ACCESS_KEY",
+    }
     # The Jobs' references: the operator passes names and keys on, never values.
     assert operator["SPIRIS_SYNC_DATABASE_SECRET"]["value"] == "spiris-database"
     assert operator["SPIRIS_SYNC_DATABASE_SECRET_KEY"]["value"] == "url"
@@ -140,12 +162,18 @@ def test_watch_namespaces_and_job_cap_reach_the_operator() -> None:
     assert env["SPIRIS_WATCH_NAMESPACES"]["value"] == "clients-a,clients-b"
     assert env["SPIRIS_MAX_CONCURRENT_JOBS"]["value"] == "10"
     assert env["SPIRIS_WEB_PUBLIC_URL"]["value"] == "https://consent.example.com/spiris"
-    default_env = env_of(one(manifests(required_values()), "Deployment", "operator")["spec"]["template"]["spec"]["containers"][0])
+    default_env = env_of(
+        one(manifests(required_values()), "Deployment", "operator")["spec"]["template"]["spec"]["containers"][
+            0
+        ]
+    )
     assert default_env["SPIRIS_WATCH_NAMESPACES"]["value"] == ""  # all namespaces
 
 
 def _sources(*packages: str) -> str:
-    return "\n".join(path.read_text() for package in packages for path in sorted((REPO / package).rglob("*.py")))
+    return "\n".join(
+        path.read_text() for package in packages for path in sorted((REPO / package).rglob("*.py"))
+    )
 
 
 def _documented_env() -> set[str]:
@@ -173,4 +201,6 @@ def test_every_pod_mounts_only_what_it_declares() -> None:
         declared = {volume["name"] for volume in pod["volumes"]}
         mounted = {m["name"] for c in containers(pod) for m in c.get("volumeMounts", [])}
         assert mounted <= declared
-        assert all(Path(m["mountPath"]).is_absolute() for c in containers(pod) for m in c.get("volumeMounts", []))
+        assert all(
+            Path(m["mountPath"]).is_absolute() for c in containers(pod) for m in c.get("volumeMounts", [])
+        )
