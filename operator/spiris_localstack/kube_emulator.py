@@ -347,8 +347,11 @@ class SpirisKubeEmulator(KubernetesEmulator):  # type: ignore[misc]
             await response.prepare(raw)
             timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
             deadline = asyncio.get_running_loop().time() + timeout if timeout else None
-            await self._pump(response, spec, route, matches, initial, queue, deadline)
-            await response.write_eof()
+            try:
+                await self._pump(response, spec, route, matches, initial, queue, deadline)
+                await response.write_eof()
+            except ConnectionResetError:
+                pass  # the client went away: a normal end for a watch
             return response
         finally:
             self._watchers.discard(queue)
