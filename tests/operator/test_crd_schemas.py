@@ -30,7 +30,10 @@ def _has(obj: Any, key: str) -> bool:
 # The CEL rules of the CRDs, each with its Python equivalent (self = the object the rule is attached to).
 CEL: dict[str, Callable[[Any], bool]] = {
     "'ea:api' in self && 'offline_access' in self": lambda s: "ea:api" in s and "offline_access" in s,
-    "!has(self.sync) || !has(self.sync.schedule) || self.sync.schedule == '' || self.sync.latestFiscalYears > 0": (
+    (
+        "!has(self.sync) || !has(self.sync.schedule) || self.sync.schedule == '' "
+        "|| self.sync.latestFiscalYears > 0"
+    ): (
         lambda s: (
             not _has(s, "sync")
             or not _has(s["sync"], "schedule")

@@ -1,4 +1,4 @@
-"""Plain functions of the operator, without Kubernetes: conditions, schedules, Job manifests, the cap, children."""
+"""Plain functions of the operator without Kubernetes: conditions, schedules, Job manifests, cap, children."""
 
 from __future__ import annotations
 
