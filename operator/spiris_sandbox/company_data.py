@@ -1,0 +1,116 @@
+"""The in-memory "database" of one sandbox company: fiscal years, accounts, vouchers, invoices, attachments.
+
+Records are kept in the API's own shape (PascalCase dicts, exactly what `/v2` returns) so listing, filtering
+and `$select` need no mapping; file contents are `DocumentSpec`s rendered only when downloaded. A lock guards
+changes made by the control API while requests read.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from spiris_sandbox.documents import DocumentSpec
+
+Record = dict[str, Any]
+
+
+def api_date(day: date) -> str:
+    """Business dates as the API writes them: midnight without offset."""
+    return day.isoformat() + "T00:00:00"
+
+
+def format_amount_sv(ore: int) -> str:
+    """Swedish money format for documents: `12 345,50 kr`."""
+    sign = "-" if ore < 0 else ""
+    kronor, cents = divmod(abs(ore), 100)
+    return f"{sign}{kronor:,}".replace(",", "\u00a0") + f",{cents:02d} kr"
+
+
+@dataclass
+class FiscalYear:
+    """One räkenskapsår."""
+
+    id: str
+    start: date
+    end: date
+    locked: bool
+    bookkeeping_method: int = 0
+
+    def to_api(self) -> Record:
+        return {
+            "Id": self.id,
+            "StartDate": api_date(self.start),
+            "EndDate": api_date(self.end),
+            "IsLockedForAccounting": self.locked,
+            "BookkeepingMethod": self.bookkeeping_method,
+        }
+
+
+@dataclass
+class CompanyProfile:
+    """Who the company is and which state switches are on (flipped at runtime by faults)."""
+
+    number: int
+    id: str
+    name: str
+    org_number: str
+    settings: Record
+    has_api_module: bool = True
+    active: bool = True
+    startup_guide_completed: bool = True
+    licence_accepted: bool = True
+    vouchers_per_year: int = 0
+
+
+@dataclass
+class CompanyData:
+    """Everything `/v2` serves for one company. Mutations happen under `lock`."""
+
+    profile: CompanyProfile
+    fiscal_years: list[FiscalYear]
+    accounts: dict[str, list[Record]] = field(default_factory=dict)
+    vouchers: dict[str, list[Record]] = field(default_factory=dict)
+    voucher_index: dict[str, tuple[str, Record]] = field(default_factory=dict)
+    customer_invoices: dict[str, Record] = field(default_factory=dict)
+    supplier_invoices: dict[str, Record] = field(default_factory=dict)
+    attachments: dict[str, Record] = field(default_factory=dict)
+    sales_attachments: dict[str, Record] = field(default_factory=dict)
+    documents: dict[str, DocumentSpec] = field(default_factory=dict)
+    document_records: dict[str, Record] = field(default_factory=dict)
+    opening_balances: dict[str, dict[int, int]] = field(default_factory=dict)
+    series_counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    invoice_counter: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def fiscal_year(self, fiscal_year_id: str) -> FiscalYear | None:
+        for year in self.fiscal_years:
+            if year.id == fiscal_year_id:
+                return year
+        return None
+
+    def fiscal_year_for(self, day: date) -> FiscalYear | None:
+        for year in self.fiscal_years:
+            if year.start <= day <= year.end:
+                return year
+        return None
+
+    def all_vouchers(self) -> list[Record]:
+        out: list[Record] = []
+        for year in self.fiscal_years:
+            out.extend(self.vouchers.get(year.id, []))
+        return out
+
+    def add_voucher(self, fiscal_year_id: str, voucher: Record) -> None:
+        self.vouchers.setdefault(fiscal_year_id, []).append(voucher)
+        self.voucher_index[voucher["Id"]] = (fiscal_year_id, voucher)
+
+
+def parse_api_datetime(text: str) -> datetime:
+    """Parse the API's date-time strings (with or without `Z`/fraction) into naive UTC datetimes."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value

@@ -1,0 +1,65 @@
+"""Temporary anonymous download links (`/temp/fileanonymous/{guid}`), like Spiris' storage host.
+
+Each metadata GET that shows a `TemporaryUrl` creates a fresh link that expires after the configured TTL (the
+sandbox clock decides); a test can also expire every link at once. A link names a company and a document key,
+so the bytes are rendered only when the link is fetched.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    company: int
+    document_key: str
+    content_type: str
+    file_name: str
+    expires_at: float
+
+
+class DownloadLinks:
+    """The registry of live links."""
+
+    def __init__(self, *, ttl_seconds: int) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._links: dict[str, DownloadLink] = {}
+        self._lock = threading.Lock()
+
+    def create(
+        self, *, company: int, document_key: str, content_type: str, file_name: str, now: float
+    ) -> str:
+        link_id = str(uuid.uuid4())
+        with self._lock:
+            self._links[link_id] = DownloadLink(
+                company=company,
+                document_key=document_key,
+                content_type=content_type,
+                file_name=file_name,
+                expires_at=now + self.ttl_seconds,
+            )
+        return link_id
+
+    def get(self, link_id: str) -> DownloadLink | None:
+        with self._lock:
+            return self._links.get(link_id.lower())
+
+    def expire_all(self, *, now: float) -> int:
+        """Make every existing link dead now; returns how many there were."""
+        with self._lock:
+            for link_id, link in self._links.items():
+                self._links[link_id] = DownloadLink(
+                    company=link.company,
+                    document_key=link.document_key,
+                    content_type=link.content_type,
+                    file_name=link.file_name,
+                    expires_at=min(link.expires_at, now),
+                )
+            return len(self._links)
+
+
+def temporary_url(base_url: str, link_id: str) -> str:
+    return f"{base_url.rstrip('/')}/temp/fileanonymous/{link_id}"
