@@ -233,4 +233,6 @@ def test_200_mb_document_streams_with_flat_memory(s3_server: S3Server, fresh_buc
         digest.update(chunk)
         total += len(chunk)
     assert (total, digest.hexdigest()) == (size, report["sha256"])
-    store.delete_objects([report["object_key"]])  # keep the shared S3 server small for the rest of the session
+    store.delete_objects(
+        [report["object_key"]]
+    )  # keep the shared S3 server small for the rest of the session
