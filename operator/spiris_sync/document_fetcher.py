@@ -1,0 +1,168 @@
+"""Fetching one document from Spiris and streaming it into the object store.
+
+Three ways a voucher leads to a file (spiris-api.md §3.11): an attachment id (``GET /attachments/{id}`` then its
+expiring ``TemporaryUrl``), a customer invoice (``/customerinvoices/{id}/print`` bytes, else the ``/pdf`` URL)
+and a supplier invoice (``/supplierinvoices/{id}`` → its attachment ids → attachments). Bytes are streamed
+straight into ``DocumentStore.put_stream`` (hashed while streaming, content-addressed), never held in memory.
+A document that cannot be had — 404, a link still expired after fresh ones, a broken download, a refused scope,
+one object the store rejects — raises :class:`DocumentUnavailable` with the reason, so it is recorded as
+missing and retried next run; Spiris or the store being down altogether propagates and stops the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable
+
+from spiris_client.api import SpirisApi
+from spiris_client.downloads import Downloader
+from spiris_client.errors import DownloadError, DownloadExpired, Forbidden, NotFound, SpirisApiError
+from spiris_store.documents import DocumentStore
+from spiris_store.errors import DocumentIntegrityError, StorageUnavailable
+from spiris_store.records import DocumentRecord, DocumentSource
+
+CUSTOMER_INVOICE_TYPES = frozenset({14, 15, 23, 24})
+SUPPLIER_INVOICE_TYPES = frozenset({12, 13, 25, 26})
+PDF = "application/pdf"
+
+
+class DocumentUnavailable(Exception):
+    """This one document cannot be fetched now; ``reason`` is short and safe to store."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentRef:
+    """One document a voucher refers to. For a supplier invoice ref, ``spiris_id`` is the invoice id until it
+    is expanded into its attachments."""
+
+    source: DocumentSource
+    spiris_id: uuid.UUID
+    invoice_id: uuid.UUID | None = None
+
+
+class DocumentFetcher:
+    """Fetches documents for one company; safe to use from several threads."""
+
+    def __init__(
+        self, *, api: SpirisApi, downloader: Downloader, store: DocumentStore, company_key: str
+    ) -> None:
+        self._api = api
+        self._downloader = downloader
+        self._store = store
+        self._company_key = company_key
+
+    def supplier_invoice_attachments(self, invoice_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
+        """The attachment ids of a supplier invoice."""
+        try:
+            invoice = self._api.supplier_invoice(str(invoice_id))
+        except NotFound:
+            raise DocumentUnavailable("supplier invoice not found in Spiris (404)") from None
+        except Forbidden as exc:
+            raise DocumentUnavailable(f"no access to supplier invoices: {exc.guidance}") from None
+        ids = []
+        for value in invoice.attachments:
+            try:
+                ids.append(uuid.UUID(value))
+            except ValueError:
+                continue
+        return tuple(ids)
+
+    def fetch(self, ref: DocumentRef) -> DocumentRecord:
+        """Download ``ref`` into the store and return the document's metadata record."""
+        try:
+            if ref.source == "customer_invoice_pdf":
+                return self._customer_invoice_pdf(ref)
+            return self._attachment(ref)
+        except DocumentIntegrityError as exc:
+            raise DocumentUnavailable(f"download corrupted: {exc}") from None
+        except NotFound:
+            raise DocumentUnavailable("not found in Spiris (404)") from None
+        except Forbidden as exc:
+            raise DocumentUnavailable(f"no access: {exc.guidance}") from None
+        except DownloadExpired:
+            raise DocumentUnavailable(
+                "temporary download link expired, also after fetching fresh ones"
+            ) from None
+        except DownloadError as exc:
+            raise DocumentUnavailable(f"download failed: {exc}") from None
+
+    def _attachment(self, ref: DocumentRef) -> DocumentRecord:
+        attachment_id = str(ref.spiris_id)
+        attachment = self._api.attachment(attachment_id)
+
+        def fresh_url() -> str | None:
+            return self._api.attachment(attachment_id).temporary_url
+
+        if not attachment.temporary_url:
+            raise DocumentUnavailable("Spiris gave no download link for the attachment")
+        chunks = self._downloader.stream(attachment.temporary_url, refresh_url=fresh_url)
+        return self._put(
+            ref,
+            chunks,
+            content_type=attachment.content_type,
+            file_name=attachment.file_name,
+            attachment_id=ref.spiris_id,
+        )
+
+    def _customer_invoice_pdf(self, ref: DocumentRef) -> DocumentRecord:
+        invoice_id = str(ref.spiris_id)
+        try:
+            return self._put(ref, self._api.customer_invoice_print(invoice_id), content_type=PDF)
+        except (NotFound, Forbidden):
+            raise
+        except SpirisApiError:
+            # `/print` refused for another reason: the `/pdf` link is the documented alternative.
+            url = self._api.customer_invoice_pdf_url(invoice_id)
+            chunks = self._downloader.stream(
+                url, refresh_url=lambda: self._api.customer_invoice_pdf_url(invoice_id)
+            )
+            return self._put(ref, chunks, content_type=PDF)
+
+    def _put(
+        self,
+        ref: DocumentRef,
+        chunks: Iterable[bytes],
+        *,
+        content_type: str | None,
+        file_name: str | None = None,
+        attachment_id: uuid.UUID | None = None,
+    ) -> DocumentRecord:
+        try:
+            stored = self._store.put_stream(
+                self._company_key,
+                chunks,
+                content_type=content_type,
+                original_file_name=file_name,
+                source=ref.source,
+                spiris_id=ref.spiris_id,
+                spiris_attachment_id=attachment_id,
+                spiris_invoice_id=ref.invoice_id if ref.source != "customer_invoice_pdf" else ref.spiris_id,
+            )
+        except StorageUnavailable:
+            if self.store_reachable():
+                raise DocumentUnavailable("the object store refused this document") from None
+            raise
+        return DocumentRecord(
+            company_key=self._company_key,
+            source=ref.source,
+            spiris_id=ref.spiris_id,
+            sha256=stored.sha256,
+            object_key=stored.object_key,
+            content_type=stored.content_type,
+            size_bytes=stored.size_bytes,
+            original_file_name=file_name,
+            spiris_attachment_id=attachment_id,
+            spiris_invoice_id=ref.invoice_id if ref.source != "customer_invoice_pdf" else ref.spiris_id,
+        )
+
+    def store_reachable(self) -> bool:
+        """Whether the object store answers at all (tells one bad object from an outage)."""
+        try:
+            return bool(self._store.client.bucket_exists(self._store.bucket))
+        except Exception:
+            return False

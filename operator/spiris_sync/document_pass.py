@@ -1,0 +1,351 @@
+"""The documents pass: every voucher of the year gets its documents stored and linked, or recorded missing.
+
+Which vouchers need work is decided from the ledger alone, so a re-sync with nothing new costs no API call:
+a voucher is pending when it changed since the last completed documents pass, when one of its attachments or
+its customer-invoice PDF is not yet linked, or when it has a missing document to retry. Supplier-invoice
+attachments need the invoice itself (an API call), so they are looked at when the voucher is new or changed.
+An attachment already listed on the voucher is linked once, as ``attachment``, even if its supplier invoice lists
+it too. Pending vouchers are processed in id order, in batches: fetches run in a few threads, then one
+transaction links the batch, records or clears missing documents and moves the checkpoint past the batch — a
+killed run resumes after the last committed batch (objects are content-addressed, so a re-upload is a no-op).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+from spiris_store import ledger
+from spiris_store.records import DocumentRecord, DocumentSource, MissingDocument, VoucherDocumentLink
+
+from spiris_sync.document_fetcher import (
+    CUSTOMER_INVOICE_TYPES,
+    SUPPLIER_INVOICE_TYPES,
+    DocumentFetcher,
+    DocumentRef,
+    DocumentUnavailable,
+)
+from spiris_sync.progress import ProgressReporter
+
+logger = logging.getLogger(__name__)
+
+PHASE = "documents"
+COMPLETED_PHASE = "documents-completed"
+BATCH_SIZE = 40
+
+_PENDING_WHERE = """
+    v.company_key = %(c)s AND v.fiscal_year_id = %(fy)s AND v.vanished_at IS NULL
+    AND (cardinality(v.attachment_ids) > 0
+         OR (v.source_id IS NOT NULL AND v.voucher_type = ANY(%(doc_types)s)))
+    AND (
+        %(cutoff)s::timestamptz IS NULL OR v.changed_at >= %(cutoff)s::timestamptz
+        OR EXISTS (SELECT 1 FROM spiris.missing_documents m
+                   WHERE m.company_key = v.company_key AND m.voucher_id = v.id)
+        OR EXISTS (SELECT 1 FROM unnest(v.attachment_ids) AS a(id)
+                   WHERE NOT EXISTS (
+                       SELECT 1 FROM spiris.documents d
+                       JOIN spiris.voucher_documents vd
+                         ON vd.company_key = d.company_key AND vd.document_id = d.id AND vd.voucher_id = v.id
+                       WHERE d.company_key = v.company_key AND d.spiris_id = a.id
+                         AND d.source IN ('attachment', 'supplier_invoice_attachment')))
+        OR (v.voucher_type = ANY(%(customer_types)s) AND v.source_id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM spiris.documents d
+                JOIN spiris.voucher_documents vd
+                  ON vd.company_key = d.company_key AND vd.document_id = d.id AND vd.voucher_id = v.id
+                WHERE d.company_key = v.company_key AND d.source = 'customer_invoice_pdf'
+                  AND d.spiris_id = v.source_id))
+    )
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingVoucher:
+    id: uuid.UUID
+    voucher_type: int | None
+    source_id: uuid.UUID | None
+    attachment_ids: tuple[uuid.UUID, ...]
+
+    def direct_refs(self) -> list[DocumentRef]:
+        refs = [DocumentRef(source="attachment", spiris_id=a) for a in self.attachment_ids]
+        if self.source_id is not None and self.voucher_type in CUSTOMER_INVOICE_TYPES:
+            refs.append(DocumentRef(source="customer_invoice_pdf", spiris_id=self.source_id))
+        return refs
+
+    @property
+    def supplier_invoice_id(self) -> uuid.UUID | None:
+        return self.source_id if self.voucher_type in SUPPLIER_INVOICE_TYPES else None
+
+    @property
+    def expected_documents(self) -> int:
+        return len(self.attachment_ids) + (1 if self.source_id is not None else 0)
+
+
+@dataclasses.dataclass
+class VoucherOutcome:
+    """What fetching one voucher's documents produced (computed in a worker thread, written by the pass)."""
+
+    voucher: PendingVoucher
+    stored: list[tuple[DocumentRef, DocumentRecord]] = dataclasses.field(default_factory=list)
+    linked_existing: list[tuple[DocumentRef, uuid.UUID]] = dataclasses.field(default_factory=list)
+    missing: list[tuple[DocumentRef, str]] = dataclasses.field(default_factory=list)
+    resolved_supplier_invoice: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentsSummary:
+    vouchers_processed: int
+    documents_fetched: int
+    documents_linked: int
+    missing: int
+    resumed: bool
+
+
+class DocumentPass:
+    """The documents pass of one fiscal year."""
+
+    def __init__(
+        self,
+        *,
+        conn: psycopg.Connection[Any],
+        fetcher: DocumentFetcher,
+        company_key: str,
+        fiscal_year_id: str,
+        run_id: int,
+        progress: ProgressReporter,
+        workers: int = 4,
+    ) -> None:
+        self._conn = conn
+        self._fetcher = fetcher
+        self._company_key = company_key
+        self._fy = uuid.UUID(fiscal_year_id)
+        self._run_id = run_id
+        self._progress = progress
+        self._workers = max(1, workers)
+
+    def _params(self, cutoff: datetime.datetime | None) -> dict[str, Any]:
+        return {
+            "c": self._company_key,
+            "fy": self._fy,
+            "cutoff": cutoff,
+            "doc_types": sorted(CUSTOMER_INVOICE_TYPES | SUPPLIER_INVOICE_TYPES),
+            "customer_types": sorted(CUSTOMER_INVOICE_TYPES),
+        }
+
+    def _pending(
+        self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None, limit: int
+    ) -> list[PendingVoucher]:
+        params = self._params(cutoff) | {"after": after, "limit": limit}
+        rows = self._conn.execute(
+            "SELECT v.id, v.voucher_type, v.source_id, v.attachment_ids FROM spiris.vouchers v WHERE "  # noqa: S608
+            + _PENDING_WHERE
+            + " AND (%(after)s::uuid IS NULL OR v.id > %(after)s::uuid) ORDER BY v.id LIMIT %(limit)s",
+            params,
+        ).fetchall()
+        return [
+            PendingVoucher(id=r[0], voucher_type=r[1], source_id=r[2], attachment_ids=tuple(r[3] or ()))
+            for r in rows
+        ]
+
+    def _pending_totals(self, cutoff: datetime.datetime | None) -> int:
+        row = self._conn.execute(
+            "SELECT coalesce(sum(cardinality(v.attachment_ids) + (v.source_id IS NOT NULL)::int), 0) "
+            "FROM spiris.vouchers v WHERE " + _PENDING_WHERE,
+            self._params(cutoff),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def run(self) -> DocumentsSummary:
+        completed = ledger.get_checkpoint(
+            self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=COMPLETED_PHASE
+        )
+        cutoff = completed.watermark if completed is not None else None
+        checkpoint = ledger.get_checkpoint(
+            self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=PHASE
+        )
+        resumed = checkpoint is not None
+        state: dict[str, Any] = dict(checkpoint.state) if checkpoint is not None else {}
+        after = uuid.UUID(state["after"]) if state.get("after") else None
+        done = int(state.get("done", 0))
+        total = done + self._pending_totals(cutoff) if after is None else int(state.get("total", 0))
+        if after is not None:
+            # Recount what is left after the resume point, so the total stays honest.
+            total = done + self._remaining_after(cutoff, after)
+        state.setdefault("fetched", 0)
+        state.setdefault("linked", 0)
+        state.setdefault("processed", 0)
+        state.setdefault("missing", 0)
+        state["total"] = total
+        if checkpoint is None:
+            with self._conn.transaction():
+                self._save(state, page=0)
+            checkpoint = ledger.get_checkpoint(
+                self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=PHASE
+            )
+            assert checkpoint is not None
+        pass_started_at = checkpoint.started_at
+        self._progress.set(documents_done=done, documents_total=total)
+
+        batch_no = int(checkpoint.page)
+        with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="documents") as pool:
+            while True:
+                batch = self._pending(cutoff, after=after, limit=BATCH_SIZE)
+                if not batch:
+                    break
+                known = self._known_documents(batch)
+                outcomes = list(pool.map(lambda v: self._resolve(v, known), batch))
+                batch_no += 1
+                after = batch[-1].id
+                with self._conn.transaction():
+                    for outcome in outcomes:
+                        self._write(outcome, state)
+                    done += sum(o.voucher.expected_documents for o in outcomes)
+                    state.update({"after": str(after), "done": done})
+                    self._save(state, page=batch_no)
+                self._progress.set(documents_done=done, documents_total=max(total, done))
+
+        with self._conn.transaction():
+            ledger.set_checkpoint(
+                self._conn,
+                company_key=self._company_key,
+                fiscal_year_id=self._fy,
+                phase=COMPLETED_PHASE,
+                page=0,
+                run_id=self._run_id,
+                watermark=pass_started_at,
+            )
+            ledger.clear_checkpoints(
+                self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=PHASE
+            )
+        self._progress.set(documents_done=max(total, done), documents_total=max(total, done))
+        return DocumentsSummary(
+            vouchers_processed=int(state["processed"]),
+            documents_fetched=int(state["fetched"]),
+            documents_linked=int(state["linked"]),
+            missing=int(state["missing"]),
+            resumed=resumed,
+        )
+
+    def _remaining_after(self, cutoff: datetime.datetime | None, after: uuid.UUID) -> int:
+        row = self._conn.execute(
+            "SELECT coalesce(sum(cardinality(v.attachment_ids) + (v.source_id IS NOT NULL)::int), 0) "
+            "FROM spiris.vouchers v WHERE " + _PENDING_WHERE + " AND v.id > %(after)s::uuid",
+            self._params(cutoff) | {"after": after},
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _save(self, state: dict[str, Any], *, page: int) -> None:
+        ledger.set_checkpoint(
+            self._conn,
+            company_key=self._company_key,
+            fiscal_year_id=self._fy,
+            phase=PHASE,
+            page=page,
+            run_id=self._run_id,
+            state=state,
+        )
+
+    def _known_documents(self, batch: Sequence[PendingVoucher]) -> dict[tuple[str, uuid.UUID], uuid.UUID]:
+        """Documents already stored for the batch's refs: (source, spiris id) → our document id."""
+        attachment_ids = [a for v in batch for a in v.attachment_ids]
+        invoice_ids = [v.source_id for v in batch if v.source_id is not None]
+        rows = self._conn.execute(
+            """
+            SELECT source, spiris_id, id FROM spiris.documents
+            WHERE company_key = %(c)s AND (
+                (source IN ('attachment', 'supplier_invoice_attachment') AND spiris_id = ANY(%(a)s))
+                OR (source = 'customer_invoice_pdf' AND spiris_id = ANY(%(i)s))
+                OR (source = 'supplier_invoice_attachment' AND spiris_invoice_id = ANY(%(i)s)))
+            """,
+            {"c": self._company_key, "a": attachment_ids, "i": invoice_ids},
+        ).fetchall()
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def _resolve(
+        self, voucher: PendingVoucher, known: dict[tuple[str, uuid.UUID], uuid.UUID]
+    ) -> VoucherOutcome:
+        """Runs in a worker thread: no database access here, only Spiris and the object store."""
+        outcome = VoucherOutcome(voucher=voucher)
+        refs = voucher.direct_refs()
+        invoice_id = voucher.supplier_invoice_id
+        if invoice_id is not None:
+            try:
+                listed = set(voucher.attachment_ids)
+                refs.extend(
+                    DocumentRef(source="supplier_invoice_attachment", spiris_id=a, invoice_id=invoice_id)
+                    for a in self._fetcher.supplier_invoice_attachments(invoice_id)
+                    if a not in listed
+                )
+                outcome.resolved_supplier_invoice = True
+            except DocumentUnavailable as exc:
+                outcome.missing.append(
+                    (
+                        DocumentRef(
+                            source="supplier_invoice_attachment", spiris_id=invoice_id, invoice_id=invoice_id
+                        ),
+                        exc.reason,
+                    )
+                )
+        for ref in refs:
+            existing = known.get((ref.source, ref.spiris_id))
+            if existing is None and ref.source == "attachment":
+                # The same file may be stored already as a supplier-invoice attachment.
+                existing = known.get(("supplier_invoice_attachment", ref.spiris_id))
+            if existing is not None:
+                outcome.linked_existing.append((ref, existing))
+                continue
+            try:
+                outcome.stored.append((ref, self._fetcher.fetch(ref)))
+            except DocumentUnavailable as exc:
+                logger.warning(
+                    "document %s %s of voucher %s is missing: %s",
+                    ref.source,
+                    ref.spiris_id,
+                    voucher.id,
+                    exc.reason,
+                )
+                outcome.missing.append((ref, exc.reason))
+        return outcome
+
+    def _write(self, outcome: VoucherOutcome, state: dict[str, Any]) -> None:
+        voucher_id = outcome.voucher.id
+        links: list[VoucherDocumentLink] = []
+        for ref, record in outcome.stored:
+            stored = ledger.upsert_document(self._conn, record)
+            links.append(
+                VoucherDocumentLink(voucher_id=voucher_id, document_id=stored.id, relation=ref.source)
+            )
+        for ref, document_id in outcome.linked_existing:
+            links.append(
+                VoucherDocumentLink(voucher_id=voucher_id, document_id=document_id, relation=ref.source)
+            )
+        if links:
+            ledger.link_voucher_documents(self._conn, company_key=self._company_key, links=links)
+        failing: set[tuple[DocumentSource, uuid.UUID]] = {
+            (ref.source, ref.spiris_id) for ref, _ in outcome.missing
+        }
+        # Forget earlier misses that are now stored, or no longer referred to by the (changed) voucher.
+        self._conn.execute(
+            """DELETE FROM spiris.missing_documents
+            WHERE company_key = %s AND voucher_id = %s
+              AND NOT ((source || ':' || spiris_id::text) = ANY(%s))""",
+            (self._company_key, voucher_id, [f"{s}:{i}" for s, i in failing]),
+        )
+        for ref, reason in outcome.missing:
+            ledger.record_missing_document(
+                self._conn,
+                company_key=self._company_key,
+                missing=MissingDocument(
+                    voucher_id=voucher_id, source=ref.source, spiris_id=ref.spiris_id, reason=reason
+                ),
+                run_id=self._run_id,
+            )
+        state["processed"] = int(state["processed"]) + 1
+        state["fetched"] = int(state["fetched"]) + len(outcome.stored)
+        state["linked"] = int(state["linked"]) + len(links)
+        state["missing"] = int(state["missing"]) + len(outcome.missing)

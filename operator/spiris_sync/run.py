@@ -1,0 +1,469 @@
+"""One sync run of one fiscal year, from token file to run record: the pipeline the Job executes.
+
+company settings → fiscal years (resolve the year) → accounts → voucher pages → documents → reconciliation →
+run record. Each step's failure is translated into the worker's small set of expected failures (exit codes),
+recorded on the ``sync_runs`` row when the database still answers, and never leaks a token into a message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import psycopg
+from spiris_client import errors as client_errors
+from spiris_client.api import SpirisApi
+from spiris_client.downloads import Downloader
+from spiris_client.oauth import TokenSet
+from spiris_client.tokens import FileTokenProvider
+from spiris_store import errors as store_errors
+from spiris_store import ledger
+from spiris_store.budget import PostgresRateBudget
+from spiris_store.connection import connect
+from spiris_store.documents import DocumentStore, S3Settings
+from spiris_store.records import RunCounts
+
+from spiris_sync import reconciliation
+from spiris_sync.document_fetcher import DocumentFetcher
+from spiris_sync.document_pass import DocumentPass, DocumentsSummary
+from spiris_sync.exit_codes import (
+    ConfigurationError,
+    ConsentRequired,
+    ExitCode,
+    SpirisUnavailable,
+    StorageUnavailable,
+    SyncFailure,
+)
+from spiris_sync.fiscal_year_plan import FiscalYearPlan, Mode, listing_mode, resolve_fiscal_year
+from spiris_sync.ledger_records import account_record, company_record, fiscal_year_record
+from spiris_sync.progress import ProgressReporter
+from spiris_sync.settings import SyncSettings
+from spiris_sync.voucher_pages import PHASE as VOUCHER_PHASE
+from spiris_sync.voucher_pages import VoucherListing, VoucherPass
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """What the CLI reports: outcome, exit code, counts, API calls, reconciliation."""
+
+    outcome: str
+    exit_code: ExitCode
+    company_key: str
+    fiscal_year: int
+    fiscal_year_id: str | None
+    mode: str
+    run_id: int | None
+    counts: RunCounts
+    api_calls: int
+    api_calls_by_endpoint: dict[str, int]
+    reconciliation: dict[str, Any] | None
+    listing: dict[str, Any] | None
+    error: str | None
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary line (no tokens, no URLs)."""
+        return {
+            "outcome": self.outcome,
+            "exitCode": int(self.exit_code),
+            "companyKey": self.company_key,
+            "fiscalYear": self.fiscal_year,
+            "fiscalYearId": self.fiscal_year_id,
+            "mode": self.mode,
+            "runId": self.run_id,
+            "counts": dataclasses.asdict(self.counts),
+            "apiCalls": {"total": self.api_calls, "byEndpoint": self.api_calls_by_endpoint},
+            "reconciliation": self.reconciliation,
+            "listing": self.listing,
+            "error": self.error,
+        }
+
+
+def read_token(path: str) -> TokenSet:
+    """The mounted ``token.json``; a missing or unreadable file is a configuration error."""
+    try:
+        with open(path, "rb") as handle:
+            return TokenSet.from_json(handle.read())
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"token file not found: {path} (check SPIRIS_TOKEN_FILE and the token Secret)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"token file {path} is unreadable: {type(exc).__name__}") from None
+
+
+def translate(exc: BaseException) -> SyncFailure | None:
+    """The expected failure an exception stands for, or None when it is unexpected."""
+    if isinstance(exc, SyncFailure):
+        return exc
+    if isinstance(exc, client_errors.ConsentRequired | client_errors.Unauthorized):
+        return ConsentRequired(
+            "Spiris no longer accepts this connection's authorization: the client company must consent again "
+            f"({exc})"
+        )
+    if isinstance(exc, client_errors.Forbidden):
+        return ConsentRequired(f"Spiris refused access ({exc}). {exc.guidance}")
+    if isinstance(
+        exc, client_errors.SpirisUnavailable | client_errors.RateLimited | client_errors.ServerError
+    ):
+        return SpirisUnavailable(f"Spiris is unavailable: {exc}")
+    if isinstance(exc, httpx.TransportError):
+        return SpirisUnavailable(f"Spiris is unreachable: {type(exc).__name__}")
+    if isinstance(exc, store_errors.StorageUnavailable):
+        return StorageUnavailable(f"storage is unavailable: {exc}")
+    if isinstance(exc, psycopg.OperationalError):
+        return StorageUnavailable(
+            f"Postgres connection failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+        )
+    return None
+
+
+class _Counted:
+    """The API calls made so far, from the client's own counter (every request Spiris' quota sees)."""
+
+    def __init__(self, api: SpirisApi) -> None:
+        self._api = api
+
+    def total(self) -> int:
+        return self._api.calls.total.requests
+
+    def by_endpoint(self) -> dict[str, int]:
+        return {k: v.requests for k, v in sorted(self._api.calls.per_endpoint().items())}
+
+
+@contextmanager
+def _connection(dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    try:
+        conn = connect(dsn, autocommit=True)
+    except store_errors.StorageUnavailable as exc:
+        raise StorageUnavailable(f"Postgres is unavailable: {exc}") from None
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+class SyncRun:
+    """Runs one fiscal year's sync with everything wired from :class:`SyncSettings`."""
+
+    def __init__(
+        self,
+        settings: SyncSettings,
+        *,
+        company_key: str,
+        fiscal_year: int,
+        mode: Mode,
+        progress: ProgressReporter,
+        document_workers: int = 4,
+    ) -> None:
+        self.settings = settings
+        self.company_key = company_key
+        self.fiscal_year = fiscal_year
+        self.mode = mode
+        self.progress = progress
+        self.document_workers = document_workers
+
+    def execute(self) -> RunResult:
+        token = read_token(self.settings.token_file)
+        scopes = tuple((token.scope or "").split())
+        with ExitStack() as stack:
+            conn = stack.enter_context(_connection(self.settings.database_url))
+            budget = PostgresRateBudget(
+                self.settings.database_url,
+                client_id=self.settings.client_id,
+                per_minute=self.settings.rate_limit_per_minute,
+            )
+            stack.callback(budget.close)
+            api = SpirisApi(
+                self.settings.api_url,
+                token_provider=FileTokenProvider(
+                    self.settings.token_file, wait_for_change=5.0, poll_interval=1.0
+                ),
+                rate_limiter=budget,
+            )
+            stack.callback(api.close)
+            downloader = Downloader()
+            stack.callback(downloader.close)
+            object_store = self.settings.object_store
+            store = DocumentStore(
+                S3Settings(
+                    endpoint=object_store.endpoint,
+                    access_key=object_store.access_key,
+                    secret_key=object_store.secret_key,
+                    bucket=object_store.bucket,
+                    region=object_store.region or "us-east-1",
+                    secure=object_store.secure,
+                )
+            )
+            try:
+                store.ensure_bucket()
+            except store_errors.StorageUnavailable as exc:
+                raise StorageUnavailable(f"the object store is unavailable: {exc}") from None
+            last_watermark = ledger.last_watermark(
+                conn, company_key=self.company_key, fiscal_year=self.fiscal_year
+            )
+            planned_mode = listing_mode(self.mode, watermark=last_watermark)
+            run = ledger.start_run(
+                conn,
+                company_key=self.company_key,
+                fiscal_year=self.fiscal_year,
+                mode=planned_mode,
+                trigger=self._trigger(),
+                scopes=scopes,
+                host=self.settings.host,
+                watermark_used=last_watermark if planned_mode == "incremental" else None,
+            )
+            counted = _Counted(api)
+            fetcher = DocumentFetcher(
+                api=api, downloader=downloader, store=store, company_key=self.company_key
+            )
+            try:
+                return self._sync(
+                    conn=conn,
+                    api=api,
+                    fetcher=fetcher,
+                    run_id=run.id,
+                    last_watermark=last_watermark,
+                    planned_mode=planned_mode,
+                    counted=counted,
+                )
+            except BaseException as exc:
+                failure = translate(exc)
+                message = (
+                    failure.message
+                    if failure is not None
+                    else f"unexpected error: {type(exc).__name__}: {exc}"
+                )
+                self._record_failure(run_id=run.id, message=message, counted=counted)
+                raise
+
+    def _trigger(self) -> str:
+        if self.settings.job_name:
+            return f"{self.settings.trigger} (job {self.settings.job_name})"
+        return self.settings.trigger
+
+    def _record_failure(self, *, run_id: int, message: str, counted: _Counted) -> None:
+        """Best effort: the database may be the very thing that failed."""
+        try:
+            with _connection(self.settings.database_url) as conn:
+                ledger.finish_run(
+                    conn,
+                    run_id=run_id,
+                    outcome="failed",
+                    counts=RunCounts(),
+                    api_calls=counted.total(),
+                    api_calls_by_endpoint=counted.by_endpoint(),
+                    error=message[:2000],
+                )
+        except Exception as exc:
+            logger.warning("could not record the failed run %s: %s", run_id, type(exc).__name__)
+
+    def _sync(
+        self,
+        *,
+        conn: psycopg.Connection[Any],
+        api: SpirisApi,
+        fetcher: DocumentFetcher,
+        run_id: int,
+        last_watermark: datetime.datetime | None,
+        planned_mode: Mode,
+        counted: _Counted,
+    ) -> RunResult:
+        key = self.company_key
+        try:
+            settings = api.company_settings()
+        except client_errors.Forbidden as exc:
+            # Company settings need a sales scope; the ledger does not.
+            logger.info("company settings not readable (%s); continuing without them", exc.reason)
+            settings = None
+        with conn.transaction():
+            ledger.upsert_company(conn, company_record(key, settings))
+        years = api.fiscal_years()
+        plan = resolve_fiscal_year(years, fiscal_year=self.fiscal_year)
+        fy_uuid = uuid.UUID(plan.fiscal_year_id)
+        with conn.transaction():
+            ledger.upsert_fiscal_years(
+                conn,
+                company_key=key,
+                fiscal_years=[fiscal_year_record(y) for y in years if y.start_date and y.end_date],
+            )
+        ledger.update_run(conn, run_id=run_id, fiscal_year_id=fy_uuid)
+
+        accounts = [
+            account_record(a, fiscal_year_id=fy_uuid)
+            for page in api.accounts(plan.fiscal_year_id)
+            for a in page.items
+        ]
+        with conn.transaction():
+            ledger.upsert_accounts(conn, company_key=key, accounts=accounts)
+
+        listing = VoucherPass(
+            api=api,
+            conn=conn,
+            company_key=key,
+            fiscal_year_id=plan.fiscal_year_id,
+            run_id=run_id,
+            requested_mode=self.mode,
+            last_watermark=last_watermark,
+            lookback=self.settings.lookback,
+            progress=self.progress,
+        ).run()
+        documents = DocumentPass(
+            conn=conn,
+            fetcher=fetcher,
+            company_key=key,
+            fiscal_year_id=plan.fiscal_year_id,
+            run_id=run_id,
+            progress=self.progress,
+            workers=self.document_workers,
+        ).run()
+        report = self._reconcile(conn=conn, api=api, plan=plan)
+        counts = ledger.ledger_counts(conn, company_key=key, fiscal_year_id=fy_uuid)
+        run_counts = RunCounts(
+            accounts=counts.accounts,
+            vouchers=counts.vouchers,
+            rows=counts.rows,
+            documents=counts.documents,
+            missing_documents=counts.missing_documents,
+            vanished=counts.vanished,
+            vouchers_fetched=listing.fetched,
+            documents_fetched=documents.documents_fetched,
+        )
+        degraded = counts.missing_documents > 0 or not report.balanced
+        outcome = "degraded" if degraded else "succeeded"
+        error = None
+        if degraded:
+            reasons = []
+            if counts.missing_documents:
+                reasons.append(
+                    f"{counts.missing_documents} documents could not be fetched (retried next run)"
+                )
+            if not report.balanced:
+                reasons.append(
+                    f"reconciliation found {len(report.differences)} account differences and "
+                    f"{len(report.unbalanced_vouchers)} unbalanced vouchers"
+                )
+            error = "; ".join(reasons)
+        listing_info = self._listing_info(listing, documents, planned_mode)
+        with conn.transaction():
+            ledger.finish_run(
+                conn,
+                run_id=run_id,
+                outcome=outcome,
+                counts=run_counts,
+                api_calls=counted.total(),
+                api_calls_by_endpoint=counted.by_endpoint(),
+                error=error,
+                next_watermark=listing.next_watermark,
+                reconciliation=report.as_json(),
+                checksums={
+                    "listing": listing_info,
+                    "vouchers_content_sha256": self._voucher_checksum(conn, fy_uuid),
+                },
+                fiscal_year_id=fy_uuid,
+            )
+            ledger.clear_checkpoints(conn, company_key=key, fiscal_year_id=fy_uuid, phase=VOUCHER_PHASE)
+        self.progress.finish(outcome=outcome)
+        return RunResult(
+            outcome=outcome,
+            exit_code=ExitCode.DEGRADED if degraded else ExitCode.OK,
+            company_key=key,
+            fiscal_year=self.fiscal_year,
+            fiscal_year_id=plan.fiscal_year_id,
+            mode=listing.mode_used,
+            run_id=run_id,
+            counts=run_counts,
+            api_calls=counted.total(),
+            api_calls_by_endpoint=counted.by_endpoint(),
+            reconciliation=report.as_json(),
+            listing=listing_info,
+            error=error,
+        )
+
+    @staticmethod
+    def _listing_info(listing: VoucherListing, documents: DocumentsSummary, planned: Mode) -> dict[str, Any]:
+        return {
+            "requestedMode": listing.requested_mode,
+            "plannedMode": planned,
+            "modeUsed": listing.mode_used,
+            "fallbackReason": listing.fallback_reason,
+            "filterFrom": listing.filter_from.isoformat() if listing.filter_from else None,
+            "vouchersFetched": listing.fetched,
+            "vouchersInserted": listing.inserted,
+            "vouchersUpdated": listing.updated,
+            "pages": listing.pages,
+            "vanished": listing.vanished,
+            "vanishCheckSkipped": listing.vanish_check_skipped,
+            "resumed": listing.resumed or documents.resumed,
+            "documentsFetched": documents.documents_fetched,
+            "documentsLinked": documents.documents_linked,
+            "documentsMissingThisRun": documents.missing,
+        }
+
+    @staticmethod
+    def _voucher_checksum(conn: psycopg.Connection[Any], fiscal_year_id: uuid.UUID) -> str | None:
+        row = conn.execute(
+            """SELECT encode(sha256(string_agg(content_sha256, '' ORDER BY id)::bytea), 'hex')
+            FROM spiris.vouchers WHERE fiscal_year_id = %s AND vanished_at IS NULL""",
+            (fiscal_year_id,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def _reconcile(
+        self, *, conn: psycopg.Connection[Any], api: SpirisApi, plan: FiscalYearPlan
+    ) -> reconciliation.ReconciliationReport:
+        fy = uuid.UUID(plan.fiscal_year_id)
+        compare_on = min(plan.end_date, datetime.date.today())
+        synced = ledger.account_sums(conn, company_key=self.company_key, fiscal_year_id=fy, up_to=compare_on)
+        unbalanced = ledger.unbalanced_vouchers(conn, company_key=self.company_key, fiscal_year_id=fy)
+        checked_row = conn.execute(
+            "SELECT count(*) FROM spiris.vouchers WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL",
+            (self.company_key, fy),
+        ).fetchone()
+        previous_end = plan.previous.end_date if plan.previous is not None else None
+        try:
+            return reconciliation.reconcile(
+                api=api,
+                synced=synced,
+                voucher_sums=[(str(u.id), u.number, u.debit_total, u.credit_total) for u in unbalanced],
+                vouchers_checked=int(checked_row[0]) if checked_row else 0,
+                end_date=compare_on,
+                previous_end=previous_end,
+            )
+        except client_errors.Forbidden as exc:
+            return reconciliation.ReconciliationReport(
+                rule=reconciliation.RULE,
+                accounts_compared=0,
+                differences=(),
+                unbalanced_vouchers=(),
+                vouchers_checked=0,
+                error=f"account balances not readable: {exc.guidance}",
+            )
+
+
+def run_sync(
+    settings: SyncSettings,
+    *,
+    company_key: str,
+    fiscal_year: int,
+    mode: Mode,
+    progress: ProgressReporter | None = None,
+    document_workers: int = 4,
+) -> RunResult:
+    """Run one sync in-process; raises :class:`SyncFailure` (or anything unexpected) on failure."""
+    return SyncRun(
+        settings,
+        company_key=company_key,
+        fiscal_year=fiscal_year,
+        mode=mode,
+        progress=progress or ProgressReporter(),
+        document_workers=document_workers,
+    ).execute()

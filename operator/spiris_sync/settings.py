@@ -1,0 +1,167 @@
+"""The worker's configuration, taken from command-line flags or environment variables.
+
+Every setting has one environment variable (the names in docs/architecture.md, which the operator's Job spec sets)
+and an optional flag that wins over it. A missing or malformed setting raises :class:`ConfigurationError` naming the
+variable, so a misconfigured Job fails with exit code 2 and a sentence a platform engineer can act on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import socket
+from collections.abc import Mapping
+
+from spiris_sync.exit_codes import ConfigurationError
+
+DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
+DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
+DEFAULT_RATE_LIMIT_PER_MINUTE = 600
+DEFAULT_LOOKBACK = datetime.timedelta(minutes=5)
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectStoreSettings:
+    """Where documents go: an S3-compatible endpoint (MinIO, SeaweedFS, AWS)."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str = dataclasses.field(repr=False)
+    bucket: str
+    region: str | None
+    secure: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreSettings:
+    """What ``spiris-sync migrate`` needs: only the database."""
+
+    database_url: str = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncSettings:
+    """Everything one ``spiris-sync run`` needs besides the company key, fiscal year and mode."""
+
+    database_url: str = dataclasses.field(repr=False)
+    object_store: ObjectStoreSettings
+    api_url: str
+    identity_url: str
+    token_file: str
+    client_id: str
+    rate_limit_per_minute: int
+    lookback: datetime.timedelta
+    fys_namespace: str | None
+    fys_name: str | None
+    job_name: str | None
+    host: str
+    trigger: str
+
+
+def _pick(
+    flags: Mapping[str, object | None], env: Mapping[str, str], *, flag: str, variable: str
+) -> str | None:
+    value = flags.get(flag)
+    if value is not None and str(value) != "":
+        return str(value)
+    from_env = env.get(variable)
+    return from_env if from_env else None
+
+
+def _require(flags: Mapping[str, object | None], env: Mapping[str, str], *, flag: str, variable: str) -> str:
+    value = _pick(flags, env, flag=flag, variable=variable)
+    if value is None:
+        option = "--" + flag.replace("_", "-")
+        raise ConfigurationError(
+            f"missing setting: set the environment variable {variable} (or pass {option})"
+        )
+    return value
+
+
+def _parse_bool(value: str | None, *, variable: str, default: bool) -> bool:
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"invalid setting {variable}={value!r}: expected true or false")
+
+
+def _parse_positive_int(value: str | None, *, variable: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"invalid setting {variable}={value!r}: expected a whole number") from None
+    if number <= 0:
+        raise ConfigurationError(f"invalid setting {variable}={value!r}: must be greater than zero")
+    return number
+
+
+def _validate_database_url(url: str) -> str:
+    if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        # Never echo the URL: it usually carries a password.
+        raise ConfigurationError(
+            "invalid setting DATABASE_URL: expected postgresql://user:password@host:port/db"
+        )
+    return url
+
+
+def load_store_settings(flags: Mapping[str, object | None], env: Mapping[str, str]) -> StoreSettings:
+    """Settings for ``spiris-sync migrate``."""
+    url = _require(flags, env, flag="database_url", variable="DATABASE_URL")
+    return StoreSettings(database_url=_validate_database_url(url))
+
+
+def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str]) -> SyncSettings:
+    """Settings for ``spiris-sync run``; raises :class:`ConfigurationError` naming the first missing variable."""
+    database_url = _validate_database_url(_require(flags, env, flag="database_url", variable="DATABASE_URL"))
+    endpoint = _require(flags, env, flag="s3_endpoint", variable="S3_ENDPOINT")
+    secure_default = endpoint.startswith("https://")
+    object_store = ObjectStoreSettings(
+        endpoint=endpoint,
+        access_key=_require(flags, env, flag="s3_access_key", variable="S3_ACCESS_KEY"),
+        secret_key=_require(flags, env, flag="s3_secret_key", variable="S3_SECRET_KEY"),
+        bucket=_require(flags, env, flag="s3_bucket", variable="S3_BUCKET"),
+        region=_pick(flags, env, flag="s3_region", variable="S3_REGION"),
+        secure=_parse_bool(
+            _pick(flags, env, flag="s3_secure", variable="S3_SECURE"),
+            variable="S3_SECURE",
+            default=secure_default,
+        ),
+    )
+    token_file = _require(flags, env, flag="token_file", variable="SPIRIS_TOKEN_FILE")
+    client_id = _require(flags, env, flag="client_id", variable="SPIRIS_CLIENT_ID")
+    rate = _parse_positive_int(
+        _pick(flags, env, flag="rate_limit_per_minute", variable="SPIRIS_RATE_LIMIT_PER_MINUTE"),
+        variable="SPIRIS_RATE_LIMIT_PER_MINUTE",
+        default=DEFAULT_RATE_LIMIT_PER_MINUTE,
+    )
+    lookback_raw = _pick(flags, env, flag="lookback_seconds", variable="SPIRIS_SYNC_LOOKBACK_SECONDS")
+    lookback = (
+        DEFAULT_LOOKBACK
+        if lookback_raw is None
+        else datetime.timedelta(
+            seconds=_parse_positive_int(lookback_raw, variable="SPIRIS_SYNC_LOOKBACK_SECONDS", default=300)
+        )
+    )
+    return SyncSettings(
+        database_url=database_url,
+        object_store=object_store,
+        api_url=(_pick(flags, env, flag="api_url", variable="SPIRIS_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        identity_url=(
+            _pick(flags, env, flag="identity_url", variable="SPIRIS_IDENTITY_URL") or DEFAULT_IDENTITY_URL
+        ).rstrip("/"),
+        token_file=token_file,
+        client_id=client_id,
+        rate_limit_per_minute=rate,
+        lookback=lookback,
+        fys_namespace=env.get("SPIRIS_FYS_NAMESPACE") or None,
+        fys_name=env.get("SPIRIS_FYS_NAME") or None,
+        job_name=env.get("SPIRIS_JOB_NAME") or env.get("JOB_NAME") or None,
+        host=socket.gethostname(),
+        trigger=_pick(flags, env, flag="trigger", variable="SPIRIS_SYNC_TRIGGER") or "manual",
+    )
