@@ -153,6 +153,9 @@ def test_secret_references_follow_the_values() -> None:
     assert operator["SPIRIS_SYNC_S3_SECRET_KEY_KEY"]["value"] == "AWS_SECRET_ACCESS_KEY"
     web = env_of(one(objects, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0])
     assert web["SPIRIS_SANDBOX"]["value"] == "true"
+    for env in (web, operator):
+        assert env["SPIRIS_API_URL"]["value"] == "https://eaccountingapi-sandbox.test.vismaonline.com/v2"
+        assert env["SPIRIS_IDENTITY_URL"]["value"] == "https://identity-sandbox.test.vismaonline.com"
     assert "SPIRIS_SANDBOX" not in operator
 
 
@@ -168,6 +171,18 @@ def test_watch_namespaces_and_job_cap_reach_the_operator() -> None:
         ]
     )
     assert default_env["SPIRIS_WATCH_NAMESPACES"]["value"] == ""  # all namespaces
+    assert default_env["SPIRIS_API_URL"]["value"] == "https://eaccountingapi.vismaonline.com/v2"
+    assert default_env["SPIRIS_IDENTITY_URL"]["value"] == "https://identity.vismaonline.com"
+
+
+def test_explicit_spiris_urls_win_over_the_sandbox_switch() -> None:
+    values = load_values("sandbox-values")
+    values["spiris"].update(
+        apiUrl="https://spiris-proxy.internal/v2", identityUrl="https://identity-proxy.internal"
+    )
+    env = env_of(one(manifests(values), "Deployment", "web")["spec"]["template"]["spec"]["containers"][0])
+    assert env["SPIRIS_API_URL"]["value"] == "https://spiris-proxy.internal/v2"
+    assert env["SPIRIS_IDENTITY_URL"]["value"] == "https://identity-proxy.internal"
 
 
 def _sources(*packages: str) -> str:

@@ -104,6 +104,27 @@ namespaces, or the release namespace when cluster-wide (other namespaces are pre
   verbs: ["patch"]
 {{- end -}}
 
+{{/* Spiris endpoints: explicit values win; otherwise production, or the sandbox environment when sandbox=true. */}}
+{{- define "spiris.apiUrl" -}}
+{{- if .Values.spiris.apiUrl -}}
+{{- .Values.spiris.apiUrl -}}
+{{- else if .Values.spiris.sandbox -}}
+https://eaccountingapi-sandbox.test.vismaonline.com/v2
+{{- else -}}
+https://eaccountingapi.vismaonline.com/v2
+{{- end -}}
+{{- end -}}
+
+{{- define "spiris.identityUrl" -}}
+{{- if .Values.spiris.identityUrl -}}
+{{- .Values.spiris.identityUrl -}}
+{{- else if .Values.spiris.sandbox -}}
+https://identity-sandbox.test.vismaonline.com
+{{- else -}}
+https://identity.vismaonline.com
+{{- end -}}
+{{- end -}}
+
 {{- define "spiris.redirectUri" -}}
 {{- printf "%s/oauth/callback" .Values.publicUrl -}}
 {{- end -}}
@@ -137,9 +158,9 @@ Only the web starts authorizations, so only it gets the sandbox switch and the r
 {{- define "spiris.spirisEnv" -}}
 {{- $root := .root -}}
 - name: SPIRIS_API_URL
-  value: {{ $root.Values.spiris.apiUrl | quote }}
+  value: {{ include "spiris.apiUrl" $root | quote }}
 - name: SPIRIS_IDENTITY_URL
-  value: {{ $root.Values.spiris.identityUrl | quote }}
+  value: {{ include "spiris.identityUrl" $root | quote }}
 - name: SPIRIS_WEB_PUBLIC_URL
   value: {{ $root.Values.publicUrl | quote }}
 {{- if eq .component "web" }}
