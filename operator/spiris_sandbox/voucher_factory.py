@@ -233,7 +233,7 @@ class VoucherFactory:
             referring = next(reversed(company.customer_invoices))
         due = day + timedelta(days=30)
         sales_attachments: list[str] = []
-        if rng.random() < 0.1:
+        if invoice_number % 10 == 1:
             sales_attachments.append(self._sales_attachment(invoice_id, created))
         company.customer_invoices[invoice_id] = {
             "Id": invoice_id,
