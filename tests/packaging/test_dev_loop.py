@@ -14,7 +14,7 @@ import helm_python as helm
 import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes_validate
-from packaging_chart import CHART, KUBE_VERSIONS, REPO, containers, lint, manifests, pod_specs
+from packaging_chart import CHART, KUBE_VERSIONS, REPO, containers, lint_findings, manifests, pod_specs
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -72,8 +72,7 @@ def test_skaffold_builds_the_dockerfile_and_deploys_the_chart() -> None:
 
 def test_dev_values_lint_and_render_valid_manifests() -> None:
     values = _dev_values()
-    report = lint(values)
-    assert report["errors"] == [] and report["messages"] == []
+    assert lint_findings(values) == []
     for obj in manifests(values, namespace=DEV_NAMESPACE):
         for version in KUBE_VERSIONS:
             kubernetes_validate.validate(obj, version, strict=True)
