@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from spiris_localstack.job_runner import JobRunner
 from spiris_localstack.kube_server import KubeServer
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.s3 import S3Server
@@ -56,3 +57,11 @@ def kube_namespace(kube_server: KubeServer) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     kube_server.create_namespace(name)
     return name
+
+
+@pytest.fixture
+def job_runner(kube_server: KubeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JobRunner]:
+    """The local Job controller for this test: runs the emulator's Jobs as processes; stopped (and every
+    process it started killed) after the test. `.log_path(namespace, name)` has each Job's output."""
+    with JobRunner(kubeconfig=kube_server.kubeconfig, log_dir=tmp_path_factory.mktemp("job-logs")) as runner:
+        yield runner

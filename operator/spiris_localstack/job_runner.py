@@ -1,0 +1,558 @@
+"""The local Job controller: runs `batch/v1` Jobs from the Kubernetes emulator as local processes.
+
+No kubelet exists here, so this plays the Job controller and the kubelet at once. It lists and watches Jobs in
+all namespaces and, for each new Job, runs the first container's `command` + `args` as a local process (no
+Pod object is created): env from literal values, `secretKeyRef`, `configMapKeyRef` (honouring `optional`) and
+`fieldRef` to the namespace/name; Secret volumes are written into a private temp dir (0700, files 0600) and
+refreshed while the process runs; any env value or arg that starts with a volume's `mountPath` is rewritten
+to that dir. The venv's `bin` comes first on PATH and `KUBECONFIG` points at the emulator. It writes Job
+status like the real controller (`startTime`, `active`, `succeeded`, `failed`, `completionTime`, conditions
+`Complete` / `Failed` with reasons `BackoffLimitExceeded` or `DeadlineExceeded`), retries up to
+`backoffLimit`, kills the process at `activeDeadlineSeconds` or when the Job is deleted, and appends
+stdout/stderr to one log file per Job.
+
+Like a kubelet waiting for a missing Secret, a Job whose env or volumes reference a missing non-optional
+Secret/ConfigMap key stays pending (its deadline still applies). Only single-pod Jobs are supported
+(`completions`/`parallelism` of 1). A Job is never started twice: a Job that already has a `startTime` but no
+finished condition when this runner first sees it was started by an earlier runner whose process is gone, so
+it is marked Failed with reason `RunnerRestarted` instead of being run again.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+import yaml
+
+logger = logging.getLogger(__name__)
+
+JsonObj = dict[str, Any]
+DEFAULT_BACKOFF_LIMIT = 6
+
+
+class PendingDependencyError(Exception):
+    """A Secret/ConfigMap the Job needs does not exist yet (the Job waits, like a kubelet)."""
+
+
+def _now() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: str) -> float:
+    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
+
+
+def _finished(job: JsonObj) -> bool:
+    return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+               for c in (job.get("status") or {}).get("conditions") or [])
+
+
+@dataclass
+class JobRun:
+    """What the runner tracks for one Job it owns."""
+
+    uid: str
+    namespace: str
+    name: str
+    job: JsonObj
+    work_dir: Path
+    log_path: Path
+    start_time: str = ""
+    failed: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    retry_at: float = 0.0
+    done: bool = False
+    secret_files: dict[Path, bytes] = field(default_factory=dict)
+    last_refresh: float = 0.0
+
+
+class KubeApi:
+    """The few synchronous API calls the runner makes, with the kubeconfig's server and token."""
+
+    def __init__(self, kubeconfig: str | Path) -> None:
+        config = yaml.safe_load(Path(kubeconfig).read_text())
+        context_name = config.get("current-context")
+        contexts = {c["name"]: c["context"] for c in config.get("contexts", [])}
+        context = contexts.get(context_name) or next(iter(contexts.values()))
+        cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
+        user: JsonObj = next((u["user"] for u in config.get("users", []) if u["name"] == context.get("user")),
+                             {})
+        headers = {"Authorization": f"Bearer {user['token']}"} if user.get("token") else {}
+        self.server = cluster["server"].rstrip("/")
+        self.client = httpx.Client(base_url=self.server, headers=headers, timeout=10)
+
+    def get(self, path: str) -> JsonObj | None:
+        response = self.client.get(path)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        result: JsonObj = response.json()
+        return result
+
+    def patch_status(self, namespace: str, name: str, status: JsonObj) -> None:
+        response = self.client.patch(
+            f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}/status",
+            content=json.dumps({"status": status}),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        if response.status_code != 404:  # a Job deleted meanwhile needs no status
+            response.raise_for_status()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class JobRunner:
+    """Runs the emulator's Jobs as local processes in a background thread (`start()` / `stop()`)."""
+
+    def __init__(
+        self,
+        *,
+        kubeconfig: str | Path,
+        log_dir: str | Path | None = None,
+        retry_delay: float = 0.5,
+        kill_grace: float = 5.0,
+        refresh_interval: float = 1.0,
+        tick: float = 0.1,
+    ) -> None:
+        self.kubeconfig = str(kubeconfig)
+        self._own_log_dir = log_dir is None
+        self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="spiris-jobs-"))
+        self.retry_delay = retry_delay
+        self.kill_grace = kill_grace
+        self.refresh_interval = refresh_interval
+        self.tick = tick
+        self._api: KubeApi | None = None
+        self._jobs: dict[str, JsonObj] = {}
+        self._jobs_lock = threading.Lock()
+        self._changed = threading.Event()
+        self._stopping = threading.Event()
+        self._synced = threading.Event()
+        self._runs: dict[str, JobRun] = {}
+        self._seen: set[str] = set()
+        self._threads: list[threading.Thread] = []
+
+    # --- public
+
+    def log_path(self, namespace: str, name: str) -> Path:
+        """The file collecting stdout/stderr of every attempt of Job `namespace/name`."""
+        return self.log_dir / f"{namespace}_{name}.log"
+
+    def running_pids(self) -> list[int]:
+        """PIDs of the Job processes currently running (for tests and diagnostics)."""
+        return [run.process.pid for run in list(self._runs.values())
+                if run.process is not None and run.process.poll() is None]
+
+    def start(self, *, sync_timeout: float = 10.0) -> JobRunner:
+        self._api = KubeApi(self.kubeconfig)
+        self._stopping = threading.Event()  # a fresh one: a previous watcher may still be winding down
+        watcher = threading.Thread(target=self._watch_loop, args=(self._api.server, self._stopping),
+                                   name="job-runner-watch", daemon=True)
+        self._threads = [threading.Thread(target=self._control_loop, name="job-runner", daemon=True)]
+        watcher.start()
+        for thread in self._threads:
+            thread.start()
+        if not self._synced.wait(timeout=sync_timeout):
+            self.stop()
+            raise RuntimeError("JobRunner could not list Jobs from the API")
+        return self
+
+    def stop(self) -> None:
+        """Stop watching, kill every running Job process by PID, remove the temp dirs (logs stay)."""
+        self._stopping.set()
+        self._changed.set()
+        # The watcher is not joined: a blocked read ends at the watch's short server timeout, and it then
+        # sees its own stop flag. Only the control loop, which owns the processes, must be gone.
+        for thread in self._threads:
+            thread.join(timeout=self.kill_grace + 15)
+        self._threads = []
+        for run in list(self._runs.values()):
+            self._kill(run)
+            shutil.rmtree(run.work_dir, ignore_errors=True)
+        self._runs.clear()
+        self._seen.clear()
+        with self._jobs_lock:
+            self._jobs.clear()
+            self._synced.clear()
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    def __enter__(self) -> JobRunner:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- watching (list, then watch from the list's resourceVersion; relist on any break)
+
+    def _watch_loop(self, server: str, stopping: threading.Event) -> None:
+        assert self._api is not None
+        headers = dict(self._api.client.headers)
+        with httpx.Client(base_url=server, headers=headers, timeout=httpx.Timeout(10, read=None)) as client:
+            while not stopping.is_set():
+                try:
+                    listing = client.get("/apis/batch/v1/jobs")
+                    listing.raise_for_status()
+                    body = listing.json()
+                    with self._jobs_lock:
+                        if stopping.is_set():
+                            return  # a stopped runner's watcher must not touch the next run's cache
+                        self._jobs = {job["metadata"]["uid"]: job for job in body["items"]}
+                        self._synced.set()
+                    self._changed.set()
+                    self._stream(client, body["metadata"]["resourceVersion"], stopping)
+                except (httpx.HTTPError, ValueError, KeyError) as exc:  # a broken stream means relist
+                    if not stopping.is_set():
+                        logger.warning("job runner watch interrupted: %s", exc)
+                        stopping.wait(0.5)
+
+    def _stream(self, client: httpx.Client, resource_version: str, stopping: threading.Event) -> None:
+        params = {"watch": "true", "resourceVersion": resource_version, "timeoutSeconds": "2"}
+        while not stopping.is_set():
+            with client.stream("GET", "/apis/batch/v1/jobs", params=params) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if not line:
+                        continue
+                    event = json.loads(line)
+                    if event["type"] == "ERROR":
+                        return  # e.g. 410 Expired: relist
+                    job = event["object"]
+                    with self._jobs_lock:
+                        if stopping.is_set():
+                            return
+                        if event["type"] == "DELETED":
+                            self._jobs.pop(job["metadata"]["uid"], None)
+                        else:
+                            self._jobs[job["metadata"]["uid"]] = job
+                    params["resourceVersion"] = job["metadata"]["resourceVersion"]
+                    self._changed.set()
+                    if stopping.is_set():
+                        return
+
+    # --- controlling
+
+    def _control_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._changed.wait(timeout=self.tick)
+            self._changed.clear()
+            if self._stopping.is_set() or not self._synced.is_set():
+                continue
+            try:
+                self._reconcile()
+            except Exception:  # one bad Job or API hiccup must not stop the controller
+                logger.exception("job runner reconcile failed")
+
+    def _reconcile(self) -> None:
+        with self._jobs_lock:
+            jobs = dict(self._jobs)
+        for uid, run in list(self._runs.items()):
+            job = jobs.get(uid)
+            if job is None or job["metadata"].get("deletionTimestamp"):
+                self._kill(run)
+                shutil.rmtree(run.work_dir, ignore_errors=True)
+                del self._runs[uid]
+            else:
+                run.job = job
+        for uid, job in jobs.items():
+            if uid not in self._seen:
+                self._seen.add(uid)
+                self._adopt(job)
+        for run in list(self._runs.values()):
+            if not run.done:
+                self._advance(run)
+
+    def _adopt(self, job: JsonObj) -> None:
+        meta = job["metadata"]
+        if _finished(job) or meta.get("deletionTimestamp"):
+            return
+        status = job.get("status") or {}
+        if status.get("startTime") or status.get("active"):
+            self._write_status_failed(meta["namespace"], meta["name"], status, reason="RunnerRestarted",
+                                      message="The local job runner restarted while this Job was running; "
+                                              "it is not run twice")
+            return
+        work_dir = Path(tempfile.mkdtemp(prefix=f"spiris-job-{meta['name'][:40]}-"))
+        work_dir.chmod(0o700)
+        run = JobRun(uid=meta["uid"], namespace=meta["namespace"], name=meta["name"], job=job,
+                     work_dir=work_dir, log_path=self.log_path(meta["namespace"], meta["name"]),
+                     start_time=_now())
+        self._runs[run.uid] = run
+        self._write_status(run, active=0)
+
+    def _advance(self, run: JobRun) -> None:
+        spec = run.job.get("spec") or {}
+        deadline = spec.get("activeDeadlineSeconds")
+        if deadline is not None and time.time() - _parse_time(run.start_time) >= float(deadline):
+            was_running = run.process is not None and run.process.poll() is None
+            self._kill(run)
+            if was_running:
+                run.failed += 1
+            self._finish(run, failed_reason="DeadlineExceeded",
+                         message="Job was active longer than specified deadline")
+            return
+        if run.process is not None:
+            code = run.process.poll()
+            if code is None:
+                if time.monotonic() - run.last_refresh >= self.refresh_interval:
+                    self._refresh_volumes(run)
+                return
+            run.process = None
+            self._append_log(run, f"--- exited with code {code} at {_now()}\n")
+            if code == 0:
+                self._finish(run)
+                return
+            run.failed += 1
+            if run.failed > int(spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT)):
+                self._finish(run, failed_reason="BackoffLimitExceeded",
+                             message="Job has reached the specified backoff limit")
+                return
+            run.retry_at = time.monotonic() + self.retry_delay
+            self._write_status(run, active=0)
+            return
+        if time.monotonic() >= run.retry_at:
+            self._launch(run)
+
+    # --- processes
+
+    def _launch(self, run: JobRun) -> None:
+        try:
+            argv, env, cwd = self._prepare(run)
+            self._append_log(run, f"--- attempt {run.failed + 1} at {_now()}: {' '.join(argv)}\n")
+            with open(run.log_path, "ab") as log:
+                run.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
+                                               stderr=subprocess.STDOUT, start_new_session=True)
+        except PendingDependencyError as exc:
+            if run.retry_at == 0.0:
+                self._append_log(run, f"--- waiting: {exc}\n")
+            run.retry_at = time.monotonic() + self.retry_delay
+            return
+        except (OSError, ValueError) as exc:  # what a kubelet reports as a failed container start
+            self._append_log(run, f"--- cannot start: {exc}\n")
+            run.failed += 1
+            limit = int((run.job.get("spec") or {}).get("backoffLimit", DEFAULT_BACKOFF_LIMIT))
+            if run.failed > limit:
+                self._finish(run, failed_reason="BackoffLimitExceeded",
+                             message="Job has reached the specified backoff limit")
+            else:
+                run.retry_at = time.monotonic() + self.retry_delay
+                self._write_status(run, active=0)
+            return
+        run.last_refresh = time.monotonic()
+        self._write_status(run, active=1)
+
+    def _kill(self, run: JobRun) -> None:
+        process = run.process
+        if process is None or process.poll() is not None:
+            return
+        grace = (run.job.get("spec") or {}).get("template", {}).get("spec", {}).get(
+            "terminationGracePeriodSeconds")
+        grace = min(float(grace), self.kill_grace) if grace is not None else self.kill_grace
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self._append_log(run, f"--- killed at {_now()}\n")
+
+    def _append_log(self, run: JobRun, text: str) -> None:
+        with open(run.log_path, "a") as log:
+            log.write(text)
+
+    # --- the container: command, env, volumes
+
+    def _container(self, run: JobRun) -> JsonObj:
+        containers = (run.job.get("spec") or {}).get("template", {}).get("spec", {}).get("containers") or []
+        if not containers:
+            raise ValueError("the Job has no container")
+        container: JsonObj = containers[0]
+        return container
+
+    def _prepare(self, run: JobRun) -> tuple[list[str], dict[str, str], str]:
+        container = self._container(run)
+        mounts = self._materialise_volumes(run)
+        argv = [self._rewrite(str(part), mounts) for part in
+                [*(container.get("command") or []), *(container.get("args") or [])]]
+        if not argv:
+            raise ValueError("the container has no command (image entrypoints do not exist here)")
+        venv_bin = str(Path(sys.executable).parent)
+        env = {
+            "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")]),
+            "HOME": str(run.work_dir),
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "TMPDIR": str(run.work_dir),
+            "KUBECONFIG": self.kubeconfig,
+            "PYTHONUNBUFFERED": "1",
+        }
+        for source in container.get("envFrom") or []:
+            env.update(self._env_from(run, source))
+        for item in container.get("env") or []:
+            value = self._env_value(run, item)
+            if value is not None:
+                env[item["name"]] = self._rewrite(value, mounts)
+        working_dir = container.get("workingDir")
+        cwd = working_dir if working_dir and Path(working_dir).is_dir() else str(run.work_dir)
+        return argv, env, cwd
+
+    @staticmethod
+    def _rewrite(value: str, mounts: dict[str, Path]) -> str:
+        for mount_path, local in sorted(mounts.items(), key=lambda item: -len(item[0])):
+            prefix = mount_path.rstrip("/")
+            if value == prefix or value.startswith(prefix + "/"):
+                return str(local) + value[len(prefix):]
+        return value
+
+    def _env_value(self, run: JobRun, item: JsonObj) -> str | None:
+        if "value" in item:
+            return str(item["value"])
+        source = item.get("valueFrom") or {}
+        if "secretKeyRef" in source:
+            return self._key_ref(run, "secrets", source["secretKeyRef"], decode=True)
+        if "configMapKeyRef" in source:
+            return self._key_ref(run, "configmaps", source["configMapKeyRef"], decode=False)
+        if "fieldRef" in source:
+            path = source["fieldRef"].get("fieldPath")
+            return {"metadata.namespace": run.namespace, "metadata.name": f"{run.name}-local"}.get(path, "")
+        return ""
+
+    def _key_ref(self, run: JobRun, plural: str, ref: JsonObj, *, decode: bool) -> str | None:
+        obj = self._read(run, plural, ref["name"])
+        data = (obj or {}).get("data") or {}
+        if ref["key"] not in data:
+            if ref.get("optional"):
+                return None
+            raise PendingDependencyError(f"{plural[:-1]} {ref['name']!r} key {ref['key']!r} not found")
+        value = data[ref["key"]]
+        return base64.b64decode(value).decode() if decode else str(value)
+
+    def _env_from(self, run: JobRun, source: JsonObj) -> dict[str, str]:
+        prefix = source.get("prefix", "")
+        for plural, key, decode in (("secrets", "secretRef", True), ("configmaps", "configMapRef", False)):
+            if key in source:
+                obj = self._read(run, plural, source[key]["name"])
+                if obj is None:
+                    if source[key].get("optional"):
+                        return {}
+                    raise PendingDependencyError(f"{plural[:-1]} {source[key]['name']!r} not found")
+                return {prefix + k: base64.b64decode(v).decode() if decode else str(v)
+                        for k, v in (obj.get("data") or {}).items()}
+        return {}
+
+    def _read(self, run: JobRun, plural: str, name: str) -> JsonObj | None:
+        assert self._api is not None
+        return self._api.get(f"/api/v1/namespaces/{run.namespace}/{plural}/{name}")
+
+    def _materialise_volumes(self, run: JobRun) -> dict[str, Path]:
+        """Write every mounted Secret volume; return mountPath → local dir."""
+        container = self._container(run)
+        volumes = {v["name"]: v for v in
+                   (run.job.get("spec") or {}).get("template", {}).get("spec", {}).get("volumes") or []}
+        mounts: dict[str, Path] = {}
+        files: dict[Path, bytes] = {}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount["name"]) or {}
+            local = run.work_dir / "volumes" / mount["name"]
+            mounts[mount["mountPath"]] = local
+            if "secret" in volume:
+                files.update(self._secret_files(run, volume["secret"], local))
+            elif "emptyDir" in volume:
+                local.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._write_files(files)
+        run.secret_files = files
+        return mounts
+
+    def _secret_files(self, run: JobRun, source: JsonObj, local: Path) -> dict[Path, bytes]:
+        secret = self._read(run, "secrets", source["secretName"])
+        if secret is None:
+            if source.get("optional"):
+                local.mkdir(parents=True, exist_ok=True, mode=0o700)
+                return {}
+            raise PendingDependencyError(f"secret {source['secretName']!r} not found")
+        data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+        items = source.get("items")
+        if items:
+            return {local / item["path"]: data[item["key"]] for item in items if item["key"] in data}
+        return {local / key: value for key, value in data.items()}
+
+    @staticmethod
+    def _write_files(files: dict[Path, bytes]) -> None:
+        for path, content in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for parent in (path.parent, path.parent.parent):
+                parent.chmod(0o700)
+            staging = path.with_name(f".{path.name}.tmp")
+            staging.write_bytes(content)
+            staging.chmod(0o600)
+            staging.replace(path)  # atomic: a reader never sees half a token
+
+    def _refresh_volumes(self, run: JobRun) -> None:
+        run.last_refresh = time.monotonic()
+        try:
+            previous = run.secret_files
+            self._materialise_volumes(run)
+            for stale in set(previous) - set(run.secret_files):
+                stale.unlink(missing_ok=True)
+        except (PendingDependencyError, httpx.HTTPError) as exc:
+            logger.info("keeping the old volume contents of %s/%s: %s", run.namespace, run.name, exc)
+
+    # --- status
+
+    def _base_status(self, run: JobRun, *, active: int) -> JsonObj:
+        # Zero counts are omitted (null deletes them in a merge patch), as the real API does.
+        return {"startTime": run.start_time, "active": active or None, "failed": run.failed or None}
+
+    def _write_status(self, run: JobRun, *, active: int) -> None:
+        assert self._api is not None
+        self._api.patch_status(run.namespace, run.name, self._base_status(run, active=active))
+
+    def _finish(self, run: JobRun, *, failed_reason: str | None = None, message: str = "") -> None:
+        assert self._api is not None
+        run.done = True
+        now = _now()
+        status = self._base_status(run, active=0)
+        if failed_reason is None:
+            status.update(succeeded=1, completionTime=now, conditions=[{
+                "type": "Complete", "status": "True", "lastProbeTime": now, "lastTransitionTime": now}])
+        else:
+            status["conditions"] = [{"type": "Failed", "status": "True", "reason": failed_reason,
+                                     "message": message, "lastProbeTime": now, "lastTransitionTime": now}]
+        self._api.patch_status(run.namespace, run.name, status)
+        shutil.rmtree(run.work_dir, ignore_errors=True)
+
+    def _write_status_failed(self, namespace: str, name: str, status: JsonObj, *, reason: str,
+                             message: str) -> None:
+        assert self._api is not None
+        now = _now()
+        self._api.patch_status(namespace, name, {
+            "active": None,
+            "failed": int(status.get("failed") or 0) + 1,
+            "conditions": [{"type": "Failed", "status": "True", "reason": reason, "message": message,
+                            "lastProbeTime": now, "lastTransitionTime": now}],
+        })

@@ -1,0 +1,188 @@
+"""The local Job runner: env and Secret volumes resolved from the emulator, status like the real controller,
+retries, deadlines, deletion, and never running a Job twice."""
+
+from __future__ import annotations
+
+import base64
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from spiris_localstack.job_runner import JobRunner
+from spiris_localstack.kube_server import KubeServer
+from spiris_localstack.processes import pid_alive
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def job_manifest(name: str, script: str, *, backoff_limit: int = 0, deadline: int | None = None,
+                 env: list[dict[str, Any]] | None = None, args: list[str] | None = None,
+                 volumes: list[dict[str, Any]] | None = None,
+                 mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "backoffLimit": backoff_limit,
+        "template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "spiris-operator:local",
+                            "command": ["python", "-c", textwrap.dedent(script)], "args": args or [],
+                            "env": env or [], "volumeMounts": mounts or []}],
+            "volumes": volumes or [],
+        }},
+    }
+    if deadline is not None:
+        spec["activeDeadlineSeconds"] = deadline
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec}
+
+
+def create_job(server: KubeServer, namespace: str, manifest: dict[str, Any]) -> None:
+    server.request("POST", f"/apis/batch/v1/namespaces/{namespace}/jobs", json=manifest)
+
+
+def read_job(server: KubeServer, namespace: str, name: str) -> dict[str, Any]:
+    return server.request("GET", f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}")
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def condition(job: dict[str, Any]) -> dict[str, Any] | None:
+    conditions = (job.get("status") or {}).get("conditions") or []
+    done = [c for c in conditions if c["type"] in ("Complete", "Failed") and c["status"] == "True"]
+    return done[0] if done else None
+
+
+def finished(server: KubeServer, namespace: str, name: str) -> dict[str, Any]:
+    job: dict[str, Any] = wait_for(lambda: (lambda j: j if condition(j) else None)(read_job(server, namespace,
+                                                                                                name)))
+    return job
+
+
+def test_job_with_secret_volume_and_env_refs_succeeds(kube_server: KubeServer, kube_namespace: str,
+                                                      job_runner: JobRunner) -> None:
+    kube_server.request("POST", f"/api/v1/namespaces/{kube_namespace}/secrets", json={
+        "metadata": {"name": "acme-spiris-token"},
+        "stringData": {"token.json": '{"access_token": "at-1"}', "client-secret": "s3cret"}})
+    kube_server.request("POST", f"/api/v1/namespaces/{kube_namespace}/configmaps", json={
+        "metadata": {"name": "settings"}, "data": {"api-url": "http://127.0.0.1:1/v2"}})
+    script = """
+        import json, os, stat, sys
+        token_file = os.environ["SPIRIS_TOKEN_FILE"]
+        assert sys.argv[1] == token_file, (sys.argv, token_file)
+        assert not token_file.startswith("/var/run/spiris"), token_file
+        mode = stat.S_IMODE(os.stat(token_file).st_mode)
+        dir_mode = stat.S_IMODE(os.stat(os.path.dirname(token_file)).st_mode)
+        assert (mode, dir_mode) == (0o600, 0o700), (oct(mode), oct(dir_mode))
+        token = json.load(open(token_file))
+        assert os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+        assert os.path.isfile(os.environ["KUBECONFIG"])
+        assert "OPTIONAL_MISSING" not in os.environ
+        print("token", token["access_token"], "secret", os.environ["CLIENT_SECRET"],
+              "url", os.environ["SPIRIS_API_URL"], "literal", os.environ["MODE"])
+    """
+    env = [
+        {"name": "MODE", "value": "incremental"},
+        {"name": "SPIRIS_TOKEN_FILE", "value": "/var/run/spiris/token/token.json"},
+        {"name": "CLIENT_SECRET", "valueFrom": {"secretKeyRef": {"name": "acme-spiris-token",
+                                                                 "key": "client-secret"}}},
+        {"name": "SPIRIS_API_URL", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "api-url"}}},
+        {"name": "OPTIONAL_MISSING", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "x",
+                                                                    "optional": True}}},
+    ]
+    create_job(kube_server, kube_namespace, job_manifest(
+        "sync-2024", script, env=env, args=["/var/run/spiris/token/token.json"],
+        volumes=[{"name": "token", "secret": {"secretName": "acme-spiris-token"}}],
+        mounts=[{"name": "token", "mountPath": "/var/run/spiris/token", "readOnly": True}]))
+
+    job = finished(kube_server, kube_namespace, "sync-2024")
+    log = job_runner.log_path(kube_namespace, "sync-2024").read_text()
+    assert condition(job) is not None and condition(job)["type"] == "Complete", log  # type: ignore[index]
+    status = job["status"]
+    assert status["succeeded"] == 1
+    assert "failed" not in status and "active" not in status
+    assert status["startTime"] <= status["completionTime"]
+    assert "token at-1 secret s3cret url http://127.0.0.1:1/v2 literal incremental" in log
+
+
+def test_failing_job_retries_backoff_limit_times(kube_server: KubeServer, kube_namespace: str,
+                                                 job_runner: JobRunner) -> None:
+    create_job(kube_server, kube_namespace, job_manifest("fails", "import sys; print('boom'); sys.exit(3)",
+                                                         backoff_limit=2))
+    job = finished(kube_server, kube_namespace, "fails")
+    failed = condition(job)
+    assert failed is not None and (failed["type"], failed["reason"]) == ("Failed", "BackoffLimitExceeded")
+    assert job["status"]["failed"] == 3
+    assert "succeeded" not in job["status"] and "completionTime" not in job["status"]
+    log = job_runner.log_path(kube_namespace, "fails").read_text()
+    assert log.count("\nboom\n") == 3 and log.count("exited with code 3") == 3
+
+
+def test_deadline_kills_the_process(kube_server: KubeServer, kube_namespace: str,
+                                    job_runner: JobRunner) -> None:
+    create_job(kube_server, kube_namespace, job_manifest("slow", "import time; time.sleep(60)", deadline=1,
+                                                         backoff_limit=5))
+    pids = wait_for(job_runner.running_pids)
+    job = finished(kube_server, kube_namespace, "slow")
+    assert condition(job)["reason"] == "DeadlineExceeded"  # type: ignore[index]
+    assert job["status"]["failed"] == 1
+    wait_for(lambda: not any(pid_alive(pid) for pid in pids), timeout=10)
+
+
+def test_deleting_the_job_kills_the_process(kube_server: KubeServer, kube_namespace: str,
+                                            job_runner: JobRunner) -> None:
+    create_job(kube_server, kube_namespace, job_manifest("doomed", "import time; time.sleep(60)"))
+    pids = wait_for(job_runner.running_pids)
+    wait_for(lambda: read_job(kube_server, kube_namespace, "doomed").get("status", {}).get("active") == 1)
+    kube_server.request("DELETE", f"/apis/batch/v1/namespaces/{kube_namespace}/jobs/doomed")
+    wait_for(lambda: not any(pid_alive(pid) for pid in pids), timeout=15)
+    assert job_runner.running_pids() == []
+
+
+def test_secret_volume_is_refreshed_while_running(kube_server: KubeServer, kube_namespace: str,
+                                                  job_runner: JobRunner) -> None:
+    kube_server.request("POST", f"/api/v1/namespaces/{kube_namespace}/secrets", json={
+        "metadata": {"name": "tok"}, "stringData": {"token.json": "old"}})
+    script = """
+        import sys, time
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if open(sys.argv[1]).read() == "rotated":
+                print("saw rotation"); sys.exit(0)
+            time.sleep(0.1)
+        sys.exit(1)
+    """
+    create_job(kube_server, kube_namespace, job_manifest(
+        "watcher", script, args=["/var/run/spiris/token/token.json"],
+        volumes=[{"name": "token", "secret": {"secretName": "tok"}}],
+        mounts=[{"name": "token", "mountPath": "/var/run/spiris/token"}]))
+    wait_for(job_runner.running_pids)
+    rotated = base64.b64encode(b"rotated").decode()
+    kube_server.request("PATCH", f"/api/v1/namespaces/{kube_namespace}/secrets/tok", json={
+        "data": {"token.json": rotated}}, headers={"Content-Type": "application/merge-patch+json"})
+    job = finished(kube_server, kube_namespace, "watcher")
+    assert condition(job)["type"] == "Complete"  # type: ignore[index]
+
+
+def test_a_restarted_runner_never_runs_a_job_twice(kube_server: KubeServer, kube_namespace: str,
+                                                   tmp_path: Path) -> None:
+    with JobRunner(kubeconfig=kube_server.kubeconfig, log_dir=tmp_path) as first:
+        create_job(kube_server, kube_namespace, job_manifest("once", "import time; time.sleep(60)"))
+        pids = wait_for(first.running_pids)
+    assert not any(pid_alive(pid) for pid in pids)  # stopping the runner killed its process
+
+    with JobRunner(kubeconfig=kube_server.kubeconfig, log_dir=tmp_path) as second:
+        job = finished(kube_server, kube_namespace, "once")
+        assert condition(job)["reason"] == "RunnerRestarted"  # type: ignore[index]
+        time.sleep(0.5)
+        assert second.running_pids() == []
+    assert (tmp_path / f"{kube_namespace}_once.log").read_text().count("--- attempt") == 1
+
