@@ -1,0 +1,60 @@
+"""Incremental re-syncs fetch only what changed, and a re-sync with no changes costs a handful of calls."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import CLIENT_ID
+from ledger_checks import latest_run
+
+
+def _sandbox_calls(stack) -> dict[str, int]:
+    stats = stack.control("GET", "stats")
+    return {r["template"]: r["count"] for r in stats["requests"] if r["client_id"] == CLIENT_ID}
+
+
+@pytest.mark.timeout(120)
+def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=400, documents_ratio=0.3, seed=11)
+    fy_id = stack.fiscal_year_ids()[2025]
+    first = stack.run_in_process(2025)
+    assert first.outcome == "succeeded"
+
+    # No changes: a handful of calls (settings, fiscal years, accounts, one empty voucher page, balances).
+    stack.control("POST", "stats/reset")
+    quiet = stack.run_in_process(2025)
+    assert quiet.outcome == "succeeded"
+    assert quiet.counts.vouchers_fetched == 0 and quiet.counts.documents_fetched == 0
+    assert quiet.api_calls <= 7, quiet.api_calls_by_endpoint
+    assert sum(_sandbox_calls(stack).values()) == quiet.api_calls
+
+    # Three changed and two new vouchers (the new ones with documents), after the look-back window.
+    stack.control("POST", "clock", json={"advance_seconds": 600})
+    changed = stack.control("POST", f"companies/{stack.company_number}/vouchers/change",
+                            json={"count": 3, "fiscal_year_id": fy_id})["changed"]
+    added = stack.control("POST", f"companies/{stack.company_number}/vouchers/add",
+                          json={"count": 2, "fiscal_year_id": fy_id, "with_attachments": True})["added"]
+    assert len(changed) == 3 and len(added) == 2
+    stack.control("POST", "stats/reset")
+    result = stack.run_in_process(2025)
+
+    assert result.outcome == "succeeded", result.summary()
+    assert result.mode == "incremental"
+    assert result.counts.vouchers_fetched == 5
+    assert result.listing is not None
+    assert result.listing["vouchersInserted"] == 2 and result.listing["vouchersUpdated"] == 3
+    assert result.counts.vouchers == first.counts.vouchers + 2
+    # Only the new vouchers' documents were downloaded; nothing already stored was fetched again.
+    assert 1 <= result.counts.documents_fetched <= 4
+    sandbox = _sandbox_calls(stack)
+    assert sum(sandbox.values()) == result.api_calls
+    voucher_calls = sum(c for t, c in sandbox.items() if t.startswith("/v2/vouchers/"))
+    assert voucher_calls == 1
+    document_calls = sum(
+        count for template, count in sandbox.items()
+        if template.startswith(("/v2/attachments", "/v2/customerinvoices", "/v2/supplierinvoices"))
+    )
+    assert document_calls <= 2 * 5
+    run = latest_run(stack.database_url)
+    assert run["api_calls"] == result.api_calls and run["vouchers_fetched"] == 5
+    assert run["api_calls_by_endpoint"] == result.api_calls_by_endpoint
+    assert result.reconciliation is not None and result.reconciliation["balanced"] is True
