@@ -1,8 +1,8 @@
 """The ledger's public functions in one namespace (`from spiris_store import ledger`).
 
-The work is done in small modules — `upserts` (writes), `runs` (provenance), `checkpoints` (resume),
-`missing_documents`, `ledger_queries` (reconciliation reads) and `deletion`; this module only re-exports
-them so callers have one stable import. All functions take an open psycopg connection
+The work is done in small modules — `upserts` and `voucher_upserts` (writes), `runs` (provenance),
+`checkpoints` (resume), `missing_documents`, `ledger_queries` (reconciliation reads) and `deletion`; this
+module only re-exports them so callers have one stable import. All functions take an open psycopg connection
 (`spiris_store.connection.connect`) and run inside the caller's transaction.
 """
 
@@ -21,14 +21,12 @@ from spiris_store.upserts import (
     ensure_company,
     find_document,
     link_voucher_documents,
-    mark_vanished,
     upsert_accounts,
     upsert_company,
     upsert_document,
     upsert_fiscal_years,
-    upsert_vouchers,
-    voucher_content_sha256,
 )
+from spiris_store.voucher_upserts import mark_vanished, upsert_vouchers, voucher_content_sha256
 
 __all__ = [
     "account_sums",

@@ -1,21 +1,14 @@
-"""Idempotent batched writes of the ledger: companies, fiscal years, accounts, vouchers with rows, documents.
+"""Idempotent writes of the ledger's reference data: companies, fiscal years, accounts, documents, links.
 
 Every function writes inside the caller's connection and transaction (it opens a savepoint of its own, so a
 failed batch leaves the caller's transaction usable and an autocommit caller still gets an atomic batch).
-The worker commits one page together with its checkpoint. Vouchers are compared by a content hash: an
-unchanged voucher only gets `synced_at`/`run_id` touched, a changed one is updated and its rows are replaced
-(deleted and re-inserted with COPY) in the same transaction, so a reader never sees a voucher with half its
-rows.
+Vouchers and their rows, the hot path, are in `voucher_upserts`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from collections.abc import Iterable, Sequence
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -28,51 +21,9 @@ from spiris_store.records import (
     FiscalYearRecord,
     StoredDocument,
     VoucherDocumentLink,
-    VoucherRecord,
-    VoucherUpsertResult,
 )
 
 Connection = psycopg.Connection[Any]
-
-_VOUCHER_COLUMNS = (
-    "company_key",
-    "id",
-    "fiscal_year_id",
-    "number",
-    "number_series",
-    "imported_voucher_number",
-    "voucher_date",
-    "text",
-    "voucher_type",
-    "source_id",
-    "attachment_document_id",
-    "attachment_document_type",
-    "attachment_ids",
-    "created_utc",
-    "modified_utc",
-    "row_count",
-    "debit_total",
-    "credit_total",
-    "content_sha256",
-    "run_id",
-)
-_ROW_COLUMNS = (
-    "company_key",
-    "voucher_id",
-    "row_no",
-    "account_number",
-    "account_description",
-    "debit",
-    "credit",
-    "transaction_text",
-    "cost_center_item_id1",
-    "cost_center_item_id2",
-    "cost_center_item_id3",
-    "project_id",
-    "vat_code_id",
-    "vat_code_and_percent",
-)
-_VOUCHER_UPDATABLE = [c for c in _VOUCHER_COLUMNS if c not in ("company_key", "id")]
 
 
 def upsert_company(conn: Connection, company: CompanyRecord) -> None:
@@ -175,182 +126,6 @@ def upsert_accounts(conn: Connection, *, company_key: str, accounts: Sequence[Ac
     return len(accounts)
 
 
-def voucher_content_sha256(voucher: VoucherRecord) -> str:
-    """A stable hash of everything stored about a voucher and its rows (detects changes; used as checksum)."""
-    payload = {
-        "id": str(voucher.id),
-        "fy": str(voucher.fiscal_year_id),
-        "date": voucher.voucher_date.isoformat(),
-        "number": voucher.number,
-        "series": voucher.number_series,
-        "imported": voucher.imported_voucher_number,
-        "text": voucher.text,
-        "type": voucher.voucher_type,
-        "source": _opt(voucher.source_id),
-        "doc": _opt(voucher.attachment_document_id),
-        "doctype": voucher.attachment_document_type,
-        "attachments": [str(a) for a in voucher.attachment_ids],
-        "created": _opt(voucher.created_utc),
-        "modified": _opt(voucher.modified_utc),
-        "rows": [
-            [
-                r.account_number,
-                r.account_description,
-                str(_money(r.debit)),
-                str(_money(r.credit)),
-                r.transaction_text,
-                _opt(r.cost_center_item_id1),
-                _opt(r.cost_center_item_id2),
-                _opt(r.cost_center_item_id3),
-                _opt(r.project_id),
-                _opt(r.vat_code_id),
-                r.vat_code_and_percent,
-            ]
-            for r in voucher.rows
-        ],
-    }
-    return hashlib.sha256(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
-
-
-def upsert_vouchers(
-    conn: Connection, *, company_key: str, vouchers: Sequence[VoucherRecord], run_id: int | None
-) -> VoucherUpsertResult:
-    """Insert or update a batch of vouchers with their rows (fiscal years must exist). Idempotent: a voucher
-    whose content hash is unchanged is not rewritten. Every voucher given is marked seen (`synced_at = now()`,
-    `run_id`, `vanished_at` cleared). A voucher given twice in one batch: the last one wins."""
-    batch = list({v.id: v for v in vouchers}.values())
-    if not batch:
-        return VoucherUpsertResult(inserted=0, updated=0, unchanged=0, rows_written=0)
-    hashes = {v.id: voucher_content_sha256(v) for v in batch}
-    ids = list(hashes)
-    with atomic(conn), conn.cursor() as cur:
-        cur.execute(
-            "SELECT id, content_sha256 FROM spiris.vouchers WHERE company_key = %s AND id = ANY(%s)",
-            (company_key, ids),
-        )
-        existing: dict[uuid.UUID, str] = {row[0]: row[1] for row in cur.fetchall()}
-        changed = [v for v in batch if existing.get(v.id) != hashes[v.id]]
-        unchanged_ids = [v.id for v in batch if existing.get(v.id) == hashes[v.id]]
-        if unchanged_ids:
-            cur.execute(
-                """
-                UPDATE spiris.vouchers SET synced_at = now(), run_id = %s, vanished_at = NULL
-                WHERE company_key = %s AND id = ANY(%s)
-                """,
-                (run_id, company_key, unchanged_ids),
-            )
-        rows_written = 0
-        if changed:
-            _write_changed_vouchers(
-                cur, company_key=company_key, vouchers=changed, hashes=hashes, run_id=run_id
-            )
-            changed_ids = [v.id for v in changed if v.id in existing]
-            if changed_ids:
-                cur.execute(
-                    "DELETE FROM spiris.voucher_rows WHERE company_key = %s AND voucher_id = ANY(%s)",
-                    (company_key, changed_ids),
-                )
-            with cur.copy(f"COPY spiris.voucher_rows ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
-                for v in changed:
-                    for row_no, r in enumerate(v.rows, start=1):
-                        copy.write_row(
-                            (
-                                company_key,
-                                v.id,
-                                row_no,
-                                r.account_number,
-                                r.account_description,
-                                _money(r.debit),
-                                _money(r.credit),
-                                r.transaction_text,
-                                r.cost_center_item_id1,
-                                r.cost_center_item_id2,
-                                r.cost_center_item_id3,
-                                r.project_id,
-                                r.vat_code_id,
-                                r.vat_code_and_percent,
-                            )
-                        )
-                        rows_written += 1
-    inserted = sum(1 for v in changed if v.id not in existing)
-    return VoucherUpsertResult(
-        inserted=inserted,
-        updated=len(changed) - inserted,
-        unchanged=len(unchanged_ids),
-        rows_written=rows_written,
-    )
-
-
-def _write_changed_vouchers(
-    cur: psycopg.Cursor[Any],
-    *,
-    company_key: str,
-    vouchers: Iterable[VoucherRecord],
-    hashes: dict[uuid.UUID, str],
-    run_id: int | None,
-) -> None:
-    # COPY into a session-local staging table, then one INSERT … ON CONFLICT: far faster than row-by-row.
-    columns = ", ".join(_VOUCHER_COLUMNS)
-    cur.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS voucher_batch AS SELECT {columns} "  # noqa: S608 (constant identifiers)
-        "FROM spiris.vouchers WITH NO DATA"
-    )
-    cur.execute("TRUNCATE voucher_batch")
-    with cur.copy(f"COPY voucher_batch ({', '.join(_VOUCHER_COLUMNS)}) FROM STDIN") as copy:
-        for v in vouchers:
-            copy.write_row(
-                (
-                    company_key,
-                    v.id,
-                    v.fiscal_year_id,
-                    v.number,
-                    v.number_series,
-                    v.imported_voucher_number,
-                    v.voucher_date,
-                    v.text,
-                    v.voucher_type,
-                    v.source_id,
-                    v.attachment_document_id,
-                    v.attachment_document_type,
-                    list(v.attachment_ids),
-                    v.created_utc,
-                    v.modified_utc,
-                    len(v.rows),
-                    sum((_money(r.debit) for r in v.rows), Decimal("0.00")),
-                    sum((_money(r.credit) for r in v.rows), Decimal("0.00")),
-                    hashes[v.id],
-                    run_id,
-                )
-            )
-    assignments = ", ".join(f"{c} = excluded.{c}" for c in _VOUCHER_UPDATABLE)
-    cur.execute(
-        f"""
-        INSERT INTO spiris.vouchers ({", ".join(_VOUCHER_COLUMNS)})
-        SELECT {", ".join(_VOUCHER_COLUMNS)} FROM voucher_batch
-        ON CONFLICT (company_key, id) DO UPDATE SET {assignments},
-            synced_at = now(), changed_at = now(), vanished_at = NULL
-        """  # noqa: S608 (constant identifiers)
-    )
-    cur.execute("TRUNCATE voucher_batch")
-
-
-def mark_vanished(
-    conn: Connection, *, company_key: str, fiscal_year_id: uuid.UUID, seen_since: datetime
-) -> int:
-    """After a complete full re-list: mark vouchers of the fiscal year not seen since `seen_since` (the
-    time the listing began, e.g. `Checkpoint.started_at`, which survives a resume) as vanished. Returns how
-    many were newly marked. Vanished vouchers stay in the table (with their rows) for the audit trail."""
-    with atomic(conn):
-        cur = conn.execute(
-            """
-            UPDATE spiris.vouchers SET vanished_at = now()
-            WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL AND synced_at < %s
-            """,
-            (company_key, fiscal_year_id, seen_since),
-        )
-        return cur.rowcount
-
-
 def upsert_document(conn: Connection, document: DocumentRecord) -> StoredDocument:
     """Insert or update a document's metadata, keyed by (company_key, source, spiris_id); returns the stored
     row with our document id (stable across updates). The company row must exist."""
@@ -438,15 +213,3 @@ def link_voucher_documents(
             )
             new += cur.rowcount
     return new
-
-
-def _money(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(Decimal("0.01"))
-
-
-def _opt(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)

@@ -414,3 +414,93 @@ def test_upsert_company_keeps_known_fields(conn: Conn) -> None:
     ).fetchone()
     assert row is not None and row[:3] == ("Ärlig AB", "556677-8899", "SEK")
     assert first_seen is not None and row[3] == first_seen[0] and row[4] - row[3] >= timedelta(0)
+
+
+def test_awkward_text_and_all_fields_round_trip(conn: Conn) -> None:
+    company = seed_company(conn, "co\\mpany\tkey")
+    created = datetime(2024, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+    voucher = dataclasses.replace(
+        make_voucher(1, text="Rad 1\nRad 2\ttab \\N backslash \\ 'quote' \"dq\" å"),
+        number=None,
+        imported_voucher_number="IMP\\1",
+        source_id=uuid.UUID(int=77),
+        attachment_document_id=uuid.UUID(int=78),
+        attachment_document_type=3,
+        attachment_ids=(uuid.UUID(int=79), uuid.UUID(int=80)),
+        created_utc=created,
+        modified_utc=created + timedelta(days=1),
+        rows=(
+            VoucherRowRecord(
+                account_number=9_999_999_999,
+                debit=Decimal("10000000000"),
+                credit=Decimal(0),
+                account_description="Konto\r\nmed radbrytning",
+                transaction_text="\\N",
+                cost_center_item_id1=uuid.UUID(int=1),
+                cost_center_item_id2=uuid.UUID(int=2),
+                cost_center_item_id3=uuid.UUID(int=3),
+                project_id=uuid.UUID(int=4),
+                vat_code_id=uuid.UUID(int=5),
+                vat_code_and_percent="MP1 25%",
+            ),
+            VoucherRowRecord(account_number=1930, debit=Decimal("0.005"), credit=Decimal("10000000000.004")),
+        ),
+    )
+    ledger.upsert_vouchers(conn, company_key=company, vouchers=[voucher], run_id=None)
+    conn.commit()
+    stored = conn.execute(
+        """SELECT company_key, number, imported_voucher_number, text, source_id, attachment_document_id,
+        attachment_document_type, attachment_ids, created_utc, modified_utc, debit_total, credit_total
+        FROM spiris.vouchers"""
+    ).fetchone()
+    assert stored == (
+        company,
+        None,
+        "IMP\\1",
+        voucher.text,
+        uuid.UUID(int=77),
+        uuid.UUID(int=78),
+        3,
+        [uuid.UUID(int=79), uuid.UUID(int=80)],
+        created,
+        created + timedelta(days=1),
+        Decimal("10000000000.00"),
+        Decimal("10000000000.00"),
+    )
+    rows = conn.execute(
+        """SELECT account_number, account_description, debit, credit, transaction_text, cost_center_item_id1,
+        cost_center_item_id2, cost_center_item_id3, project_id, vat_code_id, vat_code_and_percent
+        FROM spiris.voucher_rows ORDER BY row_no"""
+    ).fetchall()
+    assert rows == [
+        (
+            9_999_999_999,
+            "Konto\r\nmed radbrytning",
+            Decimal("10000000000.00"),
+            Decimal("0.00"),
+            "\\N",
+            uuid.UUID(int=1),
+            uuid.UUID(int=2),
+            uuid.UUID(int=3),
+            uuid.UUID(int=4),
+            uuid.UUID(int=5),
+            "MP1 25%",
+        ),
+        (1930, None, Decimal("0.00"), Decimal("10000000000.00"), None, None, None, None, None, None, None),
+    ]
+    # the same content hashes the same; any field change is a change
+    assert ledger.voucher_content_sha256(voucher) == ledger.voucher_content_sha256(
+        dataclasses.replace(voucher)
+    )
+    assert ledger.voucher_content_sha256(voucher) != ledger.voucher_content_sha256(
+        dataclasses.replace(voucher, attachment_ids=(uuid.UUID(int=79),))
+    )
+    again = ledger.upsert_vouchers(conn, company_key=company, vouchers=[voucher], run_id=None)
+    assert again.unchanged == 1
+
+
+def test_naive_timestamps_are_refused(conn: Conn) -> None:
+    company = seed_company(conn)
+    naive = dataclasses.replace(make_voucher(1), modified_utc=datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ledger.upsert_vouchers(conn, company_key=company, vouchers=[naive], run_id=None)
