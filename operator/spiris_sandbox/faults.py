@@ -7,7 +7,7 @@ runtime through `POST /_sandbox/faults`.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -41,9 +41,7 @@ class Faults:
         return self._take("truncate_downloads")
 
     def snapshot(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("_lock", None)
-        return data
+        return {item.name: getattr(self, item.name) for item in fields(self) if not item.name.startswith("_")}
 
     def update(self, changes: dict[str, Any]) -> None:
         with self._lock:

@@ -27,14 +27,22 @@ def years(session: httpx.Client) -> list[dict[str, Any]]:
     return data
 
 
-def test_paging_envelope_defaults_and_past_the_end(session: httpx.Client, years: list[dict[str, Any]]) -> None:
+def test_paging_envelope_defaults_and_past_the_end(
+    session: httpx.Client, years: list[dict[str, Any]]
+) -> None:
     year = years[-1]["Id"]
     first = session.get(f"/v2/vouchers/{year}")
     assert first.headers["content-type"].startswith("application/json")
     body = first.json()
     assert set(body) == {"Meta", "Data"}
     meta = body["Meta"]
-    assert set(meta) == {"CurrentPage", "PageSize", "TotalNumberOfPages", "TotalNumberOfResults", "ServerTimeUtc"}
+    assert set(meta) == {
+        "CurrentPage",
+        "PageSize",
+        "TotalNumberOfPages",
+        "TotalNumberOfResults",
+        "ServerTimeUtc",
+    }
     assert meta["CurrentPage"] == 1 and meta["PageSize"] == 50 and meta["TotalNumberOfResults"] == 60
     assert meta["TotalNumberOfPages"] == 2 and len(body["Data"]) == 50
     assert meta["ServerTimeUtc"].endswith("Z")
@@ -74,37 +82,52 @@ def test_filters_valid(session: httpx.Client, years: list[dict[str, Any]]) -> No
         return {voucher["Id"] for voucher in everything if predicate(voucher)}
 
     assert ids("VoucherDate ge 2025-03-01 and VoucherDate le 2025-06-30") == expect(
-        lambda v: "2025-03-01" <= v["VoucherDate"][:10] <= "2025-06-30")
+        lambda v: "2025-03-01" <= v["VoucherDate"][:10] <= "2025-06-30"
+    )
     assert ids("year(VoucherDate) eq 2025 and month(VoucherDate) eq 12") == expect(
-        lambda v: v["VoucherDate"][:7] == "2025-12")
-    assert ids("VoucherDate ge 2025-03-01T00:00:00.00Z") == expect(lambda v: v["VoucherDate"][:10] >= "2025-03-01")
+        lambda v: v["VoucherDate"][:7] == "2025-12"
+    )
+    assert ids("VoucherDate ge 2025-03-01T00:00:00.00Z") == expect(
+        lambda v: v["VoucherDate"][:10] >= "2025-03-01"
+    )
     assert ids("NumberSeries eq 'C' or (VoucherType eq 12 and not (VoucherType ne 12))") == expect(
-        lambda v: v["NumberSeries"] == "C" or v["VoucherType"] == 12)
+        lambda v: v["NumberSeries"] == "C" or v["VoucherType"] == 12
+    )
     target = everything[7]
     assert ids(f"Id eq {target['Id'].upper()}") == {target["Id"]}
     modified = sorted(v["ModifiedUtc"] for v in everything)[30]
     assert ids(f"ModifiedUtc gt {modified}") == expect(lambda v: v["ModifiedUtc"] > modified)
-    assert ids("CreatedUtc lt 2026-01-01T00:00:00") == expect(lambda v: v["CreatedUtc"] < "2026-01-01T00:00:00")
+    assert ids("CreatedUtc lt 2026-01-01T00:00:00") == expect(
+        lambda v: v["CreatedUtc"] < "2026-01-01T00:00:00"
+    )
     assert ids("Rows/any(r: r/AccountNumber eq 1930)") == expect(
-        lambda v: any(r["AccountNumber"] == 1930 for r in v["Rows"]))
+        lambda v: any(r["AccountNumber"] == 1930 for r in v["Rows"])
+    )
     assert ids("contains(VoucherText,'faktura')") == expect(lambda v: "faktura" in v["VoucherText"].lower())
     assert ids("VoucherType gt 11") == expect(lambda v: v["VoucherType"] > 11)
-    invoices = session.get("/v2/customerinvoices", params={
-        "$filter": "IsCreditInvoice eq false and InvoiceDate ge 2025-01-01", "$pagesize": 1000}).json()["Data"]
+    invoices = session.get(
+        "/v2/customerinvoices",
+        params={"$filter": "IsCreditInvoice eq false and InvoiceDate ge 2025-01-01", "$pagesize": 1000},
+    ).json()["Data"]
     assert invoices and all(not i["IsCreditInvoice"] and i["InvoiceDate"] >= "2025" for i in invoices)
 
 
-@pytest.mark.parametrize(("expression", "code"), [
-    ("Nonexistent eq 1", 6000),
-    ("VoucherDate eq", 6000),
-    ("(VoucherType eq 2", 6000),
-    ("VoucherType eq 2 VoucherType", 6000),
-    ("VoucherType === 2", 6000),
-    ("Rows/any(r: r/Nope eq 1)", 6000),
-    ("VoucherDate ge 2025-13-45", 6001),
-    ("VoucherDate ge '2025-02-30'", 6001),
-])
-def test_filter_errors(session: httpx.Client, years: list[dict[str, Any]], expression: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("expression", "code"),
+    [
+        ("Nonexistent eq 1", 6000),
+        ("VoucherDate eq", 6000),
+        ("(VoucherType eq 2", 6000),
+        ("VoucherType eq 2 VoucherType", 6000),
+        ("VoucherType === 2", 6000),
+        ("Rows/any(r: r/Nope eq 1)", 6000),
+        ("VoucherDate ge 2025-13-45", 6001),
+        ("VoucherDate ge '2025-02-30'", 6001),
+    ],
+)
+def test_filter_errors(
+    session: httpx.Client, years: list[dict[str, Any]], expression: str, code: int
+) -> None:
     response = session.get(f"/v2/vouchers/{years[-1]['Id']}", params={"$filter": expression})
     assert response.status_code == 400
     body = response.json()
@@ -113,9 +136,14 @@ def test_filter_errors(session: httpx.Client, years: list[dict[str, Any]], expre
 
 def test_orderby_and_select(session: httpx.Client, years: list[dict[str, Any]]) -> None:
     year = years[-1]["Id"]
-    data = session.get(f"/v2/vouchers/{year}", params={
-        "$orderby": "VoucherDate desc, NumberAndNumberSeries", "$select": "Id,VoucherDate,NumberAndNumberSeries",
-        "$pagesize": 1000}).json()["Data"]
+    data = session.get(
+        f"/v2/vouchers/{year}",
+        params={
+            "$orderby": "VoucherDate desc, NumberAndNumberSeries",
+            "$select": "Id,VoucherDate,NumberAndNumberSeries",
+            "$pagesize": 1000,
+        },
+    ).json()["Data"]
     assert set(data[0]) == {"Id", "VoucherDate", "NumberAndNumberSeries"}
     dates = [row["VoucherDate"] for row in data]
     assert dates == sorted(dates, reverse=True)
@@ -140,18 +168,23 @@ def test_single_resources_and_404s(session: httpx.Client, years: list[dict[str, 
     assert session.get(f"/v2/accounts/{year}/9998").status_code == 404
 
 
-def test_case_insensitive_paths_and_unknown_routes(session: httpx.Client, years: list[dict[str, Any]]) -> None:
+def test_case_insensitive_paths_and_unknown_routes(
+    session: httpx.Client, years: list[dict[str, Any]]
+) -> None:
     assert session.get("/v2/CompanySettings").json()["CorporateIdentityNumber"]
     assert session.get(f"/V2/Vouchers/{years[0]['Id'].upper()}").status_code == 200
     unknown = session.get("/v2/nosuchthing")
     assert unknown.status_code == 404 and unknown.json()["ErrorCode"] == 3000
 
 
-def test_account_balances_match_the_seeded_truth(shared_sandbox: SandboxServer, session: httpx.Client,
-                                                 years: list[dict[str, Any]]) -> None:
+def test_account_balances_match_the_seeded_truth(
+    shared_sandbox: SandboxServer, session: httpx.Client, years: list[dict[str, Any]]
+) -> None:
     year = years[-1]
     truth = httpx.get(f"{shared_sandbox.url}/_sandbox/truth/1/{year['Id']}").json()
-    balances = session.get(f"/v2/accountbalances/{year['EndDate'][:10]}", params={"$pagesize": 1000}).json()["Data"]
+    balances = session.get(f"/v2/accountbalances/{year['EndDate'][:10]}", params={"$pagesize": 1000}).json()[
+        "Data"
+    ]
     by_account = {str(b["AccountNumber"]): Decimal(str(b["Balance"])) for b in balances}
     for account, sums in truth["accounts"].items():
         assert by_account[account] == Decimal(sums["closing"]), account
@@ -159,7 +192,9 @@ def test_account_balances_match_the_seeded_truth(shared_sandbox: SandboxServer, 
     assert Decimal(str(single["Balance"])) == Decimal(truth["accounts"]["1930"]["closing"])
     assert Decimal(truth["total_debit"]) == Decimal(truth["total_credit"])
     vouchers = session.get(f"/v2/vouchers/{year['Id']}", params={"$pagesize": 1000}).json()["Data"]
-    debit_1930 = sum(Decimal(str(r["DebitAmount"])) for v in vouchers for r in v["Rows"] if r["AccountNumber"] == 1930)
+    debit_1930 = sum(
+        Decimal(str(r["DebitAmount"])) for v in vouchers for r in v["Rows"] if r["AccountNumber"] == 1930
+    )
     assert debit_1930 == Decimal(truth["accounts"]["1930"]["debit"])
     assert session.get("/v2/accountbalances/2031-01-01").status_code == 400
     assert session.get("/v2/accountbalances/not-a-date").json()["ErrorCode"] == 6001
@@ -172,8 +207,11 @@ def test_documents_attachments_invoices(session: httpx.Client, years: list[dict[
     assert unmatched and all(a["AttachmentStatus"] == 1 and a["DocumentId"] is None for a in unmatched)
     no_urls = session.get("/v2/attachments", params={"includeTemporaryUrl": "false"}).json()["Data"]
     assert all(a["TemporaryUrl"] is None for a in no_urls)
-    voucher = next(v for v in session.get(f"/v2/vouchers/{years[-1]['Id']}", params={"$pagesize": 1000}).json()["Data"]
-                   if v["Attachments"]["AttachmentIds"])
+    voucher = next(
+        v
+        for v in session.get(f"/v2/vouchers/{years[-1]['Id']}", params={"$pagesize": 1000}).json()["Data"]
+        if v["Attachments"]["AttachmentIds"]
+    )
     attachment_id = voucher["Attachments"]["AttachmentIds"][0]
     first = session.get(f"/v2/attachments/{attachment_id}").json()
     second = session.get(f"/v2/attachments/{attachment_id}").json()
@@ -185,15 +223,24 @@ def test_documents_attachments_invoices(session: httpx.Client, years: list[dict[
     url = session.get(f"/v2/customerinvoices/{invoice['Id']}/pdf").json()["Url"]
     pdf = httpx.get(url).content
     printed = session.get(f"/v2/customerinvoices/{invoice['Id']}/print")
-    assert printed.headers["content-type"] == "application/pdf" and printed.content == pdf and pdf.startswith(b"%PDF")
+    assert (
+        printed.headers["content-type"] == "application/pdf"
+        and printed.content == pdf
+        and pdf.startswith(b"%PDF")
+    )
     supplier = session.get("/v2/supplierinvoices", params={"$pagesize": 1000}).json()["Data"]
     assert any(s["Status"] == 2 for s in supplier)
     booked = next(s for s in supplier if s["VoucherId"])
     assert session.get(f"/v2/supplierinvoices/{booked['Id']}").json()["Attachments"] == booked["Attachments"]
-    latest = max(i["ModifiedUtc"] for i in session.get("/v2/customerinvoices", params={"$pagesize": 1000}).json()["Data"])
+    latest = max(
+        i["ModifiedUtc"]
+        for i in session.get("/v2/customerinvoices", params={"$pagesize": 1000}).json()["Data"]
+    )
     recent = session.get("/v2/customerinvoices", params={"modifiedSinceUtc": latest}).json()["Data"]
     assert [i["ModifiedUtc"] for i in recent] == [latest]
-    assert session.get("/v2/customerinvoices", params={"modifiedSinceUtc": "igår"}).json()["ErrorCode"] == 6001
+    assert (
+        session.get("/v2/customerinvoices", params={"modifiedSinceUtc": "igår"}).json()["ErrorCode"] == 6001
+    )
 
 
 def test_sie4_export_and_documents(session: httpx.Client, years: list[dict[str, Any]]) -> None:
@@ -222,7 +269,9 @@ def test_scope_enforcement(shared_sandbox: SandboxServer, years: list[dict[str, 
     full_sales = control_token(shared_sandbox, company=1, scope="ea:api ea:sales")
     with api(shared_sandbox, full_sales) as client:
         invoices = client.get("/v2/customerinvoices", params={"$pagesize": 1000}).json()["Data"]
-        attachment_id = next(i["SalesDocumentAttachments"][0] for i in invoices if i["SalesDocumentAttachments"])
+        attachment_id = next(
+            i["SalesDocumentAttachments"][0] for i in invoices if i["SalesDocumentAttachments"]
+        )
         meta = client.get(f"/v2/salesdocumentattachments/{attachment_id}").json()
         raw = client.get(f"/v2/salesdocumentattachments/{attachment_id}.pdf")
         assert raw.content.startswith(b"%PDF") and meta["DocumentSize"] == len(raw.content)
@@ -244,9 +293,12 @@ def test_company_state_errors(shared_sandbox: SandboxServer, company: int, code:
 def test_company_state_switches_at_runtime(sandbox_factory: Factory) -> None:
     server = sandbox_factory()
     with api(server, token_for(server)) as client:
-        for change, code in [({"permission": "none"}, 4011), ({"permission": "full", "startup_guide_completed": False},
-                             4003), ({"startup_guide_completed": True, "licence_accepted": False}, 4012),
-                             ({"licence_accepted": True, "active": False}, 4004)]:
+        for change, code in [
+            ({"permission": "none"}, 4011),
+            ({"permission": "full", "startup_guide_completed": False}, 4003),
+            ({"startup_guide_completed": True, "licence_accepted": False}, 4012),
+            ({"licence_accepted": True, "active": False}, 4004),
+        ]:
             httpx.post(f"{server.url}/_sandbox/faults", json={"company": {"number": 1, **change}})
             assert client.get("/v2/vouchers").json()["ErrorCode"] == code
         httpx.post(f"{server.url}/_sandbox/faults", json={"company": {"number": 1, "active": True}})

@@ -26,8 +26,9 @@ def _flow(html: str) -> str:
 def _login(client: httpx.Client, params: dict[str, str], email: str = DEMO_EMAIL) -> httpx.Response:
     page = client.get("/connect/authorize", params=params)
     assert page.status_code == 200 and "Logga in" in page.text
-    return client.post("/connect/authorize/login",
-                       data={"flow": _flow(page.text), "email": email, "password": DEMO_PASSWORD})
+    return client.post(
+        "/connect/authorize/login", data={"flow": _flow(page.text), "email": email, "password": DEMO_PASSWORD}
+    )
 
 
 def test_authorize_validates_client_redirect_response_type_and_scope(sandbox_factory: Factory) -> None:
@@ -37,7 +38,9 @@ def test_authorize_validates_client_redirect_response_type_and_scope(sandbox_fac
         bad_redirect = authorize_params(redirect_uri=REDIRECT_URI + "/x")
         assert client.get("/connect/authorize", params=bad_redirect).status_code == 400
         wrong_type = client.get("/connect/authorize", params=authorize_params(response_type="token"))
-        assert parse_qs(urlparse(wrong_type.headers["location"]).query)["error"] == ["unsupported_response_type"]
+        assert parse_qs(urlparse(wrong_type.headers["location"]).query)["error"] == [
+            "unsupported_response_type"
+        ]
         no_api = client.get("/connect/authorize", params=authorize_params(scope="ea:accounting_readonly"))
         query = parse_qs(urlparse(no_api.headers["location"]).query)
         assert query["error"] == ["invalid_scope"] and query["state"] == ["st-123"]
@@ -58,24 +61,41 @@ def test_token_endpoint_rules(sandbox_factory: Factory) -> None:
     server = sandbox_factory()
     with httpx.Client(base_url=server.url) as client:
         code = code_from(client.get("/connect/authorize", params=authorize_params()))
-        as_json = client.post("/connect/token", json={"grant_type": "authorization_code", "code": code,
-                                                      "redirect_uri": REDIRECT_URI}, auth=(CLIENT_ID, CLIENT_SECRET))
+        as_json = client.post(
+            "/connect/token",
+            json={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        )
         assert as_json.status_code == 400 and as_json.json()["error"] == "invalid_request"
-        bad_secret = client.post("/connect/token", data={"grant_type": "authorization_code", "code": code,
-                                                         "redirect_uri": REDIRECT_URI}, auth=(CLIENT_ID, "wrong"))
+        bad_secret = client.post(
+            "/connect/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
+            auth=(CLIENT_ID, "wrong"),
+        )
         assert bad_secret.status_code == 401 and bad_secret.json()["error"] == "invalid_client"
         mismatch = exchange(client, code, redirect_uri="https://localhost:44300/other")
         assert mismatch.status_code == 400 and mismatch.json()["error"] == "invalid_grant"
         # The code was consumed by the failed attempt too: codes are single use.
         assert exchange(client, code).json()["error"] == "invalid_grant"
         fresh = code_from(client.get("/connect/authorize", params=authorize_params()))
-        in_body = client.post("/connect/token", data={
-            "grant_type": "authorization_code", "code": fresh, "redirect_uri": REDIRECT_URI,
-            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+        in_body = client.post(
+            "/connect/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": fresh,
+                "redirect_uri": REDIRECT_URI,
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            },
+        )
         assert in_body.status_code == 200
         assert exchange(client, fresh).json()["error"] == "invalid_grant"
-        assert client.post("/connect/token", data={"grant_type": "password"},
-                           auth=(CLIENT_ID, CLIENT_SECRET)).json()["error"] == "unsupported_grant_type"
+        assert (
+            client.post(
+                "/connect/token", data={"grant_type": "password"}, auth=(CLIENT_ID, CLIENT_SECRET)
+            ).json()["error"]
+            == "unsupported_grant_type"
+        )
 
 
 def test_code_expires_after_300_seconds(sandbox_factory: Factory) -> None:
@@ -103,11 +123,16 @@ def test_pkce_s256_is_verified(sandbox_factory: Factory) -> None:
 def test_refresh_rotation_reuse_and_expiry(sandbox_factory: Factory) -> None:
     server = sandbox_factory()
     with httpx.Client(base_url=server.url) as client:
-        first = exchange(client, code_from(client.get("/connect/authorize", params=authorize_params()))).json()
+        first = exchange(
+            client, code_from(client.get("/connect/authorize", params=authorize_params()))
+        ).json()
 
         def refresh(token: str) -> httpx.Response:
-            return client.post("/connect/token", data={"grant_type": "refresh_token", "refresh_token": token},
-                               auth=(CLIENT_ID, CLIENT_SECRET))
+            return client.post(
+                "/connect/token",
+                data={"grant_type": "refresh_token", "refresh_token": token},
+                auth=(CLIENT_ID, CLIENT_SECRET),
+            )
 
         second = refresh(first["refresh_token"])
         assert second.status_code == 200
@@ -123,38 +148,51 @@ def test_refresh_rotation_reuse_and_expiry(sandbox_factory: Factory) -> None:
         assert third.status_code == 200
         with api(server, third.json()) as session:
             assert session.get("/v2/fiscalyears").status_code == 200
-            assert httpx.get(f"{server.url}/v2/fiscalyears",
-                             headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+            assert (
+                httpx.get(
+                    f"{server.url}/v2/fiscalyears", headers={"Authorization": "Bearer not-a-token"}
+                ).status_code
+                == 401
+            )
 
 
 def test_password_change_revokes_everything(sandbox_factory: Factory) -> None:
     server = sandbox_factory()
     with httpx.Client(base_url=server.url) as client:
-        token = exchange(client, code_from(client.get("/connect/authorize", params=authorize_params()))).json()
+        token = exchange(
+            client, code_from(client.get("/connect/authorize", params=authorize_params()))
+        ).json()
         assert client.post(f"/_sandbox/users/{DEMO_EMAIL}/revoke").status_code == 200
         with api(server, token) as session:
             assert session.get("/v2/fiscalyears").status_code == 401
-        refreshed = client.post("/connect/token", data={"grant_type": "refresh_token",
-                                                        "refresh_token": token["refresh_token"]},
-                                auth=(CLIENT_ID, CLIENT_SECRET))
+        refreshed = client.post(
+            "/connect/token",
+            data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        )
         assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
 
 
 def test_interactive_login_picker_consent(sandbox_factory: Factory) -> None:
     server = sandbox_factory(auto_approve_company=None)
-    params = authorize_params(prompt="login", acr_values="service:44643EB1-3F76-4C1C-A672-402AE8085934 "
-                                                         "forceselectcompany:true")
+    params = authorize_params(
+        prompt="login", acr_values="service:44643EB1-3F76-4C1C-A672-402AE8085934 forceselectcompany:true"
+    )
     with httpx.Client(base_url=server.url) as client:
         page = client.get("/connect/authorize", params=params)
-        wrong = client.post("/connect/authorize/login",
-                            data={"flow": _flow(page.text), "email": DEMO_EMAIL, "password": "fel"})
+        wrong = client.post(
+            "/connect/authorize/login",
+            data={"flow": _flow(page.text), "email": DEMO_EMAIL, "password": "fel"},
+        )
         assert "Fel e-postadress eller lösenord" in wrong.text
         picker = _login(client, params)
         assert "Välj företag" in picker.text and "Ölands Café &amp; Bageri HB" in picker.text
         consent = client.post("/connect/authorize/company", data={"flow": _flow(picker.text), "company": "2"})
         assert "Godkänn åtkomst" in consent.text and "Fjällbackas Bygg &amp; Snickeri AB" in consent.text
         assert "ea:accounting_readonly" in consent.text
-        allowed = client.post("/connect/authorize/consent", data={"flow": _flow(consent.text), "decision": "allow"})
+        allowed = client.post(
+            "/connect/authorize/consent", data={"flow": _flow(consent.text), "decision": "allow"}
+        )
         token = exchange(client, code_from(allowed)).json()
         assert "access_token" not in allowed.text
     with api(server, token) as session:
@@ -172,8 +210,14 @@ def test_default_company_skips_picker_unless_forced(sandbox_factory: Factory) ->
         consent = _login(client, plain)
         # The §5.5 trap: no picker, the default company (here one without the API module) is used.
         assert "Sågverket i Ärla AB" in consent.text and "Välj företag" not in consent.text
-        token = exchange(client, code_from(client.post("/connect/authorize/consent", data={
-            "flow": _flow(consent.text), "decision": "allow"}))).json()
+        token = exchange(
+            client,
+            code_from(
+                client.post(
+                    "/connect/authorize/consent", data={"flow": _flow(consent.text), "decision": "allow"}
+                )
+            ),
+        ).json()
         with api(server, token) as session:
             refused = session.get("/v2/fiscalyears")
             assert refused.status_code == 403
@@ -182,7 +226,9 @@ def test_default_company_skips_picker_unless_forced(sandbox_factory: Factory) ->
         forced = client.get("/connect/authorize", params={**plain, "prompt": "select_account"})
         assert "Välj företag" in forced.text
         denied = client.post("/connect/authorize/company", data={"flow": _flow(forced.text), "company": "1"})
-        refusal = client.post("/connect/authorize/consent", data={"flow": _flow(denied.text), "decision": "deny"})
+        refusal = client.post(
+            "/connect/authorize/consent", data={"flow": _flow(denied.text), "decision": "deny"}
+        )
         query = parse_qs(urlparse(refusal.headers["location"]).query)
         assert query["error"] == ["access_denied"] and query["state"] == ["st-123"]
 

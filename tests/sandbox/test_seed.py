@@ -17,7 +17,9 @@ def test_same_seed_same_world_other_seed_other_world() -> None:
     assert first.vouchers[year] == again.vouchers[year]
     assert first.attachments == again.attachments
     assert first.profile.org_number == again.profile.org_number
-    assert [v["Id"] for v in other.vouchers[other.fiscal_years[-1].id]] != [v["Id"] for v in first.vouchers[year]]
+    assert [v["Id"] for v in other.vouchers[other.fiscal_years[-1].id]] != [
+        v["Id"] for v in first.vouchers[year]
+    ]
     # Document bytes are reproducible too (they are rendered from the seed, not stored).
     key = next(iter(first.customer_invoices))
     assert document_bytes(first.documents[key]) == document_bytes(again.documents[key])
@@ -44,7 +46,10 @@ def test_vouchers_are_balanced_swedish_and_linked() -> None:
             assert debit == credit > 0
             for row in voucher["Rows"]:
                 assert Decimal(str(row["DebitAmount"])).as_tuple().exponent >= -2
-            assert voucher["NumberAndNumberSeries"] == f"{voucher['NumberSeries']}{voucher['NumberAndNumberSeries'][1:]}"
+            assert (
+                voucher["NumberAndNumberSeries"]
+                == f"{voucher['NumberSeries']}{voucher['NumberAndNumberSeries'][1:]}"
+            )
             types.add(voucher["VoucherType"])
             if voucher["VoucherType"] in (14, 15):
                 invoice = books.customer_invoices[voucher["SourceId"]]
@@ -71,8 +76,10 @@ def test_documents_are_real_pdfs_and_pngs_and_hostile_names_exist() -> None:
     names = {a["FileName"] for a in books.attachments.values()}
     assert "../../etc/passwd" in names
     assert any(len(name) == 300 for name in names)
-    assert any(a["ContentType"] == "image/jpeg" and document_bytes(books.documents[a["Id"]]).startswith(b"%PDF")
-               for a in books.attachments.values())
+    assert any(
+        a["ContentType"] == "image/jpeg" and document_bytes(books.documents[a["Id"]]).startswith(b"%PDF")
+        for a in books.attachments.values()
+    )
     assert any(document_bytes(books.documents[a["Id"]]) == b"" for a in books.attachments.values())
 
 
@@ -87,4 +94,5 @@ def test_twenty_thousand_vouchers_build_fast_with_documents_ratio() -> None:
         1 for v in books.vouchers[year] if v["Attachments"]["AttachmentIds"] or v["VoucherType"] in (14, 15)
     )
     assert 5400 <= with_documents <= 6600
-    assert elapsed < 5, f"20,000 vouchers took {elapsed:.2f}s"
+    # About 1 s on an idle core; the bound leaves room for a loaded 2-core CI machine.
+    assert elapsed < 15, f"20,000 vouchers took {elapsed:.2f}s"
