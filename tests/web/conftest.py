@@ -1,0 +1,254 @@
+"""Fixtures of the web component's tests: the real app on uvicorn, the sandbox, the emulator and Chromium.
+
+The web app is served by uvicorn in a thread on a free 127.0.0.1 port (stopped at session end), configured
+like production through `WebSettings` but pointing at the Spiris sandbox (interactive login, company picker
+and consent) and at the Kubernetes API emulator through its kubeconfig. SpirisConnections are created
+directly in the emulator with a consent link issued by `spiris_connection.consent_link`; the operator does
+not run. Every log line of the session is captured as JSON so tests can prove no token or code leaks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from spiris_connection import consent_link
+from spiris_connection.token_secret import secret_name
+from spiris_localstack.kube_server import KubeServer
+from spiris_localstack.processes import free_port
+from spiris_sandbox.config import SandboxConfig
+from spiris_sandbox.seed import generate_user_data
+from spiris_sandbox.server import SandboxServer
+from spiris_web.app import create_app
+from spiris_web.logging_json import JsonFormatter
+from spiris_web.settings import WebSettings
+
+SIGNING_KEY = "web-test-signing-key-0123456789abcdef"
+SANDBOX_SEED = 11
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+GROUP, VERSION, PLURAL = "spiris.senseworks.io", "v1alpha1", "spirisconnections"
+
+
+class LogCapture(logging.Handler):
+    """Keeps every formatted log line of the session (all loggers, DEBUG and up)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+        self._lock_lines = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        with self._lock_lines:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        with self._lock_lines:
+            return "\n".join(self.lines)
+
+
+@pytest.fixture(scope="session")
+def log_capture() -> Iterator[LogCapture]:
+    handler = LogCapture()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+@pytest.fixture(scope="session")
+def web_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def sandbox(web_port: int) -> Iterator[SandboxServer]:
+    config = SandboxConfig(
+        seed=SANDBOX_SEED,
+        redirect_uris=(f"http://127.0.0.1:{web_port}/oauth/callback",),
+        vouchers_per_year=5,
+        fiscal_years=(2025,),
+    )
+    with SandboxServer(config) as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class SeededCompany:
+    number: int
+    name: str
+    org_number: str
+
+
+@pytest.fixture(scope="session")
+def companies() -> dict[str, SeededCompany]:
+    """The sandbox's seeded companies by role: full, second, readonly, no_module, inactive."""
+    world = generate_user_data(SANDBOX_SEED, vouchers_per_year=5, fiscal_years=(2025,))
+    roles = {1: "full", 2: "second", 4: "readonly", 5: "no_module", 6: "inactive"}
+    return {
+        role: SeededCompany(number=n, name=world.profiles[n].name, org_number=world.profiles[n].org_number)
+        for n, role in roles.items()
+    }
+
+
+@dataclass
+class WebUnderTest:
+    """The running web component plus handles on the emulator it writes to."""
+
+    url: str
+    settings: WebSettings
+    api_client: k8s.ApiClient
+    custom: k8s.CustomObjectsApi = field(init=False)
+    core: k8s.CoreV1Api = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.custom = k8s.CustomObjectsApi(self.api_client)
+        self.core = k8s.CoreV1Api(self.api_client)
+
+    def secret(self, namespace: str, connection: str) -> Any:
+        try:
+            return self.core.read_namespaced_secret(secret_name(connection), namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def token_json(self, namespace: str, connection: str) -> dict[str, Any]:
+        secret = self.secret(namespace, connection)
+        return dict(json.loads(base64.b64decode(secret.data["token.json"])))
+
+    def connection(self, namespace: str, name: str) -> dict[str, Any]:
+        return dict(self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name))
+
+    def set_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, name, {"status": status}
+        )
+
+    def issue_link(
+        self, namespace: str, name: str, *, uid: str | None = None, ttl: timedelta = timedelta(days=7),
+        now: datetime | None = None, publish: bool = True,
+    ) -> consent_link.ConsentLink:
+        """Issue a link for the connection (as the operator would) and publish it in its status."""
+        uid = uid or self.connection(namespace, name)["metadata"]["uid"]
+        link = consent_link.issue(
+            signing_key=SIGNING_KEY, public_url=self.url, uid=uid, namespace=namespace, name=name, ttl=ttl,
+            now=now,
+        )
+        if publish:
+            self.set_status(namespace, name, {
+                "phase": "PendingConsent",
+                "consentUrl": link.url,
+                "consentExpiresAt": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            })
+        return link
+
+    def create_connection(
+        self, namespace: str, *, display_name: str, orgnr: str, name: str | None = None
+    ) -> tuple[str, consent_link.ConsentLink]:
+        name = name or f"conn-{uuid.uuid4().hex[:8]}"
+        self.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "SpirisConnection",
+            "metadata": {"name": name},
+            "spec": {"displayName": display_name, "expectedCorporateIdentityNumber": orgnr},
+        })
+        return name, self.issue_link(namespace, name)
+
+
+@pytest.fixture(scope="session")
+def web(
+    kube_server: KubeServer, sandbox: SandboxServer, web_port: int, log_capture: LogCapture
+) -> Iterator[WebUnderTest]:
+    config = sandbox.config
+    settings = WebSettings(
+        public_url=f"http://127.0.0.1:{web_port}",
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        link_signing_key=SIGNING_KEY,
+        identity_url=sandbox.url,
+        api_url=f"{sandbox.url}/v2",
+        sandbox=True,
+        kubeconfig=kube_server.kubeconfig,
+    )
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=web_port, log_config=None, access_log=False,
+        lifespan="off",
+    ))
+    thread = threading.Thread(target=server.run, name="spiris-web-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the web component did not start")
+        time.sleep(0.02)
+    try:
+        yield WebUnderTest(
+            url=settings.public_url,
+            settings=settings,
+            api_client=k8s_config.new_client_from_config(config_file=kube_server.kubeconfig),
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page, desktop size."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(15000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
