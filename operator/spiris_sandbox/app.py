@@ -44,6 +44,12 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return Response("Not Found", status_code=404, media_type="text/plain")
 
 
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    if request.url.path.lower().startswith("/v2"):
+        return errors.api_error(405, errors.RESOURCE_NOT_FOUND, "The requested method is not supported here.")
+    return Response("Method Not Allowed", status_code=405, media_type="text/plain")
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     return errors.api_error(500, errors.INTERNAL_SERVER_ERROR, "Internal server error.")
 
@@ -59,7 +65,7 @@ def build_app(config: SandboxConfig, *, state: SandboxState | None = None) -> tu
             *storage_routes(),
             *control_routes(),
         ],
-        exception_handlers={404: _not_found, 500: _server_error},
+        exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
     )
     app.state.sandbox = sandbox_state
     return CaseInsensitivePaths(app), sandbox_state

@@ -303,3 +303,20 @@ def test_company_state_switches_at_runtime(sandbox_factory: Factory) -> None:
             assert client.get("/v2/vouchers").json()["ErrorCode"] == code
         httpx.post(f"{server.url}/_sandbox/faults", json={"company": {"number": 1, "active": True}})
         assert client.get("/v2/vouchers").status_code == 200
+
+
+def test_same_seed_serves_the_same_books_over_http(sandbox_factory: Factory) -> None:
+    first, second = sandbox_factory(seed=42), sandbox_factory(seed=42)
+    pages = []
+    for server in (first, second):
+        with api(server, token_for(server)) as client:
+            pages.append(
+                client.get("/v2/vouchers", params={"$pagesize": 1000, "$orderby": "Id"}).json()["Data"]
+            )
+            pages.append(client.get("/v2/customerinvoices", params={"$pagesize": 1000}).json()["Data"])
+    assert pages[0] == pages[2] and pages[1] == pages[3] and len(pages[0]) == 120
+
+
+def test_wrong_method_answers_in_the_error_envelope(session: httpx.Client) -> None:
+    response = session.post("/v2/vouchers", json={})
+    assert response.status_code == 405 and response.json()["ErrorId"]

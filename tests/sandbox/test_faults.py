@@ -114,12 +114,26 @@ def test_large_document_streams_in_chunks(sandbox_factory: Factory) -> None:
         )
         received = 0
         chunks = 0
+        baseline = _resident_bytes()
+        peak = baseline
         with httpx.stream("GET", big["TemporaryUrl"]) as response:
             assert int(response.headers["content-length"]) == size
             for chunk in response.iter_bytes():
                 received += len(chunk)
                 chunks += 1
+                if chunks % 200 == 0:
+                    peak = max(peak, _resident_bytes())
         assert received == size and chunks > 100
+        # Server and client share this process: neither side may hold the 200 MB document.
+        assert peak - baseline < 64 * 1024 * 1024
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
 
 
 def test_change_add_and_delete_for_incremental_sync(sandbox_factory: Factory) -> None:
