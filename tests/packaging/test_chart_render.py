@@ -12,8 +12,10 @@ from collections import Counter
 
 import jsonschema
 import pytest
+import yaml
 from kubernetes_validate import utils as kubernetes_validate
 from packaging_chart import (
+    CHART,
     KUBE_VERSIONS,
     NAMESPACE,
     lint,
@@ -46,6 +48,11 @@ def test_the_realistic_value_sets_are_all_there() -> None:
 def test_lint_is_clean_in_strict_mode(value_set: str) -> None:
     # Strict mode turns warnings into failures; info messages count as findings too.
     assert lint_findings(load_values(value_set)) == []
+
+
+def test_validated_versions_start_at_the_charts_minimum_kubernetes() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["kubeVersion"] == f">={KUBE_VERSIONS[0]}.0-0"
 
 
 def test_lint_without_the_required_values_fails_and_names_them() -> None:
