@@ -1,26 +1,22 @@
 """The local Job controller: runs `batch/v1` Jobs from the Kubernetes emulator as local processes.
 
-No kubelet exists here, so this plays the Job controller and the kubelet at once. It lists and watches Jobs in
-all namespaces and, for each new Job, runs the first container's `command` + `args` as a local process (no
-Pod object is created): env from literal values, `secretKeyRef`, `configMapKeyRef` (honouring `optional`) and
-`fieldRef` to the namespace/name; Secret volumes are written into a private temp dir (0700, files 0600) and
-refreshed while the process runs; any env value or arg that starts with a volume's `mountPath` is rewritten
-to that dir. The venv's `bin` comes first on PATH and `KUBECONFIG` points at the emulator. It writes Job
-status like the real controller (`startTime`, `active`, `succeeded`, `failed`, `completionTime`, conditions
-`Complete` / `Failed` with reasons `BackoffLimitExceeded` or `DeadlineExceeded`), retries up to
-`backoffLimit`, kills the process at `activeDeadlineSeconds` or when the Job is deleted, and appends
-stdout/stderr to one log file per Job.
+No kubelet exists here, so this plays the Job controller (and, through `job_container`, the kubelet). It lists
+and watches Jobs in all namespaces and, for each new Job, runs the first container's `command` + `args` as a
+local process (no Pod object is created) with env and Secret volumes resolved from the emulator; the venv's
+`bin` comes first on PATH and `KUBECONFIG` points at the emulator. It writes Job status like the real
+controller (`startTime`, `active`, `succeeded`, `failed`, `completionTime`, conditions `Complete` / `Failed`
+with reasons `BackoffLimitExceeded` or `DeadlineExceeded`), retries up to `backoffLimit`, kills the process
+group at `activeDeadlineSeconds` or when the Job is deleted, refreshes Secret volumes while it runs, and
+appends stdout/stderr to one log file per Job.
 
-Like a kubelet waiting for a missing Secret, a Job whose env or volumes reference a missing non-optional
-Secret/ConfigMap key stays pending (its deadline still applies). Only single-pod Jobs are supported
-(`completions`/`parallelism` of 1). A Job is never started twice: a Job that already has a `startTime` but no
-finished condition when this runner first sees it was started by an earlier runner whose process is gone, so
-it is marked Failed with reason `RunnerRestarted` instead of being run again.
+A Job waiting for a missing non-optional Secret/ConfigMap stays pending (its deadline still applies). Only
+single-pod Jobs are supported (`completions`/`parallelism` of 1). A Job is never started twice: a Job that
+already has a `startTime` but no finished condition when this runner first sees it was started by an earlier
+runner whose process is gone, so it is marked Failed with reason `RunnerRestarted` instead of being rerun.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import logging
@@ -28,11 +24,10 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,14 +35,12 @@ from typing import Any
 import httpx
 import yaml
 
+from spiris_localstack.job_container import JobContainer, PendingDependencyError
+
 logger = logging.getLogger(__name__)
 
 JsonObj = dict[str, Any]
 DEFAULT_BACKOFF_LIMIT = 6
-
-
-class PendingDependencyError(Exception):
-    """A Secret/ConfigMap the Job needs does not exist yet (the Job waits, like a kubelet)."""
 
 
 def _now() -> str:
@@ -78,7 +71,7 @@ class JobRun:
     process: subprocess.Popen[bytes] | None = None
     retry_at: float = 0.0
     done: bool = False
-    secret_files: dict[Path, bytes] = field(default_factory=dict)
+    container: JobContainer | None = None
     last_refresh: float = 0.0
 
 
@@ -339,7 +332,7 @@ class JobRunner:
 
     def _launch(self, run: JobRun) -> None:
         try:
-            argv, env, cwd = self._prepare(run)
+            argv, env, cwd = self._container(run).prepare()
             self._append_log(run, f"--- attempt {run.failed + 1} at {_now()}: {' '.join(argv)}\n")
             with open(run.log_path, "ab") as log:
                 run.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
@@ -386,139 +379,21 @@ class JobRunner:
         with open(run.log_path, "a") as log:
             log.write(text)
 
-    # --- the container: command, env, volumes
-
-    def _container(self, run: JobRun) -> JsonObj:
-        containers = (run.job.get("spec") or {}).get("template", {}).get("spec", {}).get("containers") or []
-        if not containers:
-            raise ValueError("the Job has no container")
-        container: JsonObj = containers[0]
-        return container
-
-    def _prepare(self, run: JobRun) -> tuple[list[str], dict[str, str], str]:
-        container = self._container(run)
-        mounts = self._materialise_volumes(run)
-        argv = [self._rewrite(str(part), mounts) for part in
-                [*(container.get("command") or []), *(container.get("args") or [])]]
-        if not argv:
-            raise ValueError("the container has no command (image entrypoints do not exist here)")
-        venv_bin = str(Path(sys.executable).parent)
-        env = {
-            "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")]),
-            "HOME": str(run.work_dir),
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-            "TMPDIR": str(run.work_dir),
-            "KUBECONFIG": self.kubeconfig,
-            "PYTHONUNBUFFERED": "1",
-        }
-        for source in container.get("envFrom") or []:
-            env.update(self._env_from(run, source))
-        for item in container.get("env") or []:
-            value = self._env_value(run, item)
-            if value is not None:
-                env[item["name"]] = self._rewrite(value, mounts)
-        working_dir = container.get("workingDir")
-        cwd = working_dir if working_dir and Path(working_dir).is_dir() else str(run.work_dir)
-        return argv, env, cwd
-
-    @staticmethod
-    def _rewrite(value: str, mounts: dict[str, Path]) -> str:
-        for mount_path, local in sorted(mounts.items(), key=lambda item: -len(item[0])):
-            prefix = mount_path.rstrip("/")
-            if value == prefix or value.startswith(prefix + "/"):
-                return str(local) + value[len(prefix):]
-        return value
-
-    def _env_value(self, run: JobRun, item: JsonObj) -> str | None:
-        if "value" in item:
-            return str(item["value"])
-        source = item.get("valueFrom") or {}
-        if "secretKeyRef" in source:
-            return self._key_ref(run, "secrets", source["secretKeyRef"], decode=True)
-        if "configMapKeyRef" in source:
-            return self._key_ref(run, "configmaps", source["configMapKeyRef"], decode=False)
-        if "fieldRef" in source:
-            path = source["fieldRef"].get("fieldPath")
-            return {"metadata.namespace": run.namespace, "metadata.name": f"{run.name}-local"}.get(path, "")
-        return ""
-
-    def _key_ref(self, run: JobRun, plural: str, ref: JsonObj, *, decode: bool) -> str | None:
-        obj = self._read(run, plural, ref["name"])
-        data = (obj or {}).get("data") or {}
-        if ref["key"] not in data:
-            if ref.get("optional"):
-                return None
-            raise PendingDependencyError(f"{plural[:-1]} {ref['name']!r} key {ref['key']!r} not found")
-        value = data[ref["key"]]
-        return base64.b64decode(value).decode() if decode else str(value)
-
-    def _env_from(self, run: JobRun, source: JsonObj) -> dict[str, str]:
-        prefix = source.get("prefix", "")
-        for plural, key, decode in (("secrets", "secretRef", True), ("configmaps", "configMapRef", False)):
-            if key in source:
-                obj = self._read(run, plural, source[key]["name"])
-                if obj is None:
-                    if source[key].get("optional"):
-                        return {}
-                    raise PendingDependencyError(f"{plural[:-1]} {source[key]['name']!r} not found")
-                return {prefix + k: base64.b64decode(v).decode() if decode else str(v)
-                        for k, v in (obj.get("data") or {}).items()}
-        return {}
-
     def _read(self, run: JobRun, plural: str, name: str) -> JsonObj | None:
         assert self._api is not None
         return self._api.get(f"/api/v1/namespaces/{run.namespace}/{plural}/{name}")
 
-    def _materialise_volumes(self, run: JobRun) -> dict[str, Path]:
-        """Write every mounted Secret volume; return mountPath → local dir."""
-        container = self._container(run)
-        volumes = {v["name"]: v for v in
-                   (run.job.get("spec") or {}).get("template", {}).get("spec", {}).get("volumes") or []}
-        mounts: dict[str, Path] = {}
-        files: dict[Path, bytes] = {}
-        for mount in container.get("volumeMounts") or []:
-            volume = volumes.get(mount["name"]) or {}
-            local = run.work_dir / "volumes" / mount["name"]
-            mounts[mount["mountPath"]] = local
-            if "secret" in volume:
-                files.update(self._secret_files(run, volume["secret"], local))
-            elif "emptyDir" in volume:
-                local.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._write_files(files)
-        run.secret_files = files
-        return mounts
-
-    def _secret_files(self, run: JobRun, source: JsonObj, local: Path) -> dict[Path, bytes]:
-        secret = self._read(run, "secrets", source["secretName"])
-        if secret is None:
-            if source.get("optional"):
-                local.mkdir(parents=True, exist_ok=True, mode=0o700)
-                return {}
-            raise PendingDependencyError(f"secret {source['secretName']!r} not found")
-        data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
-        items = source.get("items")
-        if items:
-            return {local / item["path"]: data[item["key"]] for item in items if item["key"] in data}
-        return {local / key: value for key, value in data.items()}
-
-    @staticmethod
-    def _write_files(files: dict[Path, bytes]) -> None:
-        for path, content in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            for parent in (path.parent, path.parent.parent):
-                parent.chmod(0o700)
-            staging = path.with_name(f".{path.name}.tmp")
-            staging.write_bytes(content)
-            staging.chmod(0o600)
-            staging.replace(path)  # atomic: a reader never sees half a token
+    def _container(self, run: JobRun) -> JobContainer:
+        if run.container is None:
+            run.container = JobContainer(
+                run.job, namespace=run.namespace, name=run.name, work_dir=run.work_dir,
+                read=lambda plural, name: self._read(run, plural, name), kubeconfig=self.kubeconfig)
+        return run.container
 
     def _refresh_volumes(self, run: JobRun) -> None:
         run.last_refresh = time.monotonic()
         try:
-            previous = run.secret_files
-            self._materialise_volumes(run)
-            for stale in set(previous) - set(run.secret_files):
-                stale.unlink(missing_ok=True)
+            self._container(run).materialise_volumes()
         except (PendingDependencyError, httpx.HTTPError) as exc:
             logger.info("keeping the old volume contents of %s/%s: %s", run.namespace, run.name, exc)
 

@@ -327,11 +327,6 @@ class SpirisKubeEmulator(KubernetesEmulator):  # type: ignore[misc]
         return {"kind": f"{spec.kind}List", "apiVersion": spec.api_version(route.version),
                 "metadata": {"resourceVersion": str(self._rv)}, "items": items}
 
-    def objects(self, *, group: str, plural: str, namespace: str | None = None) -> list[JsonObj]:  # type: ignore[override]
-        """A copy of the stored objects of one resource (for assertions in tests)."""
-        return [copy.deepcopy(obj) for (ns, _), obj in sorted(self._store.get((group, plural), {}).items())
-                if namespace is None or ns == namespace]
-
     # --- watch
 
     async def _watch(self, raw: aiohttp.web.BaseRequest, spec: ResourceSpec,

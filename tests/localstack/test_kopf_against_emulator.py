@@ -59,8 +59,9 @@ def wait_until(check: Callable[[], bool], *, timeout: float = 20) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_kopf_handles_create_status_finalizer_and_delete(kube_server: KubeServer,
-                                                         kube_namespace: str) -> None:
+@pytest.mark.parametrize("scope", ["namespaced", "cluster-wide"])
+def test_kopf_handles_create_status_finalizer_and_delete(kube_server: KubeServer, kube_namespace: str,
+                                                         scope: str) -> None:
     ensure_widget_crd(kube_server)
     deleted: list[str] = []
     registry, settings = build_registry(kube_server.kubeconfig, deleted)
@@ -70,7 +71,8 @@ def test_kopf_handles_create_status_finalizer_and_delete(kube_server: KubeServer
         listing = kube_server.request("GET", path)
         return next(iter(listing["items"]), None)
 
-    with KopfRunner(["run", "--standalone", "--namespace", kube_namespace], registry=registry,
+    scope_args = ["--namespace", kube_namespace] if scope == "namespaced" else ["--all-namespaces"]
+    with KopfRunner(["run", "--standalone", *scope_args], registry=registry,
                     settings=settings, timeout=60) as runner:
         kube_server.request("POST", path, json=widget("gadget", spec={"size": 4}))
         wait_until(lambda: (current() or {}).get("status", {}).get("phase") == "Created")
