@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,7 +94,13 @@ def _listeners(args: argparse.Namespace, env: dict[str, str]) -> list[ProgressLi
 
 
 def _run(args: argparse.Namespace) -> int:
-    from spiris_sync.run import run_sync, translate
+    # authlib announces its own internal deprecations at import (forcing them on with an "always" filter);
+    # that notice is not for the person reading this process's stderr.
+    with warnings.catch_warnings():
+        from authlib.deprecate import AuthlibDeprecationWarning
+
+        warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+        from spiris_sync.run import run_sync, translate
 
     settings = load_sync_settings(vars(args), os.environ)
     summary: dict[str, Any] = {

@@ -1,0 +1,96 @@
+"""The worker as a process: exit codes, one clear stderr sentence, a JSON summary, never a traceback or token."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import summary_of
+from ledger_checks import latest_run
+
+
+def _no_secrets(text: str, stack) -> None:
+    token = json.loads(stack.token_file.read_text())
+    assert token["access_token"] not in text
+    assert token["refresh_token"] not in text
+    assert stack.s3.secret_key not in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.timeout(120)
+def test_success_prints_summary_and_exits_zero(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=60)
+    done = stack.run_cli(*stack.cli_run_args(2025))
+    assert done.returncode == 0, done.stderr
+    summary = summary_of(done)
+    assert summary["outcome"] == "succeeded"
+    assert summary["counts"]["vouchers"] == stack.truth(2025)["vouchers"]
+    assert summary["apiCalls"]["total"] == sum(summary["apiCalls"]["byEndpoint"].values())
+    assert summary["reconciliation"]["balanced"] is True
+    _no_secrets(done.stdout + done.stderr, stack)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "S3_BUCKET", "SPIRIS_TOKEN_FILE", "SPIRIS_CLIENT_ID"])
+def test_missing_setting_names_the_variable(make_stack, missing: str) -> None:
+    stack = make_stack(vouchers_per_year=10)
+    env = stack.env()
+    del env[missing]
+    done = stack.run_cli(*stack.cli_run_args(2025), env=env)
+    assert done.returncode == 2
+    assert missing in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    _no_secrets(done.stdout + done.stderr, stack)
+
+
+@pytest.mark.timeout(60)
+def test_unknown_fiscal_year_is_bad_configuration(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=10)
+    done = stack.run_cli(*stack.cli_run_args(2019))
+    assert done.returncode == 2
+    assert "2019" in done.stderr and "2024" in done.stderr and "2025" in done.stderr
+    assert summary_of(done)["outcome"] == "failed"
+    assert latest_run(stack.database_url)["outcome"] == "failed"
+
+
+@pytest.mark.timeout(60)
+def test_revoked_tokens_need_consent_again(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=10)
+    users = stack.control("GET", "users")
+    email = users[0]["email"]
+    stack.control("POST", f"users/{email}/revoke")
+    done = stack.run_cli(*stack.cli_run_args(2025))
+    assert done.returncode == 3, done.stderr
+    assert "consent" in done.stderr.lower()
+    _no_secrets(done.stdout + done.stderr, stack)
+    run = latest_run(stack.database_url)
+    assert run["outcome"] == "failed" and "consent" in run["error"].lower()
+
+
+@pytest.mark.timeout(120)
+def test_spiris_down_exits_four(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=10)
+    stack.sandbox.stop()
+    done = stack.run_cli(*stack.cli_run_args(2025))
+    assert done.returncode == 4, done.stderr
+    assert "Spiris" in done.stderr
+    _no_secrets(done.stdout + done.stderr, stack)
+
+
+@pytest.mark.timeout(60)
+def test_storage_down_exits_five(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=10)
+    env = stack.env(DATABASE_URL="postgresql://nobody:nothing@127.0.0.1:9/none")
+    done = stack.run_cli(*stack.cli_run_args(2025), env=env)
+    assert done.returncode == 5, done.stderr
+    assert "nothing" not in done.stderr  # the password never shows
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_migrate_is_idempotent(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=10)
+    for _ in range(2):
+        done = stack.run_cli("migrate")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.strip().splitlines()[-1])["migrated"] is True
