@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import kubernetes
 import pytest
+import yaml
 from kubernetes.client import ApiException, CoreV1Api, CustomObjectsApi
 from spiris_localstack.kube_server import KubeServer
 
-from .kube_testing import GROUP, PLURAL, VERSION, api_client, ensure_widget_crd, widget
+from .kube_testing import GROUP, PLURAL, VERSION, WIDGET_CRD, api_client, ensure_widget_crd, widget
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -333,3 +335,34 @@ def test_namespace_deletion_cascades(core: CoreV1Api, kube_server: KubeServer) -
     assert core.list_namespaced_config_map("doomed").items == []
     with pytest.raises(ApiException):
         core.read_namespace("doomed")
+
+
+def test_crds_are_loaded_from_a_directory(tmp_path: Path) -> None:
+    crd = {**WIDGET_CRD, "metadata": {"name": "gizmos.test.spiris.local"},
+           "spec": {**WIDGET_CRD["spec"], "names": {"kind": "Gizmo", "plural": "gizmos", "singular": "gizmo"},
+                    "scope": "Cluster"}}
+    (tmp_path / "gizmo.yaml").write_text(yaml.safe_dump(crd) + "---\n" + yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-a-crd"}}))
+    with KubeServer(crd_dirs=[tmp_path]) as server:
+        created = server.request("POST", f"/apis/{GROUP}/{VERSION}/gizmos",
+                                 json={"apiVersion": f"{GROUP}/{VERSION}", "kind": "Gizmo",
+                                       "metadata": {"name": "g"}})
+        assert created["kind"] == "Gizmo" and "namespace" not in created["metadata"]
+        names = [item["metadata"]["name"] for item in
+                 server.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")["items"]]
+        assert names == ["gizmos.test.spiris.local"]
+        with pytest.raises(httpx.HTTPStatusError) as info:
+            server.request("GET", "/apis/spiris.senseworks.io/v1alpha1/spirisconnections")
+        assert info.value.response.status_code == 404
+
+
+def test_deleting_a_crd_stops_serving_it(kube_server: KubeServer) -> None:
+    crd = {**WIDGET_CRD, "metadata": {"name": "gadgets.test.spiris.local"},
+           "spec": {**WIDGET_CRD["spec"], "names": {"kind": "Gadget", "plural": "gadgets"}}}
+    kube_server.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)
+    assert kube_server.request("GET", f"/apis/{GROUP}/{VERSION}/gadgets")["items"] == []
+    crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    kube_server.request("DELETE", f"{crds}/gadgets.test.spiris.local")
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        kube_server.request("GET", f"/apis/{GROUP}/{VERSION}/gadgets")
+    assert info.value.response.status_code == 404

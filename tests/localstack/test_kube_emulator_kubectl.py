@@ -59,6 +59,13 @@ def test_core_resources_and_namespaces(kubectl_env: dict[str, str], kube_namespa
     kubectl(kubectl_env, "-n", kube_namespace, "apply", "--validate=false", "-f", "-", stdin=secret)
     listed = json.loads(kubectl(kubectl_env, "-n", kube_namespace, "get", "secrets", "-o", "json").stdout)
     assert [item["metadata"]["name"] for item in listed["items"]] == ["tok"]
+    # Applying again patches the live object (kubectl computes the patch from last-applied-configuration).
+    updated = secret.replace("token.json: e30=", "token.json: e30K")
+    assert updated != secret
+    kubectl(kubectl_env, "-n", kube_namespace, "apply", "--validate=false", "-f", "-", stdin=updated)
+    data = kubectl(kubectl_env, "-n", kube_namespace, "get", "secret", "tok",
+                   "-o", "jsonpath={.data.token\\.json}").stdout
+    assert data == "e30K"
 
 
 def test_patch_main_and_status(kubectl_env: dict[str, str], kube_namespace: str) -> None:
