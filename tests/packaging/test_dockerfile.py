@@ -201,3 +201,39 @@ def test_console_scripts_in_the_image_resolve_to_functions(script: str) -> None:
     module_name, _, function = _console_scripts()[script].partition(":")
     module = importlib.import_module(module_name)
     assert callable(getattr(module, function))
+
+
+# Files in the source tree that a regular install leaves out on purpose.
+NOT_INSTALLED = {
+    "spiris_store/migrations/script.py.mako": "alembic's template for new revisions; upgrades never read it",
+}
+
+
+def _glob_matches(path: str, pattern: str) -> bool:
+    """setuptools' package-data glob: `*` stays within one directory level."""
+    parts, pattern_parts = path.split("/"), pattern.split("/")
+    return len(parts) == len(pattern_parts) and all(map(fnmatch.fnmatchcase, parts, pattern_parts))
+
+
+def test_the_regular_install_carries_every_data_file_the_packages_ship() -> None:
+    """The image installs with `pip install .` (not editable), so data files reach it only through
+    package-data; a template or stylesheet missing there works in the venv here and breaks in the image."""
+    setuptools = _pyproject()["tool"]["setuptools"]
+    patterns = [p for key, globs in setuptools["package-data"].items() if key == "*" for p in globs]
+    missing = []
+    for root in setuptools["packages"]["find"]["where"]:
+        for package in sorted((REPO / root).iterdir()):
+            if not (package / "__init__.py").is_file():
+                continue
+            for path in sorted(package.rglob("*")):
+                if not path.is_file() or path.suffix in {".py", ".pyc"} or "__pycache__" in path.parts:
+                    continue
+                inner = path.relative_to(package)
+                owner = next(p for p in [path.parent, *path.parents] if (p / "__init__.py").is_file())
+                relative_to_owner = path.relative_to(owner).as_posix()
+                if any(_glob_matches(relative_to_owner, p) for p in patterns):
+                    continue
+                name = f"{package.name}/{inner.as_posix()}"
+                if name not in NOT_INSTALLED:
+                    missing.append(name)
+    assert missing == [], "add these to [tool.setuptools.package-data] in pyproject.toml"
