@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
-from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthError
-from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from spiris_client.errors import ConsentRequired, OAuthError, SpirisUnavailable
 from spiris_client.redaction import install_log_redaction, logger, remember_secret
@@ -168,19 +168,6 @@ class SpirisOAuth:
     def token_endpoint(self) -> str:
         return f"{self.identity_url}/connect/token"
 
-    def _session(self) -> OAuth2Client:
-        kwargs: dict[str, Any] = {"timeout": self._timeout, "headers": {"User-Agent": self._user_agent}}
-        if self._transport is not None:
-            kwargs["transport"] = self._transport
-        return OAuth2Client(
-            client_id=self.client_id,
-            client_secret=self._client_secret,
-            token_endpoint_auth_method="client_secret_basic",
-            redirect_uri=self.redirect_uri,
-            code_challenge_method="S256",
-            **kwargs,
-        )
-
     def authorization_url(
         self,
         state: str,
@@ -207,26 +194,29 @@ class SpirisOAuth:
             if force_company_picker:
                 extra["prompt"] = "select_account"
             extra["acr_values"] = SPIRIS_SERVICE_ACR
-        with self._session() as session:
-            url, _ = session.create_authorization_url(
-                self.authorize_endpoint,
-                state=state,
-                code_verifier=code_verifier,
-                scope=" ".join(scopes),
-                **extra,
-            )
+        params: dict[str, str] = {}
+        if code_verifier is not None:
+            params["code_challenge"] = create_s256_code_challenge(code_verifier)
+            params["code_challenge_method"] = "S256"
+        params.update(extra)
+        url = prepare_grant_uri(
+            self.authorize_endpoint,
+            client_id=self.client_id,
+            response_type="code",
+            redirect_uri=self.redirect_uri,
+            scope=" ".join(scopes),
+            state=state,
+            **params,
+        )
         return str(url)
 
     def exchange_code(self, code: str, code_verifier: str | None = None) -> TokenSet:
         """Trade the callback's single-use `code` for tokens (same `redirect_uri` as the authorize
         request)."""
         remember_secret(code)
-        params: dict[str, Any] = {"code": code, "grant_type": "authorization_code"}
-        if code_verifier is not None:
-            params["code_verifier"] = code_verifier
-        return self._token_request(
-            "authorization_code", lambda s: s.fetch_token(self.token_endpoint, **params)
-        )
+        extra = {"code_verifier": code_verifier} if code_verifier is not None else {}
+        body = prepare_token_request("authorization_code", code=code, redirect_uri=self.redirect_uri, **extra)
+        return self._token_request("authorization_code", body)
 
     def refresh(self, refresh_token: str) -> TokenSet:
         """Trade a refresh token for a new `TokenSet`; the presented refresh token is dead afterwards.
@@ -234,41 +224,53 @@ class SpirisOAuth:
         Persist the result before using it. `ConsentRequired` when Spiris refuses the refresh token.
         """
         remember_secret(refresh_token)
-        return self._token_request(
-            "refresh_token",
-            lambda s: s.refresh_token(self.token_endpoint, refresh_token=refresh_token),
-        )
+        body = prepare_token_request("refresh_token", refresh_token=refresh_token)
+        return self._token_request("refresh_token", body)
 
-    def _token_request(self, grant: str, send: Callable[[OAuth2Client], Any]) -> TokenSet:
+    def _token_request(self, grant: str, body: str) -> TokenSet:
         started = self._clock()
         try:
-            with self._session() as session:
-                raw = send(session)
-        except AuthlibOAuthError as exc:
-            error = str(getattr(exc, "error", "") or "oauth_error")
-            description = getattr(exc, "description", None)
-            logger.warning("Spiris token request (%s) refused: %s", grant, error)
-            if error == "invalid_grant":
-                raise ConsentRequired(description=description) from None
-            raise OAuthError(error=error, description=description) from None
-        except httpx.HTTPStatusError as exc:
-            status = exc.response.status_code
-            logger.warning("Spiris token request (%s) failed with HTTP %s", grant, status)
-            if status >= 500 or status == 429:
-                raise SpirisUnavailable(
-                    f"Spiris identity server answered {status} to the token request", attempts=1
-                ) from None
-            raise OAuthError(error=f"http_{status}", status=status) from None
+            with httpx.Client(timeout=self._timeout, transport=self._transport, trust_env=False) as client:
+                response = client.post(
+                    self.token_endpoint,
+                    content=body.encode("ascii"),
+                    auth=httpx.BasicAuth(self.client_id, self._client_secret),
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Accept": "application/json",
+                        "User-Agent": self._user_agent,
+                    },
+                )
         except httpx.TransportError as exc:
             logger.warning(
-                "Spiris token request (%s) could not reach the identity server: %s", grant, type(exc)
+                "Spiris token request (%s) could not reach the identity server: %s", grant, type(exc).__name__
             )
             raise SpirisUnavailable(
                 f"Spiris identity server unreachable: {type(exc).__name__}", attempts=1
             ) from None
-        except ValueError as exc:
-            raise OAuthError(error="invalid_token_response", description=str(exc)) from None
-        token = TokenSet.from_response(dict(raw), now=started)
+        status = response.status_code
+        try:
+            payload = json.loads(response.content) if response.content else None
+        except ValueError:
+            payload = None
+        if status >= 500 or status == 429:
+            logger.warning("Spiris token request (%s) failed with HTTP %s", grant, status)
+            raise SpirisUnavailable(
+                f"Spiris identity server answered {status} to the token request", attempts=1
+            )
+        if not isinstance(payload, dict):
+            raise OAuthError(
+                error=f"http_{status}", description="the token response is not a JSON object", status=status
+            )
+        error = payload.get("error")
+        if status >= 400 or error:
+            description = payload.get("error_description")
+            description = description if isinstance(description, str) else None
+            logger.warning("Spiris token request (%s) refused: HTTP %s %s", grant, status, error)
+            if error == "invalid_grant":
+                raise ConsentRequired(description=description, status=status)
+            raise OAuthError(error=str(error or f"http_{status}"), description=description, status=status)
+        token = TokenSet.from_response(payload, now=started)
         logger.info(
             "Spiris token request (%s) succeeded; access token expires at %s", grant, token.expires_at
         )

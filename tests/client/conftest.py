@@ -1,0 +1,78 @@
+"""Fixtures for the client tests: one real `SandboxServer` per module over HTTP, reset between tests.
+
+`sandbox` auto-approves company 1 (10,000 vouchers in its last fiscal year) so the OAuth flow runs headless;
+`control` talks to the sandbox's `/_sandbox/` control API; `issue_token()` gets a fresh token pair for a
+company without the browser; `api_for()` builds a `SpirisApi` whose sleeps are recorded instead of slept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from client_sandbox import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    VOUCHERS_PER_YEAR,
+    Control,
+    SleepRecorder,
+)
+from spiris_client import SpirisApi, SpirisOAuth, StaticTokenProvider, TokenProvider, TokenSet
+from spiris_sandbox.config import SandboxConfig
+from spiris_sandbox.server import SandboxServer
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    config = SandboxConfig(
+        seed=11,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=(REDIRECT_URI,),
+        vouchers_per_year=VOUCHERS_PER_YEAR,
+        auto_approve_company=1,
+        rate_limit_per_minute=100_000,
+        download_ttl_seconds=300,
+    )
+    with SandboxServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def control(sandbox: SandboxServer) -> Iterator[Control]:
+    ctl = Control(sandbox.url)
+    ctl.reset()
+    yield ctl
+    ctl.reset()
+    ctl.http.close()
+
+
+@pytest.fixture
+def oauth(sandbox: SandboxServer) -> SpirisOAuth:
+    return SpirisOAuth(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, identity_url=sandbox.url, sandbox=True)
+
+
+@pytest.fixture
+def issue_token(control: Control) -> Callable[..., TokenSet]:
+    def issue(company: int = 1, **extra: Any) -> TokenSet:
+        return TokenSet.from_response(control.tokens(company, **extra), now=control.get("/clock")["epoch"])
+
+    return issue
+
+
+@pytest.fixture
+def api_for(sandbox: SandboxServer) -> Iterator[Callable[..., tuple[SpirisApi, SleepRecorder]]]:
+    made: list[SpirisApi] = []
+
+    def make(provider: TokenProvider | str, **kwargs: Any) -> tuple[SpirisApi, SleepRecorder]:
+        recorder = kwargs.pop("sleep", None) or SleepRecorder()
+        tokens = StaticTokenProvider(provider) if isinstance(provider, str) else provider
+        api = SpirisApi(sandbox.api_url, token_provider=tokens, sleep=recorder, **kwargs)
+        made.append(api)
+        return api, recorder
+
+    yield make
+    for api in made:
+        api.close()
