@@ -111,9 +111,9 @@ class SeededCompany:
 
 @pytest.fixture(scope="session")
 def companies() -> dict[str, SeededCompany]:
-    """The sandbox's seeded companies by role: full, second, readonly, no_module, inactive."""
+    """The sandbox's seeded companies by role: full, second, third, readonly, no_module, inactive."""
     world = generate_user_data(SANDBOX_SEED, vouchers_per_year=5, fiscal_years=(2025,))
-    roles = {1: "full", 2: "second", 4: "readonly", 5: "no_module", 6: "inactive"}
+    roles = {1: "full", 2: "second", 3: "third", 4: "readonly", 5: "no_module", 6: "inactive"}
     return {
         role: SeededCompany(number=n, name=world.profiles[n].name, org_number=world.profiles[n].org_number)
         for n, role in roles.items()

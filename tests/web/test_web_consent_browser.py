@@ -129,6 +129,18 @@ def test_replayed_link_and_callback_change_nothing(
     journey.shot("link-used-sv")
     journey.open(link.url + "?lang=en")
     journey.shot("link-used-en")
+    journey.open(link.url + "?lang=sv")
+
+    # The operator rotates the link (e.g. re-consent needed): the new link replaces the stored token.
+    first_access = web.token_json(kube_namespace, name)["access_token"]
+    rotated = web.issue_link(kube_namespace, name)
+    assert journey.open(link.url).status == 410
+    assert journey.through_spiris(rotated.url, company=full.number).status == 200
+    replaced = web.secret(kube_namespace, name)
+    assert replaced.metadata.resource_version != written
+    assert web.token_json(kube_namespace, name)["access_token"] != first_access
+    written = replaced.metadata.resource_version
+    link = rotated
 
     status = web.connection(kube_namespace, name)["status"]
     web.set_status(kube_namespace, name, {**status, "conditions": [
@@ -334,3 +346,48 @@ def test_health_ready_and_metrics(web: Any) -> None:
         assert "spiris_web_request_duration_seconds" in metrics.text
         css = client.get("/static/web.css")
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+def test_missing_permission_switched_on_at_runtime(
+    web: Any, sandbox: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path
+) -> None:
+    company = companies["third"]
+    name, link = web.create_connection(kube_namespace, display_name=company.name, orgnr=company.org_number)
+    faults = f"{sandbox.url}/_sandbox/faults"
+    switch = {"company": {"number": company.number, "permission": "readonly"}}
+    httpx.post(faults, json=switch).raise_for_status()
+    try:
+        response = Journey(page, artifacts).through_spiris(link.url, company=company.number)
+    finally:
+        httpx.post(faults, json={"company": {"number": company.number, "permission": "full"}})
+    assert response.status == 403
+    assert page.locator("h1").inner_text() == "Behörighet saknas i Spiris"
+    assert "Fullständig" in page.locator("main").inner_text()
+    assert_no_secret(web, kube_namespace, name)
+
+
+def test_script_in_spiris_company_name_is_escaped_on_success(
+    web: Any, sandbox: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path
+) -> None:
+    company = companies["third"]
+    profile = sandbox.state.world.profiles[company.number]
+    hostile = '<script>window.__pwned = 1</script>Ölands "Café" & <b>Bageri</b>'
+    original = (profile.name, profile.settings["Name"])
+    profile.name, profile.settings["Name"] = hostile, hostile
+    try:
+        name, link = web.create_connection(
+            kube_namespace, display_name="Ölands Café", orgnr=company.org_number
+        )
+        journey = Journey(page, artifacts)
+        assert journey.through_spiris(link.url, company=company.number).status == 200
+    finally:
+        profile.name, profile.settings["Name"] = original
+    html = journey.remember_body()
+    assert "<script>window.__pwned" not in html and "<b>Bageri</b>" not in html
+    assert "&lt;script&gt;" in html
+    assert hostile in page.locator("h1").inner_text()  # shown verbatim, as text
+    assert page.evaluate("window.__pwned === undefined") and page.locator("main b").count() == 0
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    journey.shot("success-hostile-name-phone-sv")
+    assert web.secret(kube_namespace, name) is not None
