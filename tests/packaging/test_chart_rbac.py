@@ -22,9 +22,8 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
         (GROUP, "fiscalyearsyncs"): {"get", "list", "watch", "create", "update", "patch", "delete"},
         (GROUP, "spirisconnections/status"): {"get", "update", "patch"},
         (GROUP, "fiscalyearsyncs/status"): {"get", "update", "patch"},
-        ("", "secrets"): {"get", "list", "watch", "update", "patch"},
+        ("", "secrets"): {"get", "list", "watch", "update"},
         ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
-        ("", "pods"): {"get", "list"},
         ("", "events"): {"create", "patch"},
     },
     "operator-discovery": {
@@ -40,7 +39,7 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
     },
 }
 SECRET_VERBS = {
-    "operator": {"get", "list", "watch", "update", "patch"},
+    "operator": {"get", "list", "watch", "update"},
     "web": {"get", "create", "update"},
     "sync": set(),
 }

@@ -74,14 +74,10 @@ namespaces, or the release namespace when cluster-wide (other namespaces are pre
 # Token Secrets: read, watch and refresh (compare-and-swap update). The web creates them; owner references delete them.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "update", "patch"]
+  verbs: ["get", "list", "watch", "update"]
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "delete"]
-# Pod status explains a Job that cannot start (image pull, missing Secret); logs are never read.
-- apiGroups: [""]
-  resources: ["pods"]
-  verbs: ["get", "list"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
