@@ -42,9 +42,11 @@ class JobContainer:
         self.read = read
         self.kubeconfig = kubeconfig
         self.files: dict[Path, bytes] = {}
+        self.pod_name = name
 
-    def prepare(self) -> tuple[list[str], dict[str, str], str]:
-        """Write the volumes and return (argv, env, cwd) for the process."""
+    def prepare(self, *, pod_name: str) -> tuple[list[str], dict[str, str], str]:
+        """Write the volumes and return (argv, env, cwd) for one attempt (`pod_name` is its fieldRef name)."""
+        self.pod_name = pod_name
         mounts = self.materialise_volumes()
         container = self.container
         argv = [rewrite(str(part), mounts) for part in
@@ -98,7 +100,7 @@ class JobContainer:
             return self._key_ref("configmaps", source["configMapKeyRef"], decode=False)
         if "fieldRef" in source:
             path = source["fieldRef"].get("fieldPath")
-            return {"metadata.namespace": self.namespace, "metadata.name": f"{self.name}-local"}.get(path, "")
+            return {"metadata.namespace": self.namespace, "metadata.name": self.pod_name}.get(path, "")
         return ""
 
     def _key_ref(self, plural: str, ref: JsonObj, *, decode: bool) -> str | None:

@@ -5,9 +5,12 @@ and watches Jobs in all namespaces and, for each new Job, runs the first contain
 local process (no Pod object is created) with env and Secret volumes resolved from the emulator; the venv's
 `bin` comes first on PATH and `KUBECONFIG` points at the emulator. It writes Job status like the real
 controller (`startTime`, `active`, `succeeded`, `failed`, `completionTime`, conditions `Complete` / `Failed`
-with reasons `BackoffLimitExceeded` or `DeadlineExceeded`), retries up to `backoffLimit`, kills the process
-group at `activeDeadlineSeconds` or when the Job is deleted, refreshes Secret volumes while it runs, and
-appends stdout/stderr to one log file per Job.
+with reasons `BackoffLimitExceeded`, `DeadlineExceeded` or `PodFailurePolicy`), retries up to `backoffLimit`
+(the last exit code goes into the Failed message, since no Pod exists to read it from), applies
+`podFailurePolicy` exit-code rules (`FailJob`, `Ignore`, `Count`), kills the process group at
+`activeDeadlineSeconds` or when the Job is deleted, refreshes Secret volumes while it runs, deletes finished
+Jobs after `ttlSecondsAfterFinished` (the TTL controller's part), and appends stdout/stderr to one log file
+per Job.
 
 A Job waiting for a missing non-optional Secret/ConfigMap stays pending (its deadline still applies). Only
 single-pod Jobs are supported (`completions`/`parallelism` of 1). A Job is never started twice: a Job that
@@ -21,6 +24,7 @@ import datetime
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -56,6 +60,27 @@ def _finished(job: JsonObj) -> bool:
                for c in (job.get("status") or {}).get("conditions") or [])
 
 
+def _finished_at(job: JsonObj) -> float | None:
+    status = job.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") in ("Complete", "Failed") and condition.get("status") == "True":
+            return _parse_time(status.get("completionTime") or condition["lastTransitionTime"])
+    return None
+
+
+def match_pod_failure_policy(policy: JsonObj | None, *, container: str,
+                             exit_code: int) -> tuple[str, int] | None:
+    """The (action, rule index) of the first `onExitCodes` rule matching a failed container, if any."""
+    for index, rule in enumerate((policy or {}).get("rules") or []):
+        codes = rule.get("onExitCodes")
+        if not codes or codes.get("containerName") not in (None, container):
+            continue
+        listed = exit_code in codes.get("values", [])
+        if listed == (codes.get("operator", "In") == "In"):
+            return str(rule.get("action", "Count")), index
+    return None
+
+
 @dataclass
 class JobRun:
     """What the runner tracks for one Job it owns."""
@@ -73,6 +98,7 @@ class JobRun:
     done: bool = False
     container: JobContainer | None = None
     last_refresh: float = 0.0
+    pod_name: str = ""
 
 
 class KubeApi:
@@ -107,6 +133,11 @@ class KubeApi:
         if response.status_code != 404:  # a Job deleted meanwhile needs no status
             response.raise_for_status()
 
+    def delete(self, path: str) -> None:
+        response = self.client.request("DELETE", path, json={"propagationPolicy": "Background"})
+        if response.status_code != 404:
+            response.raise_for_status()
+
     def close(self) -> None:
         self.client.close()
 
@@ -139,6 +170,7 @@ class JobRunner:
         self._synced = threading.Event()
         self._runs: dict[str, JobRun] = {}
         self._seen: set[str] = set()
+        self._expired: set[str] = set()
         self._threads: list[threading.Thread] = []
 
     # --- public
@@ -180,6 +212,7 @@ class JobRunner:
             shutil.rmtree(run.work_dir, ignore_errors=True)
         self._runs.clear()
         self._seen.clear()
+        self._expired.clear()
         with self._jobs_lock:
             self._jobs.clear()
             self._synced.clear()
@@ -276,6 +309,19 @@ class JobRunner:
         for run in list(self._runs.values()):
             if not run.done:
                 self._advance(run)
+        for uid, job in jobs.items():
+            self._expire(uid, job)
+
+    def _expire(self, uid: str, job: JsonObj) -> None:
+        """The TTL-after-finished controller: delete a finished Job once its TTL has passed."""
+        ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+        finished_at = _finished_at(job)
+        if ttl is None or finished_at is None or uid in self._expired or time.time() < finished_at + ttl:
+            return
+        assert self._api is not None
+        self._expired.add(uid)
+        meta = job["metadata"]
+        self._api.delete(f"/apis/batch/v1/namespaces/{meta['namespace']}/jobs/{meta['name']}")
 
     def _adopt(self, job: JsonObj) -> None:
         meta = job["metadata"]
@@ -316,23 +362,42 @@ class JobRunner:
             self._append_log(run, f"--- exited with code {code} at {_now()}\n")
             if code == 0:
                 self._finish(run)
-                return
-            run.failed += 1
-            if run.failed > int(spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT)):
-                self._finish(run, failed_reason="BackoffLimitExceeded",
-                             message="Job has reached the specified backoff limit")
-                return
-            run.retry_at = time.monotonic() + self.retry_delay
-            self._write_status(run, active=0)
+            else:
+                self._attempt_failed(run, exit_code=code)
             return
         if time.monotonic() >= run.retry_at:
             self._launch(run)
 
     # --- processes
 
+    def _attempt_failed(self, run: JobRun, *, exit_code: int | None) -> None:
+        """One pod's worth of failure: podFailurePolicy first, then the backoff limit, else a retry."""
+        spec = run.job.get("spec") or {}
+        containers = (spec.get("template") or {}).get("spec", {}).get("containers") or [{}]
+        container = str(containers[0].get("name", ""))
+        matched = None
+        if exit_code is not None:
+            matched = match_pod_failure_policy(spec.get("podFailurePolicy"), container=container,
+                                               exit_code=exit_code)
+        action = matched[0] if matched else "Count"
+        if action != "Ignore":
+            run.failed += 1
+        if matched and action == "FailJob":
+            self._finish(run, failed_reason="PodFailurePolicy", message=(
+                f"Container {container} for pod {run.namespace}/{run.pod_name} failed with exit code "
+                f"{exit_code} matching FailJob rule at index {matched[1]}"))
+        elif run.failed > int(spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT)):
+            last = f"exit code {exit_code}" if exit_code is not None else "the container could not start"
+            self._finish(run, failed_reason="BackoffLimitExceeded",
+                         message=f"Job has reached the specified backoff limit (last attempt: {last})")
+        else:
+            run.retry_at = time.monotonic() + self.retry_delay
+            self._write_status(run, active=0)
+
     def _launch(self, run: JobRun) -> None:
+        run.pod_name = f"{run.name}-{secrets.token_hex(3)[:5]}"
         try:
-            argv, env, cwd = self._container(run).prepare()
+            argv, env, cwd = self._container(run).prepare(pod_name=run.pod_name)
             self._append_log(run, f"--- attempt {run.failed + 1} at {_now()}: {' '.join(argv)}\n")
             with open(run.log_path, "ab") as log:
                 run.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
@@ -344,14 +409,7 @@ class JobRunner:
             return
         except (OSError, ValueError) as exc:  # what a kubelet reports as a failed container start
             self._append_log(run, f"--- cannot start: {exc}\n")
-            run.failed += 1
-            limit = int((run.job.get("spec") or {}).get("backoffLimit", DEFAULT_BACKOFF_LIMIT))
-            if run.failed > limit:
-                self._finish(run, failed_reason="BackoffLimitExceeded",
-                             message="Job has reached the specified backoff limit")
-            else:
-                run.retry_at = time.monotonic() + self.retry_delay
-                self._write_status(run, active=0)
+            self._attempt_failed(run, exit_code=None)
             return
         run.last_refresh = time.monotonic()
         self._write_status(run, active=1)

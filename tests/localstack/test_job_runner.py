@@ -20,8 +20,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def job_manifest(name: str, script: str, *, backoff_limit: int = 0, deadline: int | None = None,
                  env: list[dict[str, Any]] | None = None, args: list[str] | None = None,
-                 volumes: list[dict[str, Any]] | None = None,
-                 mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                 volumes: list[dict[str, Any]] | None = None, mounts: list[dict[str, Any]] | None = None,
+                 **extra_spec: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "backoffLimit": backoff_limit,
         "template": {"spec": {
@@ -31,6 +31,7 @@ def job_manifest(name: str, script: str, *, backoff_limit: int = 0, deadline: in
                             "env": env or [], "volumeMounts": mounts or []}],
             "volumes": volumes or [],
         }},
+        **extra_spec,
     }
     if deadline is not None:
         spec["activeDeadlineSeconds"] = deadline
@@ -122,6 +123,7 @@ def test_failing_job_retries_backoff_limit_times(kube_server: KubeServer, kube_n
     assert failed is not None and (failed["type"], failed["reason"]) == ("Failed", "BackoffLimitExceeded")
     assert job["status"]["failed"] == 3
     assert "succeeded" not in job["status"] and "completionTime" not in job["status"]
+    assert "exit code 3" in failed["message"]  # no Pod to read it from: the message carries it
     log = job_runner.log_path(kube_namespace, "fails").read_text()
     assert log.count("\nboom\n") == 3 and log.count("exited with code 3") == 3
 
@@ -186,3 +188,76 @@ def test_a_restarted_runner_never_runs_a_job_twice(kube_server: KubeServer, kube
         assert second.running_pids() == []
     assert (tmp_path / f"{kube_namespace}_once.log").read_text().count("--- attempt") == 1
 
+
+def final_exit_codes_policy(action: str, codes: list[int]) -> dict[str, Any]:
+    return {"rules": [{"action": "Count", "onExitCodes": {"containerName": "other", "operator": "In",
+                                                          "values": codes}},
+                      {"action": action, "onExitCodes": {"containerName": "main", "operator": "In",
+                                                         "values": codes}}]}
+
+
+def test_pod_failure_policy_fail_job_stops_retries(kube_server: KubeServer, kube_namespace: str,
+                                                   job_runner: JobRunner) -> None:
+    create_job(kube_server, kube_namespace, job_manifest(
+        "consent", "import sys; sys.exit(3)", backoff_limit=5,
+        podFailurePolicy=final_exit_codes_policy("FailJob", [2, 3, 6])))
+    job = finished(kube_server, kube_namespace, "consent")
+    failed = condition(job)
+    assert failed is not None and failed["reason"] == "PodFailurePolicy"
+    assert "failed with exit code 3 matching FailJob rule at index 1" in failed["message"]
+    assert failed["message"].startswith(f"Container main for pod {kube_namespace}/consent-")
+    assert job["status"]["failed"] == 1
+
+
+def test_pod_failure_policy_ignore_does_not_count(kube_server: KubeServer, kube_namespace: str,
+                                                  job_runner: JobRunner, tmp_path: Path) -> None:
+    marker = tmp_path / "first-attempt-done"
+    script = f"""
+        import pathlib, sys
+        marker = pathlib.Path({str(marker)!r})
+        if not marker.exists():
+            marker.touch(); sys.exit(4)
+    """
+    create_job(kube_server, kube_namespace, job_manifest(
+        "flaky", script, backoff_limit=0, podFailurePolicy=final_exit_codes_policy("Ignore", [4])))
+    job = finished(kube_server, kube_namespace, "flaky")
+    assert condition(job)["type"] == "Complete"  # type: ignore[index]
+    assert "failed" not in job["status"]
+    assert job_runner.log_path(kube_namespace, "flaky").read_text().count("--- attempt") == 2
+
+
+def test_finished_jobs_are_deleted_after_their_ttl(kube_server: KubeServer, kube_namespace: str,
+                                                   job_runner: JobRunner) -> None:
+    create_job(kube_server, kube_namespace, job_manifest("short-lived", "pass", ttlSecondsAfterFinished=1))
+    path = f"/apis/batch/v1/namespaces/{kube_namespace}/jobs"
+    wait_for(lambda: kube_server.request("GET", path)["items"] == [], timeout=15)
+
+
+def test_missing_secret_keeps_the_job_pending_until_it_exists(kube_server: KubeServer, kube_namespace: str,
+                                                              job_runner: JobRunner) -> None:
+    env = [{"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+           {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+           {"name": "LATE", "valueFrom": {"secretKeyRef": {"name": "late", "key": "value"}}}]
+    create_job(kube_server, kube_namespace, job_manifest(
+        "waits", "import os; print('got', os.environ['LATE'], os.environ['NS'], os.environ['POD'])", env=env))
+    time.sleep(1.0)
+    job = read_job(kube_server, kube_namespace, "waits")
+    assert condition(job) is None and "active" not in job["status"] and job_runner.running_pids() == []
+    kube_server.request("POST", f"/api/v1/namespaces/{kube_namespace}/secrets", json={
+        "metadata": {"name": "late"}, "stringData": {"value": "finally"}})
+    job = finished(kube_server, kube_namespace, "waits")
+    assert condition(job)["type"] == "Complete"  # type: ignore[index]
+    log = job_runner.log_path(kube_namespace, "waits").read_text()
+    assert "waiting: secret 'late' key 'value' not found" in log
+    assert f"got finally {kube_namespace} waits-" in log
+
+
+def test_a_container_that_cannot_start_fails_the_job(kube_server: KubeServer, kube_namespace: str,
+                                                     job_runner: JobRunner) -> None:
+    manifest = job_manifest("no-binary", "pass", backoff_limit=1)
+    manifest["spec"]["template"]["spec"]["containers"][0]["command"] = ["no-such-binary-4711"]
+    create_job(kube_server, kube_namespace, manifest)
+    job = finished(kube_server, kube_namespace, "no-binary")
+    failed = condition(job)
+    assert failed is not None and failed["reason"] == "BackoffLimitExceeded"
+    assert "the container could not start" in failed["message"] and job["status"]["failed"] == 2
