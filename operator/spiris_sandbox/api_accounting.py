@@ -137,7 +137,8 @@ async def account_balance(ctx: ApiContext) -> Response:
 async def vouchers_all(ctx: ApiContext) -> Response:
     with ctx.books.lock:
         records = ctx.books.all_vouchers()
-    return list_response(ctx.request, ctx.state, records, VOUCHER)
+        key = ("vouchers", ctx.company_number, None, ctx.books.version)
+    return list_response(ctx.request, ctx.state, records, VOUCHER, cache_key=key)
 
 
 async def vouchers_of_year(ctx: ApiContext) -> Response:
@@ -146,7 +147,8 @@ async def vouchers_of_year(ctx: ApiContext) -> Response:
         return year
     with ctx.books.lock:
         records = list(ctx.books.vouchers.get(year.id, []))
-    return list_response(ctx.request, ctx.state, records, VOUCHER)
+        key = ("vouchers", ctx.company_number, year.id, ctx.books.version)
+    return list_response(ctx.request, ctx.state, records, VOUCHER, cache_key=key)
 
 
 async def voucher(ctx: ApiContext) -> Response:

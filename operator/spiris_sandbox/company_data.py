@@ -83,6 +83,8 @@ class CompanyData:
     opening_balances: dict[str, dict[int, int]] = field(default_factory=dict)
     series_counters: dict[tuple[str, str], int] = field(default_factory=dict)
     invoice_counter: int = 0
+    # Bumped on every change so cached query results (see paging.SelectionCache) go stale.
+    version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def fiscal_year(self, fiscal_year_id: str) -> FiscalYear | None:
@@ -106,6 +108,7 @@ class CompanyData:
     def add_voucher(self, fiscal_year_id: str, voucher: Record) -> None:
         self.vouchers.setdefault(fiscal_year_id, []).append(voucher)
         self.voucher_index[voucher["Id"]] = (fiscal_year_id, voucher)
+        self.version += 1
 
 
 def parse_api_datetime(text: str) -> datetime:

@@ -62,6 +62,7 @@ def change_vouchers(
             vouchers[vouchers.index(old)] = new
             books.voucher_index[voucher_id] = (year_id, new)
             changed.append(voucher_id)
+        books.version += 1
     return changed
 
 
@@ -92,6 +93,7 @@ def add_vouchers(
                 invoice = invoices.get(voucher["SourceId"] or "")
                 if invoice is not None:
                     invoice["CreatedUtc"] = invoice["ModifiedUtc"] = stamp
+                    books.version += 1
             books.add_voucher(year.id, voucher)
             added.append(voucher["Id"])
     return added
@@ -104,6 +106,7 @@ def delete_attachment(books: CompanyData, attachment_id: str, *, unlink: bool, c
         if books.attachments.pop(attachment_id, None) is None:
             return False
         books.documents.pop(attachment_id, None)
+        books.version += 1
         if unlink:
             stamp = format_utc_millis(clock.now())
             for year_id, vouchers in books.vouchers.items():

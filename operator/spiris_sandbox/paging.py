@@ -8,7 +8,7 @@ empty `Data`. Option errors answer 400 with ErrorCode 6000 (6001 for a bad date 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from starlette.requests import Request
@@ -113,12 +113,31 @@ def list_response(
     schema: Schema,
     *,
     decorate: Callable[[Record], Record] | None = None,
+    cache_key: Hashable | None = None,
 ) -> Response:
-    """The paging envelope over `records` after the query options; `decorate` adds per-request fields."""
+    """The paging envelope over `records` after the query options; `decorate` adds per-request fields.
+
+    With a `cache_key` (which must change whenever `records` may have changed), the filtered and ordered
+    selection is reused across the pages of one query.
+    """
     try:
         page = _positive_int(_query(request, "$page"), "$page", 1)
         size = min(_positive_int(_query(request, "$pagesize"), "$pagesize", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
-        selected, fields = apply_query(records, request, schema)
+        key = None
+        cached = None
+        if cache_key is not None:
+            key = (
+                cache_key,
+                _query(request, "$filter"),
+                _query(request, "$orderby"),
+                _query(request, "$select"),
+            )
+            cached = state.selections.get(key)
+        if cached is None:
+            cached = apply_query(records, request, schema)
+            if key is not None:
+                state.selections.put(key, cached)
+        selected, fields = cached
     except QueryError as error:
         return errors.api_error(400, error.code, str(error))
     total = len(selected)

@@ -16,6 +16,7 @@ from spiris_sandbox.faults import Faults
 from spiris_sandbox.identity_store import IdentityStore
 from spiris_sandbox.rate_limit import RateLimiter
 from spiris_sandbox.seed import UserData, generate_user_data
+from spiris_sandbox.selection_cache import SelectionCache
 from spiris_sandbox.stats import SandboxStats
 
 
@@ -30,6 +31,7 @@ class SandboxState:
     faults: Faults
     stats: SandboxStats
     retry_after_header: bool
+    selections: SelectionCache = field(default_factory=SelectionCache)
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def generations(self) -> dict[str, int]:

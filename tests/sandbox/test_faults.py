@@ -142,6 +142,9 @@ def test_change_add_and_delete_for_incremental_sync(sandbox_factory: Factory) ->
     year = control.get("/companies/1").json()["fiscal_years"][-1]
     with api(server, token_for(server)) as client:
         watermark = client.get(f"/v2/vouchers/{year['id']}").json()["Meta"]["ServerTimeUtc"]
+        query = {"$filter": f"ModifiedUtc gt {watermark}", "$orderby": "ModifiedUtc"}
+        # The same query before and after the changes: a cached selection must not hide them.
+        assert client.get(f"/v2/vouchers/{year['id']}", params=query).json()["Data"] == []
         control.post("/clock", json={"advance_seconds": 10})
         changed = control.post("/companies/1/vouchers/change", json={"count": 3}).json()["changed"]
         added = control.post("/companies/1/vouchers/add", json={"count": 4, "with_attachments": True}).json()[
