@@ -56,7 +56,7 @@ def migrate(dsn: str) -> str:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 connection.commit()
-                return _current(connection)
+                return _current(connection) or ""
             finally:
                 connection.rollback()
                 connection.execute(
@@ -81,8 +81,8 @@ def current_revision(dsn: str) -> str | None:
         engine.dispose()
 
 
-def _current(connection: sqlalchemy.Connection) -> str:
+def _current(connection: sqlalchemy.Connection) -> str | None:
     context = MigrationContext.configure(
         connection, opts={"version_table": VERSION_TABLE, "version_table_schema": SCHEMA}
     )
-    return context.get_current_revision() or ""
+    return context.get_current_revision()
