@@ -262,10 +262,13 @@ def _token_status(
             connection, ctx, now, reason="AwaitingConsent", message=message, reconsent=False
         ), False
     if status.get("rejectedTokenVersion") == peek.resource_version:
-        message = "Spiris refused the stored token (invalid_grant); the company must consent again"
-        return _awaiting_consent(
-            connection, ctx, now, reason="ReconsentRequired", message=message, reconsent=True
-        ), False
+        # Still the refused token: keep saying why it was refused (invalid grant, wrong company, ...).
+        previous = conditions.find(status.get("conditions"), "Ready") or {}
+        reason = str(previous.get("reason") or "ReconsentRequired")
+        message = str(
+            previous.get("message") or "Spiris refused the stored token; the company must consent again"
+        )
+        return _awaiting_consent(connection, ctx, now, reason=reason, message=message, reconsent=True), False
     try:
         stored, refreshed = _refresh(connection, ctx, force=False)
         if stored is None:

@@ -117,6 +117,9 @@ def ensure_fresh(
     metadata = connection["metadata"]
     namespace, conn_name = str(metadata["namespace"]), str(metadata["name"])
     name = token_secret.secret_name(conn_name)
+    # What we saw before queueing for the lock: if it changes meanwhile, someone else refreshed.
+    entry = _read_raw(kube, namespace, name)
+    first_seen: str | None = token_secret.parse_secret(entry).access_token if entry is not None else None
     with _lock_for(f"{namespace}/{name}"):
         forced = force
         for _ in range(_MAX_ROUNDS):
@@ -126,6 +129,11 @@ def ensure_fresh(
             version = str(secret["metadata"]["resourceVersion"])
             current = StoredToken(token=token_secret.parse_secret(secret), resource_version=version)
             now = clock()
+            if first_seen is None:
+                first_seen = current.token.access_token
+            elif current.token.access_token != first_seen and not current.token.expires_within(0, now=now):
+                # Someone rotated the token while we waited or lost a CAS: use theirs, never refresh twice.
+                return RefreshOutcome(stored=current, refreshed=False)
             if not forced and not current.token.expires_within(margin.total_seconds(), now=now):
                 return RefreshOutcome(stored=current, refreshed=False)
             if current.token.refresh_token is None:
