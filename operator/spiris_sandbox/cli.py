@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         "--default-company", type=int, default=1, help="0 = the demo user has no default company"
     )
     parser.add_argument("--download-ttl", type=int, default=SandboxConfig.download_ttl_seconds)
+    parser.add_argument(
+        "--fault-server-errors", type=int, default=0, help="answer the next N API calls with 5xx"
+    )
+    parser.add_argument("--fault-slow-ms", type=int, default=0, help="delay every API call by this many ms")
+    parser.add_argument("--fault-force-429", type=int, default=0, help="answer the next N API calls with 429")
     parser.add_argument("--access-log", action="store_true")
     return parser
 
@@ -76,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         auto_approve_company=args.auto_approve,
         default_company=args.default_company or None,
         download_ttl_seconds=args.download_ttl,
+        fault_server_errors=args.fault_server_errors,
+        fault_slow_ms=args.fault_slow_ms,
+        fault_force_429=args.fault_force_429,
     )
     app, state = build_app(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
