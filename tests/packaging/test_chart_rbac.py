@@ -30,6 +30,10 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
         ("", "namespaces"): {"list", "watch"},
     },
+    # Namespaced installs only: the web's readiness check lists connections cluster-wide.
+    "web-readiness": {
+        (GROUP, "spirisconnections"): {"list"},
+    },
     "web": {
         (GROUP, "spirisconnections"): {"get", "list"},
         ("", "secrets"): {"get", "create", "update"},
@@ -48,7 +52,7 @@ SECRET_VERBS = {
 def _role_key(role: dict[str, Any]) -> str:
     """Which component a Role/ClusterRole is for, from its name suffix."""
     name = role["metadata"]["name"]
-    for key in ("operator-discovery", "operator", "web", "sync"):
+    for key in ("operator-discovery", "operator", "web-readiness", "web", "sync"):
         if name.endswith(f"-{key}"):
             return key
     raise AssertionError(f"role {name} belongs to no known component")
@@ -86,7 +90,8 @@ def test_each_component_gets_exactly_the_intended_rules(value_set: str) -> None:
         key = _role_key(role)
         seen.add(key)
         assert _grants(role["rules"]) == INTENDED[key], role["metadata"]["name"]
-    assert seen == set(INTENDED)
+    namespaced = bool(load_values(value_set).get("watchNamespaces"))
+    assert seen == set(INTENDED) - (set() if namespaced else {"web-readiness"})
 
 
 @pytest.mark.parametrize("value_set", value_set_names())
@@ -128,10 +133,13 @@ def test_cluster_wide_install_binds_the_sync_role_per_namespace_only() -> None:
 
 def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each() -> None:
     objects = manifests(load_values("watch-namespaces-values"))
-    # Only the read-only Kopf discovery is cluster-wide.
-    assert [r["metadata"]["name"] for r in of_kind(objects, "ClusterRole")] == [
-        "spiris-spiris-operator-operator-discovery"
+    # Only read-only listing is cluster-wide: Kopf's discovery and the web's readiness check.
+    cluster_roles = {r["metadata"]["name"]: r for r in of_kind(objects, "ClusterRole")}
+    assert sorted(cluster_roles) == [
+        "spiris-spiris-operator-operator-discovery",
+        "spiris-spiris-operator-web-readiness",
     ]
+    assert all(set(rule["verbs"]) <= {"list", "watch"} for r in cluster_roles.values() for rule in r["rules"])
     for namespace in ("clients-a", "clients-b"):
         roles = {
             r["metadata"]["name"] for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == namespace
