@@ -68,6 +68,7 @@ ROW_COLUMNS = (
 # COPY text format: backslash, tab, newline and carriage return must be escaped inside values.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NULL = "\\N"
+_VOUCHER_LOCK_CLASS = 0x5350  # advisory-lock namespace of voucher writers (with hashtext(company_key))
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,11 @@ def upsert_vouchers(
     rendered = [_render(company_key, v) for v in batch]
     run_text = _NULL if run_id is None else str(run_id)
     with atomic(conn), conn.cursor() as cur:
+        # Serialise writers of one company's vouchers until the caller commits: two workers that overlap by
+        # mistake then see each other's committed rows instead of both inserting (or deleting) the same ones.
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s::int4, hashtext(%s))", (_VOUCHER_LOCK_CLASS, company_key)
+        )
         cur.execute(
             "SELECT id, content_sha256 FROM spiris.vouchers WHERE company_key = %s AND id = ANY(%s)",
             (company_key, [v.id for v in batch]),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 from spiris_store import ledger
+from spiris_store.connection import connect
 from spiris_store.records import (
     AccountRecord,
     DocumentRecord,
@@ -504,3 +507,36 @@ def test_naive_timestamps_are_refused(conn: Conn) -> None:
     naive = dataclasses.replace(make_voucher(1), modified_utc=datetime(2024, 1, 1))
     with pytest.raises(ValueError, match="timezone-aware"):
         ledger.upsert_vouchers(conn, company_key=company, vouchers=[naive], run_id=None)
+
+
+def test_overlapping_writers_of_one_company_do_not_collide(ledger_dsn: str, conn: Conn) -> None:
+    company = seed_company(conn)
+    vouchers = [make_voucher(n) for n in range(1, 21)]
+    first_holds_lock = threading.Event()
+    errors: list[BaseException] = []
+    results: list[Any] = []
+
+    def first_writer() -> None:
+        with connect(ledger_dsn) as own, own.transaction():
+            results.append(ledger.upsert_vouchers(own, company_key=company, vouchers=vouchers, run_id=None))
+            first_holds_lock.set()
+            time.sleep(0.5)  # still uncommitted while the second writer arrives
+
+    def second_writer() -> None:
+        first_holds_lock.wait(5)
+        try:
+            with connect(ledger_dsn) as own, own.transaction():
+                results.append(
+                    ledger.upsert_vouchers(own, company_key=company, vouchers=vouchers, run_id=None)
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert errors == []
+    assert [(r.inserted, r.unchanged) for r in results] == [(20, 0), (0, 20)]
+    assert conn.execute("SELECT count(*) FROM spiris.voucher_rows").fetchone() == (40,)
