@@ -7,14 +7,27 @@ collide. See docs/architecture.md, "Test fixtures".
 
 from __future__ import annotations
 
+import signal
 import uuid
 from collections.abc import Iterator
+from types import FrameType
 
 import pytest
 from spiris_localstack.job_runner import JobRunner
 from spiris_localstack.kube_server import KubeServer
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.s3 import S3Server
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A SIGTERM (CI cancel, `timeout`) would end Python without teardown and leave the servers running:
+    # turn it into an interrupt so every fixture still stops what it started.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")
