@@ -19,6 +19,11 @@ from spiris_sandbox.catalog import ACCOUNT_NAMES, COST_ACCOUNTS, CUSTOMERS, MONT
 from spiris_sandbox.clock import format_utc_millis
 from spiris_sandbox.company_data import CompanyData, FiscalYear, Record, api_date, format_amount_sv
 from spiris_sandbox.documents import DocumentSpec
+from spiris_sandbox.invoice_records import (
+    customer_invoice_pdf,
+    customer_invoice_record,
+    supplier_invoice_record,
+)
 
 RowSpec = tuple[int, int, int, str | None]  # account, debit öre, credit öre, transaction text
 
@@ -235,65 +240,35 @@ class VoucherFactory:
         sales_attachments: list[str] = []
         if invoice_number % 10 == 1:
             sales_attachments.append(self._sales_attachment(invoice_id, created))
-        company.customer_invoices[invoice_id] = {
-            "Id": invoice_id,
-            "InvoiceNumber": invoice_number,
-            "InvoiceDate": api_date(day),
-            "DueDate": api_date(due),
-            "DeliveryDate": api_date(day),
-            "IsCreditInvoice": credit,
-            "CustomerId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"customer:{company.profile.id}:{customer}")),
-            "CustomerNumber": str(CUSTOMERS.index(customer) + 1001),
-            "CustomerName": customer,
-            "CurrencyCode": "SEK",
-            "CurrencyRate": 1.0,
-            "TotalAmount": _money(sign * total),
-            "TotalVatAmount": _money(sign * vat),
-            "TotalRoundings": 0.0,
-            "TotalAmountInvoiceCurrency": _money(sign * total),
-            "TotalVatAmountInvoiceCurrency": _money(sign * vat),
-            "RemainingAmount": 0.0,
-            "RemainingAmountInvoiceCurrency": 0.0,
-            "VoucherId": voucher_id,
-            "VoucherNumber": voucher["NumberAndNumberSeries"],
-            "SalesDocumentAttachments": sales_attachments,
-            "ReferringInvoiceId": referring,
-            "CreditedBy": [],
-            "CreatedUtc": voucher["CreatedUtc"],
-            "ModifiedUtc": voucher["ModifiedUtc"],
-            "PaymentStatus": 0,
-            "PaymentDate": api_date(min(due, self._year.end)),
-            "IsQuickInvoice": False,
-            "HasAutoInvoiceError": False,
-            "OurReference": rng.choice(PEOPLE),
-            "YourReference": None,
-            "InvoiceCountryCode": "SE",
-            "Rows": [
-                {
-                    "LineNumber": 1,
-                    "ArticleNumber": None,
-                    "Text": service,
-                    "Quantity": 1.0,
-                    "UnitPrice": _money(sign * net),
-                    "AmountNoVat": _money(sign * net),
-                    "PercentVat": 0.25,
-                    "VatRate": 25.0,
-                }
-            ],
-        }
-        company.documents[invoice_id] = DocumentSpec(
-            kind="pdf",
-            lines=(
-                f"{'Kreditfaktura' if credit else 'Faktura'} {invoice_number}",
-                company.profile.name,
-                f"Org.nr {company.profile.org_number}",
-                f"Kund: {customer}",
-                f"Fakturadatum: {day.isoformat()}   Förfallodatum: {due.isoformat()}",
-                f"{service}: {format_amount_sv(sign * net)}",
-                f"Moms 25 %: {format_amount_sv(sign * vat)}",
-                f"Att betala: {format_amount_sv(sign * total)}",
-                f"Verifikation {voucher['NumberAndNumberSeries']}",
-            ),
+        company.customer_invoices[invoice_id] = customer_invoice_record(
+            invoice_id=invoice_id,
+            number=invoice_number,
+            day=day,
+            due=due,
+            credit=credit,
+            customer=customer,
+            company_id=company.profile.id,
+            net=sign * net,
+            vat=sign * vat,
+            voucher=voucher,
+            sales_attachments=sales_attachments,
+            referring=referring,
+            reference=rng.choice(PEOPLE),
+            service=service,
+            payment_date=min(due, self._year.end),
+        )
+        company.documents[invoice_id] = customer_invoice_pdf(
+            company_name=company.profile.name,
+            org_number=company.profile.org_number,
+            number=invoice_number,
+            credit=credit,
+            customer=customer,
+            day=day,
+            due=due,
+            service=service,
+            net=sign * net,
+            vat=sign * vat,
+            voucher_number=voucher["NumberAndNumberSeries"],
         )
         document_id = self.new_id()
         company.document_records[document_id] = {
@@ -415,58 +390,26 @@ class VoucherFactory:
         attachments: list[str],
         status: int,
     ) -> Record:
-        net = total - vat
-        serial = len(self._company.supplier_invoices) + 1
-        return {
-            "Id": invoice_id,
-            "SupplierId": str(
-                uuid.uuid5(uuid.NAMESPACE_URL, f"supplier:{self._company.profile.id}:{supplier}")
-            ),
-            "SupplierName": supplier,
-            "SupplierNumber": str(SUPPLIERS.index(supplier) + 201) if supplier in SUPPLIERS else None,
-            "InvoiceNumber": number,
-            "InvoiceDate": api_date(day),
-            "DueDate": api_date(day + timedelta(days=30)),
-            "PaymentDate": None,
-            "TotalAmount": _money(total),
-            "Vat": _money(vat),
-            "VatHigh": _money(vat),
-            "CurrencyCode": "SEK",
-            "CurrencyRate": 1.0,
-            "IsCreditInvoice": credit,
-            "OcrNumber": str(self._rng.randrange(10**9, 10**10)),
-            "Message": None,
-            "VoucherId": voucher["Id"] if voucher else None,
-            "VoucherNumber": voucher["NumberAndNumberSeries"] if voucher else None,
-            "Number": serial,
-            "NumberSeries": "B" if voucher else None,
-            "Attachments": attachments,
-            "Rows": [
-                {
-                    "LineNumber": 1,
-                    "AccountNumber": net_account,
-                    "AccountName": ACCOUNT_NAMES.get(net_account),
-                    "DebetAmount": _money(max(net, 0)),
-                    "CreditAmount": _money(max(-net, 0)),
-                    "TransactionText": None,
-                    "CostCenterItemId1": None,
-                    "CostCenterItemId2": None,
-                    "CostCenterItemId3": None,
-                    "ProjectId": None,
-                    "VatCodeId": None,
-                    "VatAmount": _money(vat),
-                },
-            ],
-            "Status": status,
-            "PaymentStatus": 0 if status == 1 else 1,
-            "CreatedUtc": voucher["CreatedUtc"] if voucher else format_utc_millis(self._created(day)),
-            "ModifiedUtc": voucher["ModifiedUtc"] if voucher else format_utc_millis(self._created(day)),
-            "IsQuickInvoice": False,
-            "SupplierInvoiceOrigin": 0,
-            "AllocationPeriods": [],
-            "IsIncludedInVatReport": voucher is not None,
-            "VatReportId": None,
-        }
+        ocr = str(self._rng.randrange(10**9, 10**10))
+        stamp = format_utc_millis(self._created(day)) if voucher is None else None
+        return supplier_invoice_record(
+            invoice_id=invoice_id,
+            company_id=self._company.profile.id,
+            serial=len(self._company.supplier_invoices) + 1,
+            supplier=supplier,
+            number=number,
+            day=day,
+            total=total,
+            vat=vat,
+            net_account=net_account,
+            credit=credit,
+            voucher=voucher,
+            attachments=attachments,
+            status=status,
+            ocr=ocr,
+            created_utc=voucher["CreatedUtc"] if voucher else str(stamp),
+            modified_utc=voucher["ModifiedUtc"] if voucher else str(stamp),
+        )
 
     def deleted_supplier_invoice(self, *, day: date) -> str:
         """A supplier invoice in Status 2 (Deleted): no voucher, its scan still attached."""
