@@ -23,6 +23,8 @@ COPY web/ ./web/
 RUN /opt/spiris/bin/pip install .
 
 FROM ${PYTHON_IMAGE} AS runtime
+# A global ARG is visible inside a stage only when declared again there.
+ARG PYTHON_IMAGE
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="spiris-operator" \
       org.opencontainers.image.description="Kubernetes operator that syncs Spiris (Visma eEkonomi) ledgers and voucher documents into Postgres and S3; also the consent web component and the sync worker." \

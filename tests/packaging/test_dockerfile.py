@@ -131,10 +131,10 @@ def test_the_package_installs_regularly_in_a_builder_stage_and_only_the_venv_rea
     assert not any("-e " in run or "--editable" in run for run in runs)
     runtime_copies = [i.arguments for i in instructions if i.stage == runtime and i.keyword == "COPY"]
     assert runtime_copies == [f"--from={builder} /opt/spiris /opt/spiris"]
-    args = {
-        i.arguments.split("=", 1)[0]: i.arguments.split("=", 1)[1] for i in instructions if i.keyword == "ARG"
-    }
-    assert re.match(r"python:3\.11-slim", args["PYTHON_IMAGE"])
+    defaults = dict(
+        i.arguments.split("=", 1) for i in instructions if i.keyword == "ARG" and "=" in i.arguments
+    )
+    assert re.match(r"python:3\.11-slim", defaults["PYTHON_IMAGE"])
     assert _pyproject()["project"]["requires-python"] == ">=3.11"
 
 
@@ -155,6 +155,29 @@ def test_runtime_is_non_root_and_read_only_friendly() -> None:
     values = load_values("required-values")
     assert exposed == {8080, 9090}
     assert values.get("web", {}).get("port", 8080) in exposed
+
+
+def test_every_variable_used_in_a_stage_is_declared_in_it() -> None:
+    """Docker expands only ARGs declared in the stage (or before the first FROM, for FROM lines) and ENVs."""
+    global_args: set[str] = set()
+    declared: dict[str, set[str]] = {}
+    for instruction in _instructions():
+        used = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", instruction.arguments))
+        if instruction.keyword == "ARG":
+            name = instruction.arguments.split("=", 1)[0]
+            (declared.setdefault(instruction.stage, set()) if instruction.stage else global_args).add(name)
+            continue
+        if instruction.keyword == "FROM":
+            assert used <= global_args, instruction
+            declared.setdefault(instruction.stage, set())
+            continue
+        if instruction.keyword == "RUN":
+            continue  # the shell expands these at build time
+        known = declared[instruction.stage] | {"PATH"}
+        assert used <= known, f"{instruction.keyword} {instruction.arguments}: {used - known} undeclared here"
+        if instruction.keyword == "ENV":
+            names = re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=", instruction.arguments)
+            declared[instruction.stage] |= set(names)
 
 
 def test_oci_labels() -> None:
