@@ -197,7 +197,9 @@ async def sie4(ctx: ApiContext) -> Response:
         now=ctx.state.clock.time(),
     )
     public = {key: value for key, value in record.items() if not key.startswith("_")}
-    public["TemporaryUrl"] = temporary_url(str(ctx.request.base_url), link)
+    public["TemporaryUrl"] = temporary_url(
+        str(ctx.request.base_url), link, storage_host=ctx.state.config.storage_host
+    )
     return ApiJSONResponse(public)
 
 

@@ -30,7 +30,7 @@ def _link(ctx: ApiContext, *, key: str, content_type: str, file_name: str) -> st
         file_name=file_name,
         now=ctx.state.clock.time(),
     )
-    return temporary_url(str(ctx.request.base_url), link_id)
+    return temporary_url(str(ctx.request.base_url), link_id, storage_host=ctx.state.config.storage_host)
 
 
 def _flag(ctx: ApiContext, name: str, default: bool) -> bool | None:

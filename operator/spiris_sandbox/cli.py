@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--download-ttl", type=int, default=SandboxConfig.download_ttl_seconds)
     parser.add_argument(
+        "--storage-host", default=None, help="host name used in TemporaryUrl (e.g. localhost)"
+    )
+    parser.add_argument(
         "--fault-server-errors", type=int, default=0, help="answer the next N API calls with 5xx"
     )
     parser.add_argument("--fault-slow-ms", type=int, default=0, help="delay every API call by this many ms")
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         auto_approve_company=args.auto_approve,
         default_company=args.default_company or None,
         download_ttl_seconds=args.download_ttl,
+        storage_host=args.storage_host,
         fault_server_errors=args.fault_server_errors,
         fault_slow_ms=args.fault_slow_ms,
         fault_force_429=args.fault_force_429,

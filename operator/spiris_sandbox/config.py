@@ -33,6 +33,8 @@ class SandboxConfig:
     rate_limit_per_minute: int = 600
     retry_after_header: bool = False
     download_ttl_seconds: int = 300
+    # Host name put into TemporaryUrl instead of the API's (e.g. "localhost" while the API is 127.0.0.1).
+    storage_host: str | None = None
     # Fault switches active from the start (the runtime equivalents are POST /_sandbox/faults).
     fault_server_errors: int = 0
     fault_slow_ms: int = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -61,5 +62,11 @@ class DownloadLinks:
             return len(self._links)
 
 
-def temporary_url(base_url: str, link_id: str) -> str:
-    return f"{base_url.rstrip('/')}/temp/fileanonymous/{link_id}"
+def temporary_url(base_url: str, link_id: str, *, storage_host: str | None = None) -> str:
+    """The link's URL on this server; `storage_host` swaps the host name (same port) so the storage looks like
+    another host, as in production (clients must not send the bearer token there)."""
+    parts = urlsplit(base_url)
+    netloc = parts.netloc
+    if storage_host:
+        netloc = storage_host + (f":{parts.port}" if parts.port else "")
+    return f"{parts.scheme}://{netloc}/temp/fileanonymous/{link_id}"

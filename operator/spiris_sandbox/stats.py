@@ -18,6 +18,7 @@ class SandboxStats:
         self._downloads = 0
         self._download_bytes = 0
         self._expired_downloads = 0
+        self._downloads_with_authorization = 0
 
     def request(self, client_id: str, template: str) -> None:
         with self._lock:
@@ -36,6 +37,10 @@ class SandboxStats:
             self._downloads += 1
             self._download_bytes += size
 
+    def download_with_authorization(self) -> None:
+        with self._lock:
+            self._downloads_with_authorization += 1
+
     def expired_download(self) -> None:
         with self._lock:
             self._expired_downloads += 1
@@ -46,6 +51,7 @@ class SandboxStats:
             self._throttled.clear()
             self._token_grants.clear()
             self._downloads = self._download_bytes = self._expired_downloads = 0
+            self._downloads_with_authorization = 0
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -66,4 +72,5 @@ class SandboxStats:
                 "downloads": self._downloads,
                 "download_bytes": self._download_bytes,
                 "expired_downloads": self._expired_downloads,
+                "downloads_with_authorization": self._downloads_with_authorization,
             }

@@ -169,3 +169,15 @@ def test_change_add_and_delete_for_incremental_sync(sandbox_factory: Factory) ->
         assert client.get(f"/v2/attachments/{attachment_id}").status_code == 404
         kept = client.get(f"/v2/vouchers/{year['id']}/{new_voucher['Id']}").json()
         assert attachment_id in kept["Attachments"]["AttachmentIds"]
+
+
+def test_storage_host_and_leaked_bearer_tokens_are_visible(sandbox_factory: Factory) -> None:
+    server = sandbox_factory(storage_host="localhost")
+    token = token_for(server)
+    with api(server, token) as client:
+        url = client.get("/v2/attachments", params={"$pagesize": 1}).json()["Data"][0]["TemporaryUrl"]
+        assert url.startswith(f"http://localhost:{server.port}/temp/fileanonymous/")
+        assert httpx.get(url).status_code == 200
+        assert client.get(url).status_code == 200  # this client wrongly sends its bearer token along
+    stats = httpx.get(f"{server.url}/_sandbox/stats").json()
+    assert stats["downloads"] == 2 and stats["downloads_with_authorization"] == 1
