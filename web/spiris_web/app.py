@@ -109,5 +109,7 @@ def create_app(
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    # A trailing-slash redirect would be built from the Host header: an open redirect. 404 instead.
+    app.router.redirect_slashes = False
     app.state.context = ctx
     return app

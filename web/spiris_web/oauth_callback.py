@@ -101,6 +101,8 @@ def complete_consent(
             })
         _store(ctx, connection=connection, token=token, state=state)
     except LinkRefused as exc:
+        logger.info("callback link refused", extra={"reason": exc.reason, "outcome": exc.outcome.value,
+                                                    "namespace": state.namespace, "connection": state.name})
         return exc.outcome, {}
     except _Refused as exc:
         logger.info("consent refused", extra={"reason": exc.reason, "outcome": exc.outcome.value,
