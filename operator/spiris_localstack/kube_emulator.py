@@ -44,6 +44,7 @@ from spiris_localstack.kube_resources import (
     spec_from_crd,
 )
 from spiris_localstack.kube_selectors import SelectorError, parse_field_selector, parse_label_selector
+from spiris_localstack.kube_tables import render_table, wants_table
 
 logger = logging.getLogger(__name__)
 
@@ -239,9 +240,12 @@ class SpirisKubeEmulator(KubernetesEmulator):  # type: ignore[misc]
         if method == "GET":
             if params.get("watch") in ("true", "1"):
                 return await self._watch(raw, spec, route)
+            table = wants_table(raw.headers.get("Accept", ""))
             if route.name is None:
-                return self._json(self._list(spec, route, params))
-            return self._json(self._output(spec, route.version, self._require(spec, route)))
+                listing = self._list(spec, route, params)
+                return self._json(self._table(spec, listing["items"], params) if table else listing)
+            obj = self._output(spec, route.version, self._require(spec, route))
+            return self._json(self._table(spec, [obj], params) if table else obj)
         if method == "POST" and route.name is None:
             body = await self._body(raw)
             created = self._create(spec, route.namespace, body, dry_run=dry_run)
@@ -327,6 +331,10 @@ class SpirisKubeEmulator(KubernetesEmulator):  # type: ignore[misc]
         return {"kind": f"{spec.kind}List", "apiVersion": spec.api_version(route.version),
                 "metadata": {"resourceVersion": str(self._rv)}, "items": items}
 
+    def _table(self, spec: ResourceSpec, objects: list[JsonObj], params: Mapping[str, str]) -> JsonObj:
+        return render_table(kind=spec.kind, printer_columns=spec.printer_columns, objects=objects,
+                            resource_version=str(self._rv), include_object=params.get("includeObject"))
+
     # --- watch
 
     async def _watch(self, raw: aiohttp.web.BaseRequest, spec: ResourceSpec,
@@ -343,7 +351,8 @@ class SpirisKubeEmulator(KubernetesEmulator):  # type: ignore[misc]
             timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else None
             deadline = asyncio.get_running_loop().time() + timeout if timeout else None
             try:
-                await self._pump(response, spec, route, matches, initial, queue, deadline)
+                table_params = params if wants_table(raw.headers.get("Accept", "")) else None
+                await self._pump(response, spec, route, matches, initial, queue, deadline, table_params)
                 await response.write_eof()
             except ConnectionResetError:
                 pass  # the client went away: a normal end for a watch
@@ -366,7 +375,7 @@ class SpirisKubeEmulator(KubernetesEmulator):  # type: ignore[misc]
 
     async def _pump(self, response: aiohttp.web.StreamResponse, spec: ResourceSpec, route: Route,
                     matches: Any, initial: list[Change] | ApiError, queue: asyncio.Queue[Change | None],
-                    deadline: float | None) -> None:
+                    deadline: float | None, table_params: Mapping[str, str] | None) -> None:
         if isinstance(initial, ApiError):
             await response.write(json.dumps({"type": "ERROR", "object": initial.status()}).encode() + b"\n")
             return
@@ -378,6 +387,8 @@ class SpirisKubeEmulator(KubernetesEmulator):  # type: ignore[misc]
                 if change is None:
                     return
                 event = self._event_for(spec, route, matches, change)
+                if event is not None and table_params is not None:  # kubectl get -w: one-row Tables
+                    event["object"] = self._table(spec, [event["object"]], table_params)
                 if event is not None:
                     await response.write(json.dumps(event).encode() + b"\n")
             try:

@@ -32,6 +32,7 @@ class ResourceSpec:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     extra_subresources: tuple[str, ...] = field(default=())
+    printer_columns: tuple[dict[str, Any], ...] = field(default=())
 
     @property
     def key(self) -> tuple[str, str]:
@@ -91,6 +92,7 @@ def spec_from_crd(crd: Mapping[str, Any]) -> ResourceSpec:
         status_subresource=any("status" in (v.get("subresources") or {}) for v in served),
         short_names=tuple(names.get("shortNames", ())),
         categories=tuple(names.get("categories", ())),
+        printer_columns=tuple(served[0].get("additionalPrinterColumns") or ()) if served else (),
     )
 
 

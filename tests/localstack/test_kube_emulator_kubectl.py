@@ -121,3 +121,21 @@ def test_delete_wait_with_finalizer(kube_server: KubeServer, kubectl_env: dict[s
     assert time.monotonic() - started >= 0.9  # kubectl really waited for the finalizer to go
     gone = kubectl(kubectl_env, "-n", kube_namespace, "get", "widget", "w", check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+def test_get_prints_the_crd_printer_columns(kube_server: KubeServer, kubectl_env: dict[str, str],
+                                            kube_namespace: str) -> None:
+    group_version = "spiris.senseworks.io/v1alpha1"
+    apply(kubectl_env, kube_namespace, {"apiVersion": group_version, "kind": "SpirisConnection",
+                                        "metadata": {"name": "acme"}, "spec": {"displayName": "Acme"}})
+    kube_server.request(
+        "PATCH", f"/apis/{group_version}/namespaces/{kube_namespace}/spirisconnections/acme/status",
+        json={"status": {"phase": "Ready", "company": {"name": "Acme AB", "corporateIdentityNumber": "5566"},
+                         "conditions": [{"type": "Synced", "status": "False"},
+                                        {"type": "Ready", "status": "True"}]}},
+        headers={"Content-Type": "application/merge-patch+json"})
+    header, row = kubectl(kubectl_env, "-n", kube_namespace, "get", "spc").stdout.splitlines()
+    assert header.split() == ["NAME", "COMPANY", "ORG.NR", "READY", "PHASE", "AGE"]
+    assert row.split()[:6] == ["acme", "Acme", "AB", "5566", "True", "Ready"]
+    everywhere = kubectl(kubectl_env, "get", "spirisconnections", "-A").stdout
+    assert everywhere.split()[0] == "NAMESPACE" and f"{kube_namespace}   acme" in everywhere
