@@ -105,6 +105,12 @@ def test_filters_valid(session: httpx.Client, years: list[dict[str, Any]]) -> No
     )
     assert ids("contains(VoucherText,'faktura')") == expect(lambda v: "faktura" in v["VoucherText"].lower())
     assert ids("VoucherType gt 11") == expect(lambda v: v["VoucherType"] > 11)
+    assert ids("day(VoucherDate) eq 1 and NumberSeries ne 'A'") == expect(
+        lambda v: v["VoucherDate"][8:10] == "01" and v["NumberSeries"] != "A"
+    )
+    assert ids("SourceId eq null and VoucherType lt 3") == expect(
+        lambda v: v["SourceId"] is None and v["VoucherType"] < 3
+    )
     invoices = session.get(
         "/v2/customerinvoices",
         params={"$filter": "IsCreditInvoice eq false and InvoiceDate ge 2025-01-01", "$pagesize": 1000},
