@@ -60,6 +60,8 @@ class StackOptions:
     #: Re-sync schedule of the FiscalYearSyncs the connection creates (an interval or cron).
     schedule: str = "6h"
     reconcile_interval: float = 1.0
+    #: Fraction of the schedule interval added as jitter (0 makes scheduled runs exactly on time).
+    schedule_jitter: float = 0.1
     max_concurrent_jobs: int = 2
     web_port: int = 0
     work_dir: Path | None = None
@@ -240,6 +242,7 @@ class LocalStack:
             "SPIRIS_MAX_CONCURRENT_JOBS": str(options.max_concurrent_jobs),
             "SPIRIS_OPERATOR_RECONCILE_INTERVAL": str(options.reconcile_interval),
             "SPIRIS_SYNC_RETRY_BASE_SECONDS": "5",
+            "SPIRIS_SYNC_SCHEDULE_JITTER": str(options.schedule_jitter),
             "SPIRIS_SYNC_IMAGE": "spiris-operator:local",
         }
 
