@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest run demo bench clean
+.PHONY: venv system-deps test lint typecheck pytest run demo bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+system-deps:
+	@bash .ci/system-deps
+
 lint: $(STAMP)
 	$(BIN)/ruff check operator web tests benchmarks
 
@@ -22,18 +25,18 @@ typecheck: $(STAMP)
 	$(BIN)/mypy operator/spiris_client operator/spiris_sandbox operator/spiris_store operator/spiris_sync \
 		operator/spiris_connection operator/spiris_operator operator/spiris_localstack web/spiris_web
 
-pytest: $(STAMP)
+pytest: $(STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-run: $(STAMP)
+run: $(STAMP) system-deps
 	$(BIN)/spiris-local run
 
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/spiris-local demo
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/run.py
 
 clean:
