@@ -52,9 +52,10 @@ class ResourceSpec:
 
 
 def _core(plural: str, kind: str, *, namespaced: bool = True, status: bool = False,
-          short: tuple[str, ...] = ()) -> ResourceSpec:
+          short: tuple[str, ...] = (), categories: tuple[str, ...] = ()) -> ResourceSpec:
     return ResourceSpec(group="", versions=("v1",), plural=plural, kind=kind, namespaced=namespaced,
-                        singular=kind.lower(), status_subresource=status, short_names=short)
+                        singular=kind.lower(), status_subresource=status, short_names=short,
+                        categories=categories)
 
 
 BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
@@ -63,9 +64,9 @@ BUILTIN_RESOURCES: tuple[ResourceSpec, ...] = (
     _core("configmaps", "ConfigMap", short=("cm",)),
     _core("events", "Event", short=("ev",)),
     _core("serviceaccounts", "ServiceAccount", short=("sa",)),
-    _core("pods", "Pod", status=True, short=("po",)),
+    _core("pods", "Pod", status=True, short=("po",), categories=("all",)),
     ResourceSpec(group="batch", versions=("v1",), plural="jobs", kind="Job", namespaced=True,
-                 singular="job", status_subresource=True),
+                 singular="job", status_subresource=True, categories=("all",)),
     ResourceSpec(group="coordination.k8s.io", versions=("v1",), plural="leases", kind="Lease",
                  namespaced=True, singular="lease"),
     ResourceSpec(group="events.k8s.io", versions=("v1",), plural="events", kind="Event", namespaced=True,
