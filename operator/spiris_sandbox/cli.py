@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         fault_slow_ms=args.fault_slow_ms,
         fault_force_429=args.fault_force_429,
     )
-    app, state = build_app(config)
+    try:
+        app, state = build_app(config)
+    except ValueError as error:
+        print(f"spiris-sandbox: {error}", file=sys.stderr)
+        return 2
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.port))

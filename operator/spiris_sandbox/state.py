@@ -49,6 +49,11 @@ def build_state(config: SandboxConfig) -> SandboxState:
         large_document_bytes=config.large_document_bytes,
         default_company=config.default_company,
     )
+    if (
+        config.auto_approve_company is not None
+        and config.auto_approve_company not in world.users[0].companies
+    ):
+        raise ValueError(f"auto-approve: the demo user has no company {config.auto_approve_company}")
     faults = Faults(
         server_errors=config.fault_server_errors,
         slow_ms=config.fault_slow_ms,

@@ -86,3 +86,16 @@ def test_cli_serves_auto_approve_flow_with_seeded_companies() -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_cli_refuses_an_unknown_auto_approve_company() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "spiris_sandbox.cli", "--port", "0", "--auto-approve", "9"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (
+        result.returncode == 2
+        and "spiris-sandbox: auto-approve: the demo user has no company 9" in result.stderr
+    )
