@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -366,3 +367,23 @@ def test_deleting_a_crd_stops_serving_it(kube_server: KubeServer) -> None:
     with pytest.raises(httpx.HTTPStatusError) as info:
         kube_server.request("GET", f"/apis/{GROUP}/{VERSION}/gadgets")
     assert info.value.response.status_code == 404
+
+
+def test_watch_reports_objects_entering_and_leaving_a_selector(kube_server: KubeServer, core: CoreV1Api,
+                                                               kube_namespace: str) -> None:
+    start = core.list_namespaced_config_map(kube_namespace).metadata.resource_version
+    core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": "m"}})
+    core.patch_namespaced_config_map("m", kube_namespace, {"metadata": {"labels": {"app": "x"}}})
+    core.patch_namespaced_config_map("m", kube_namespace, {"data": {"k": "v"}})
+    core.patch_namespaced_config_map("m", kube_namespace, {"metadata": {"labels": {"app": None}}})
+    with httpx.stream("GET", f"{kube_server.url}/api/v1/namespaces/{kube_namespace}/configmaps",
+                      params={"watch": "true", "timeoutSeconds": "1", "labelSelector": "app=x",
+                              "resourceVersion": start}) as response:
+        events = [json.loads(line)["type"] for line in response.iter_lines() if line]
+    assert events == ["ADDED", "MODIFIED", "DELETED"]
+
+
+def test_bad_selector_is_400(core: CoreV1Api, kube_namespace: str) -> None:
+    with pytest.raises(ApiException) as info:
+        core.list_namespaced_config_map(kube_namespace, label_selector="tier in web")
+    assert info.value.status == 400
