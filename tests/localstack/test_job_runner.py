@@ -130,13 +130,14 @@ def test_failing_job_retries_backoff_limit_times(kube_server: KubeServer, kube_n
 
 def test_deadline_kills_the_process(kube_server: KubeServer, kube_namespace: str,
                                     job_runner: JobRunner) -> None:
-    create_job(kube_server, kube_namespace, job_manifest("slow", "import time; time.sleep(60)", deadline=1,
+    create_job(kube_server, kube_namespace, job_manifest("slow", "import time; time.sleep(60)", deadline=2,
                                                          backoff_limit=5))
     pids = wait_for(job_runner.running_pids)
     job = finished(kube_server, kube_namespace, "slow")
     assert condition(job)["reason"] == "DeadlineExceeded"  # type: ignore[index]
-    assert job["status"]["failed"] == 1
-    wait_for(lambda: not any(pid_alive(pid) for pid in pids), timeout=10)
+    assert job["status"]["failed"] == 1 and "active" not in job["status"]
+    assert not any(pid_alive(pid) for pid in pids)  # killed before the status was written
+    assert "--- killed" in job_runner.log_path(kube_namespace, "slow").read_text()
 
 
 def test_deleting_the_job_kills_the_process(kube_server: KubeServer, kube_namespace: str,
