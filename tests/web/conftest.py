@@ -51,11 +51,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+CAPTURED_LOGGERS = ("spiris_web", "spiris_client", "httpx", "httpcore", "uvicorn", "kubernetes", "urllib3")
 GROUP, VERSION, PLURAL = "spiris.senseworks.io", "v1alpha1", "spirisconnections"
 
 
 class LogCapture(logging.Handler):
-    """Keeps every formatted log line of the session (all loggers, DEBUG and up)."""
+    """Keeps every formatted log line of the session that reaches the root logger."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -77,12 +78,16 @@ class LogCapture(logging.Handler):
 def log_capture() -> Iterator[LogCapture]:
     handler = LogCapture()
     root = logging.getLogger()
-    previous = root.level
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    # Everything the web process logs or its libraries log about requests, at the most talkative level.
+    loggers = [logging.getLogger(name) for name in CAPTURED_LOGGERS]
+    previous = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
     yield handler
     root.removeHandler(handler)
-    root.setLevel(previous)
+    for logger, level in zip(loggers, previous, strict=True):
+        logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")
