@@ -152,3 +152,8 @@ def test_notes_tell_the_user_what_to_do_next() -> None:
     assert NAMESPACE in notes
     sandbox_notes = render(load_values("sandbox-values"))["spiris-operator/templates/NOTES.txt"]
     assert "sandbox" in sandbox_notes
+    # Cluster-wide installs must prepare connection namespaces by hand; the notes say with what.
+    cluster_wide = render(required_values())["spiris-operator/templates/NOTES.txt"]
+    assert 'ServiceAccount "spiris-sync"' in cluster_wide
+    assert 'ClusterRole "spiris-spiris-operator-sync"' in cluster_wide
+    assert 'Secrets "spiris-database" and "spiris-s3"' in cluster_wide
