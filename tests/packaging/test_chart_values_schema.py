@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import helm_python as helm
+import jsonschema
 import pytest
 from packaging_chart import CHART, load_values, render, required_values, value_set_names
 
@@ -126,6 +127,12 @@ def test_public_url_forms_that_are_allowed(url: str) -> None:
     values["publicUrl"] = url
     with helm.Chart.load(CHART) as chart:
         chart.validate_schema(values)
+
+
+def test_the_schema_itself_is_valid_draft_07() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(schema)
 
 
 def test_schema_closes_every_object_it_describes() -> None:
