@@ -1,4 +1,4 @@
-"""Fixtures for the client tests: one real `SandboxServer` per module over HTTP, reset between tests.
+"""Fixtures for the client tests: one real `SandboxServer` for the session over HTTP, reset between tests.
 
 `sandbox` auto-approves company 1 (10,000 vouchers in its last fiscal year) so the OAuth flow runs headless;
 `control` talks to the sandbox's `/_sandbox/` control API; `issue_token()` gets a fresh token pair for a
@@ -24,7 +24,7 @@ from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.server import SandboxServer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
     config = SandboxConfig(
         seed=11,

@@ -178,13 +178,16 @@ def test_an_unreachable_host_fails_as_unavailable() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     waits: list[float] = []
-    with SpirisApi(
-        f"http://127.0.0.1:{port}/v2",
-        token_provider=StaticTokenProvider("unused-token-value"),
-        max_retries=2,
-        backoff_cap=0.01,
-        sleep=waits.append,
-    ) as api, pytest.raises(SpirisUnavailable) as caught:
+    with (
+        SpirisApi(
+            f"http://127.0.0.1:{port}/v2",
+            token_provider=StaticTokenProvider("unused-token-value"),
+            max_retries=2,
+            backoff_cap=0.01,
+            sleep=waits.append,
+        ) as api,
+        pytest.raises(SpirisUnavailable) as caught,
+    ):
         api.company_settings()
     assert caught.value.attempts == 3
     assert len(waits) == 2
