@@ -88,7 +88,11 @@ async def account(ctx: ApiContext) -> Response:
     return errors.api_error(404, errors.ACCOUNT_NOT_FOUND, "Account not found.")
 
 
-def _balance_records(ctx: ApiContext, day: date) -> list[Record] | Response:
+def _balance_records(ctx: ApiContext) -> list[Record] | Response:
+    """Every account's balance at the path's `{day}` (within the fiscal year containing it)."""
+    day = _path_date(ctx, "day")
+    if isinstance(day, Response):
+        return day
     year = ctx.books.fiscal_year_for(day)
     if year is None:
         return errors.api_error(400, errors.FISCAL_YEAR_DOES_NOT_EXIST, "No fiscal year contains that date.")
@@ -111,20 +115,14 @@ def _balance_records(ctx: ApiContext, day: date) -> list[Record] | Response:
 
 
 async def account_balances(ctx: ApiContext) -> Response:
-    day = _path_date(ctx, "day")
-    if isinstance(day, Response):
-        return day
-    records = _balance_records(ctx, day)
+    records = _balance_records(ctx)
     if isinstance(records, Response):
         return records
     return list_response(ctx.request, ctx.state, records, ACCOUNT_BALANCE)
 
 
 async def account_balance(ctx: ApiContext) -> Response:
-    day = _path_date(ctx, "day")
-    if isinstance(day, Response):
-        return day
-    records = _balance_records(ctx, day)
+    records = _balance_records(ctx)
     if isinstance(records, Response):
         return records
     wanted = str(ctx.request.path_params["account_number"])

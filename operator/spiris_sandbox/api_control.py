@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from spiris_sandbox.balances import truth
 from spiris_sandbox.clock import format_utc
+from spiris_sandbox.company_data import CompanyData
 from spiris_sandbox.data_changes import add_vouchers, change_vouchers, company_summary, delete_attachment
 from spiris_sandbox.identity_store import Grant
 from spiris_sandbox.state import SandboxState
@@ -41,12 +42,15 @@ def _bad(message: str, status: int = 400) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _company_number(request: Request, state: SandboxState) -> int | None:
+async def _books(request: Request, state: SandboxState) -> CompanyData | None:
+    """The books of the path's `{number}` company (built in a thread on first use), or None if unknown."""
     try:
         number = int(request.path_params["number"])
     except ValueError:
         return None
-    return number if number in state.world.profiles else None
+    if number not in state.world.profiles:
+        return None
+    return await asyncio.to_thread(state.world.company, number)
 
 
 async def companies(request: Request) -> Response:
@@ -60,10 +64,9 @@ async def companies(request: Request) -> Response:
 
 async def company(request: Request) -> Response:
     state = _state(request)
-    number = _company_number(request, state)
-    if number is None:
+    books = await _books(request, state)
+    if books is None:
         return _bad("unknown company", 404)
-    books = await asyncio.to_thread(state.world.company, number)
     return JSONResponse(company_summary(books))
 
 
@@ -87,10 +90,9 @@ async def users(request: Request) -> Response:
 
 async def seeded_truth(request: Request) -> Response:
     state = _state(request)
-    number = _company_number(request, state)
-    if number is None:
+    books = await _books(request, state)
+    if books is None:
         return _bad("unknown company", 404)
-    books = await asyncio.to_thread(state.world.company, number)
     year = books.fiscal_year(str(request.path_params["fiscal_year_id"]).lower())
     if year is None:
         return _bad("unknown fiscal year", 404)
@@ -231,10 +233,9 @@ async def issue_tokens(request: Request) -> Response:
 
 async def change(request: Request) -> Response:
     state = _state(request)
-    number = _company_number(request, state)
-    if number is None:
+    books = await _books(request, state)
+    if books is None:
         return _bad("unknown company", 404)
-    books = await asyncio.to_thread(state.world.company, number)
     try:
         body = await _body(request)
         ids = change_vouchers(
@@ -253,10 +254,9 @@ async def change(request: Request) -> Response:
 
 async def add(request: Request) -> Response:
     state = _state(request)
-    number = _company_number(request, state)
-    if number is None:
+    books = await _books(request, state)
+    if books is None:
         return _bad("unknown company", 404)
-    books = await asyncio.to_thread(state.world.company, number)
     try:
         body = await _body(request)
         with_attachments = body.get("with_attachments")
@@ -278,10 +278,9 @@ async def add(request: Request) -> Response:
 
 async def remove_attachment(request: Request) -> Response:
     state = _state(request)
-    number = _company_number(request, state)
-    if number is None:
+    books = await _books(request, state)
+    if books is None:
         return _bad("unknown company", 404)
-    books = await asyncio.to_thread(state.world.company, number)
     unlink = request.query_params.get("unlink", "false").lower() in ("true", "1")
     if not delete_attachment(
         books, str(request.path_params["attachment_id"]), unlink=unlink, clock=state.clock

@@ -44,6 +44,15 @@ def _flag(ctx: ApiContext, name: str, default: bool) -> bool | None:
     return default
 
 
+def _file_response(ctx: ApiContext, key: str, *, disposition: str | None) -> Response:
+    """A stored PDF streamed by the API itself (`/print`, `salesdocumentattachments/{id}.pdf`)."""
+    spec = ctx.books.documents[key]
+    headers = {"Content-Length": str(document_size(spec))}
+    if disposition:
+        headers["Content-Disposition"] = disposition
+    return StreamingResponse(document_chunks(spec), media_type="application/pdf", headers=headers)
+
+
 async def company_settings(ctx: ApiContext) -> Response:
     return ApiJSONResponse(ctx.books.profile.settings)
 
@@ -92,14 +101,8 @@ async def customer_invoice_print(ctx: ApiContext) -> Response:
     record = _customer_invoice(ctx)
     if isinstance(record, Response):
         return record
-    spec = ctx.books.documents[record["Id"]]
-    return StreamingResponse(
-        document_chunks(spec),
-        media_type="application/pdf",
-        headers={
-            "Content-Length": str(document_size(spec)),
-            "Content-Disposition": f'inline; filename="Faktura {record["InvoiceNumber"]}.pdf"',
-        },
+    return _file_response(
+        ctx, record["Id"], disposition=f'inline; filename="Faktura {record["InvoiceNumber"]}.pdf"'
     )
 
 
@@ -121,12 +124,7 @@ async def sales_attachment_file(ctx: ApiContext) -> Response:
     record = _sales_attachment(ctx)
     if isinstance(record, Response):
         return record
-    spec = ctx.books.documents[record["Id"]]
-    return StreamingResponse(
-        document_chunks(spec),
-        media_type="application/pdf",
-        headers={"Content-Length": str(document_size(spec))},
-    )
+    return _file_response(ctx, record["Id"], disposition=None)
 
 
 async def supplier_invoices(ctx: ApiContext) -> Response:

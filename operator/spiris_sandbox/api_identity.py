@@ -204,20 +204,21 @@ async def authorize(request: Request) -> Response:
     return _after_login(request, params, user)
 
 
-async def _flow(request: Request) -> tuple[dict[str, Any], Any] | None:
+async def _flow(request: Request) -> tuple[dict[str, Any], Any] | Response:
+    """The signed flow state and the posted form, or an error page when the flow is forged or expired."""
     state = _state(request)
     form = await request.form()
     flow = unsign(str(form.get("flow", "")), key=state.signing_key, now=state.clock.time())
     if flow is None:
-        return None
+        return _error_page(request, "Inloggningen har gått ut. Börja om från appen.", "invalid_request")
     return flow, form
 
 
 async def login(request: Request) -> Response:
     state = _state(request)
     loaded = await _flow(request)
-    if loaded is None:
-        return _error_page(request, "Inloggningen har gått ut. Börja om från appen.", "invalid_request")
+    if isinstance(loaded, Response):
+        return loaded
     flow, form = loaded
     params: dict[str, str] = flow["p"]
     email = str(form.get("email", ""))
@@ -235,8 +236,8 @@ async def login(request: Request) -> Response:
 async def choose_company(request: Request) -> Response:
     state = _state(request)
     loaded = await _flow(request)
-    if loaded is None:
-        return _error_page(request, "Inloggningen har gått ut. Börja om från appen.", "invalid_request")
+    if isinstance(loaded, Response):
+        return loaded
     flow, form = loaded
     user = state.world.user_by_id(str(flow.get("uid")))
     try:
@@ -251,8 +252,8 @@ async def choose_company(request: Request) -> Response:
 async def consent(request: Request) -> Response:
     state = _state(request)
     loaded = await _flow(request)
-    if loaded is None:
-        return _error_page(request, "Inloggningen har gått ut. Börja om från appen.", "invalid_request")
+    if isinstance(loaded, Response):
+        return loaded
     flow, form = loaded
     params: dict[str, str] = flow["p"]
     user = state.world.user_by_id(str(flow.get("uid")))
