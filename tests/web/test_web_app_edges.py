@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from kubernetes import client as k8s
@@ -13,6 +14,7 @@ from spiris_web.app import create_app
 from spiris_web.browser_binding import BrowserBinding
 from spiris_web.oauth_state import OAuthStateCodec
 from spiris_web.settings import WebSettings
+from spiris_web.spiris_gateway import SpirisClientGateway
 from starlette.responses import Response
 
 with warnings.catch_warnings():
@@ -71,3 +73,20 @@ def test_cookies_are_secure_httponly_and_lax_under_https() -> None:
     plain = Response()
     BrowserBinding.from_master(KEY, secure=False).set_cookie(plain, "nonce")
     assert "secure" not in plain.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize(("sandbox", "prompt", "acr_extra"), [(False, "select_account", False),
+                                                              (True, "login", True)])
+def test_authorize_url_forces_the_company_picker(sandbox: bool, prompt: str, acr_extra: bool) -> None:
+    settings = WebSettings(public_url="https://consent.example.se", client_id="c", client_secret="s",
+                           link_signing_key=KEY, identity_url="https://identity.example.se", sandbox=sandbox)
+    url = SpirisClientGateway(settings).authorization_url(
+        state="st", code_verifier="v" * 64, scopes=("ea:api", "offline_access")
+    )
+    assert url.startswith(settings.authorize_url + "?")
+    query = parse_qs(urlsplit(url).query)
+    assert query["prompt"] == [prompt]
+    assert query["acr_values"][0].startswith("service:44643EB1-3F76-4C1C-A672-402AE8085934")
+    assert ("forceselectcompany:true" in query["acr_values"][0]) is acr_extra
+    assert query["code_challenge_method"] == ["S256"] and "code_verifier" not in query
+    assert query["redirect_uri"] == ["https://consent.example.se/oauth/callback"]

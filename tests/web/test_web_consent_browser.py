@@ -391,3 +391,29 @@ def test_script_in_spiris_company_name_is_escaped_on_success(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     journey.shot("success-hostile-name-phone-sv")
     assert web.secret(kube_namespace, name) is not None
+
+
+@pytest.mark.parametrize("change", ["rotated", "ready"])
+def test_link_rotated_or_used_during_the_flow_is_refused_at_callback(
+    web: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path, change: str
+) -> None:
+    full = companies["full"]
+    name, link = web.create_connection(kube_namespace, display_name="Norrskens", orgnr=full.org_number)
+    journey = Journey(page, artifacts)
+    journey.open(link.url)
+    journey.grant()
+    journey.login()
+    journey.pick(full.number)
+    if change == "rotated":
+        web.issue_link(kube_namespace, name)  # the operator rotates while the person is at Spiris
+    else:
+        status = web.connection(kube_namespace, name)["status"]
+        web.set_status(kube_namespace, name, {**status, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Connected", "message": "ok",
+             "lastTransitionTime": "2026-01-01T00:00:00Z"},
+        ]})
+    response = journey.decide(allow=True)
+    assert response.status == 410
+    expected = "Det finns en nyare länk" if change == "rotated" else "Länken är redan använd"
+    assert journey.heading() == expected
+    assert_no_secret(web, kube_namespace, name)
