@@ -12,10 +12,11 @@ with reasons `BackoffLimitExceeded`, `DeadlineExceeded` or `PodFailurePolicy`), 
 Jobs after `ttlSecondsAfterFinished` (the TTL controller's part), and appends stdout/stderr to one log file
 per Job.
 
-A Job waiting for a missing non-optional Secret/ConfigMap stays pending (its deadline still applies). Only
-single-pod Jobs are supported (`completions`/`parallelism` of 1). A Job is never started twice: a Job that
-already has a `startTime` but no finished condition when this runner first sees it was started by an earlier
-runner whose process is gone, so it is marked Failed with reason `RunnerRestarted` instead of being rerun.
+A Job waiting for a missing non-optional Secret/ConfigMap stays pending (its deadline still applies); a
+suspended Job (`spec.suspend`) is left alone until it is resumed. Only single-pod Jobs are supported
+(`completions`/`parallelism` of 1). A Job is never started twice: a Job that already has a `startTime` but no
+finished condition when this runner first sees it was started by an earlier runner whose process is gone, so
+it is marked Failed with reason `RunnerRestarted` instead of being rerun.
 """
 
 from __future__ import annotations
@@ -303,7 +304,7 @@ class JobRunner:
             else:
                 run.job = job
         for uid, job in jobs.items():
-            if uid not in self._seen:
+            if uid not in self._seen and not (job.get("spec") or {}).get("suspend"):
                 self._seen.add(uid)
                 self._adopt(job)
         for run in list(self._runs.values()):

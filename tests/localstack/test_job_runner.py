@@ -262,3 +262,15 @@ def test_a_container_that_cannot_start_fails_the_job(kube_server: KubeServer, ku
     failed = condition(job)
     assert failed is not None and failed["reason"] == "BackoffLimitExceeded"
     assert "the container could not start" in failed["message"] and job["status"]["failed"] == 2
+
+
+def test_a_suspended_job_starts_when_resumed(kube_server: KubeServer, kube_namespace: str,
+                                             job_runner: JobRunner) -> None:
+    create_job(kube_server, kube_namespace, job_manifest("paused", "print('resumed run')", suspend=True))
+    time.sleep(0.8)
+    assert "startTime" not in (read_job(kube_server, kube_namespace, "paused").get("status") or {})
+    kube_server.request("PATCH", f"/apis/batch/v1/namespaces/{kube_namespace}/jobs/paused",
+                        json={"spec": {"suspend": False}},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    job = finished(kube_server, kube_namespace, "paused")
+    assert condition(job)["type"] == "Complete"  # type: ignore[index]
