@@ -16,6 +16,7 @@ from spiris_client import (
 )
 from spiris_client.fields import loads
 from spiris_client.paging import iterate_pages, parse_page
+from spiris_client.transport import QueryParams
 
 VOUCHER_JSON = """{
   "Id": "0b0e9a3c-7c1a-4b8e-9d47-3f3b7a1c2d10",
@@ -145,9 +146,9 @@ def _envelope(page: int, pages: int, items: list[dict[str, object]]) -> dict[str
 def test_paging_trusts_meta_and_stops_on_the_last_page() -> None:
     requested: list[dict[str, object]] = []
 
-    def get_json(query: dict[str, object]) -> object:
+    def get_json(query: QueryParams) -> object:
         requested.append(dict(query))
-        n = int(query["$page"])  # type: ignore[call-overload]
+        n = int(query["$page"] or 0)
         return _envelope(n, 3, [{"Id": f"{n}-{i}", "Rows": []} for i in range(2 if n < 3 else 1)])
 
     pages = list(iterate_pages(get_json, Voucher.from_api, params={"$filter": "x"}, page_size=2))
@@ -161,9 +162,9 @@ def test_paging_trusts_meta_and_stops_on_the_last_page() -> None:
 def test_paging_stops_on_an_empty_page_even_if_meta_promises_more() -> None:
     calls = []
 
-    def get_json(query: dict[str, object]) -> object:
+    def get_json(query: QueryParams) -> object:
         calls.append(query["$page"])
-        return _envelope(int(query["$page"]), 99, [])  # type: ignore[call-overload]
+        return _envelope(int(query["$page"] or 0), 99, [])
 
     assert len(list(iterate_pages(get_json, Voucher.from_api, start_page=4))) == 1
     assert calls == [4]
