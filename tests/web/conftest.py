@@ -29,6 +29,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from spiris_connection import consent_link
 from spiris_connection.token_secret import secret_name
+from spiris_localstack.consent_browser import CHROMIUM, CHROMIUM_ARGS
 from spiris_localstack.kube_server import KubeServer
 from spiris_localstack.processes import free_port
 from spiris_sandbox.config import SandboxConfig
@@ -40,16 +41,6 @@ from spiris_web.settings import WebSettings
 
 SIGNING_KEY = "web-test-signing-key-0123456789abcdef"
 SANDBOX_SEED = 11
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 CAPTURED_LOGGERS = ("spiris_web", "spiris_client", "httpx", "httpcore", "uvicorn", "kubernetes", "urllib3")
 GROUP, VERSION, PLURAL = "spiris.senseworks.io", "v1alpha1", "spirisconnections"
@@ -158,6 +149,14 @@ class WebUnderTest:
         self.custom.patch_namespaced_custom_object_status(
             GROUP, VERSION, namespace, PLURAL, name, {"status": status}
         )
+
+    def mark_ready(self, namespace: str, name: str) -> None:
+        """Play the operator turning the connection Ready after it verified the token."""
+        status = self.connection(namespace, name).get("status") or {}
+        self.set_status(namespace, name, {**status, "phase": "Connected", "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Connected", "message": "token verified",
+             "lastTransitionTime": "2026-01-01T00:00:00Z"},
+        ]})
 
     def issue_link(
         self, namespace: str, name: str, *, uid: str | None = None, ttl: timedelta = timedelta(days=7),

@@ -142,11 +142,7 @@ def test_replayed_link_and_callback_change_nothing(
     written = replaced.metadata.resource_version
     link = rotated
 
-    status = web.connection(kube_namespace, name)["status"]
-    web.set_status(kube_namespace, name, {**status, "conditions": [
-        {"type": "Ready", "status": "True", "reason": "Connected", "message": "ok",
-         "lastTransitionTime": "2026-01-01T00:00:00Z"},
-    ]})
+    web.mark_ready(kube_namespace, name)
     assert journey.open(link.url).status == 410
     assert web.secret(kube_namespace, name).metadata.resource_version == written
 
@@ -407,11 +403,7 @@ def test_link_rotated_or_used_during_the_flow_is_refused_at_callback(
     if change == "rotated":
         web.issue_link(kube_namespace, name)  # the operator rotates while the person is at Spiris
     else:
-        status = web.connection(kube_namespace, name)["status"]
-        web.set_status(kube_namespace, name, {**status, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "Connected", "message": "ok",
-             "lastTransitionTime": "2026-01-01T00:00:00Z"},
-        ]})
+        web.mark_ready(kube_namespace, name)
     response = journey.decide(allow=True)
     assert response.status == 410
     expected = "Det finns en nyare länk" if change == "rotated" else "Länken är redan använd"
