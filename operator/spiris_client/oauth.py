@@ -225,7 +225,12 @@ class SpirisOAuth:
         """
         remember_secret(refresh_token)
         body = prepare_token_request("refresh_token", refresh_token=refresh_token)
-        return self._token_request("refresh_token", body)
+        token = self._token_request("refresh_token", body)
+        if token.refresh_token is None:
+            # Spiris always rotates; should an answer ever omit the refresh token, the presented one stays
+            # valid, and persisting a TokenSet without any would strand the connection.
+            token = dataclasses.replace(token, refresh_token=refresh_token)
+        return token
 
     def _token_request(self, grant: str, body: str) -> TokenSet:
         started = self._clock()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -188,3 +190,61 @@ def test_an_unreachable_identity_server_is_unavailable() -> None:
     oauth = SpirisOAuth(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, identity_url=f"http://127.0.0.1:{port}")
     with pytest.raises(SpirisUnavailable):
         oauth.refresh("some-refresh-token")
+
+
+class _TokenEndpoint(BaseHTTPRequestHandler):
+    """A stand-in identity server for answers the sandbox never gives (no rotation, 5xx, HTML error pages)."""
+
+    mode = "no-rotation"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.mode == "no-rotation":
+            status, body = (
+                200,
+                b'{"access_token": "at-without-rotation", "token_type": "Bearer", "expires_in": 60}',
+            )
+        elif self.mode == "outage":
+            status, body = 503, b"<html>Service Unavailable</html>"
+        else:
+            status, body = 400, b"<html>Bad Request</html>"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def token_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenEndpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_refresh_keeps_the_presented_refresh_token_when_none_is_returned(token_endpoint: str) -> None:
+    _TokenEndpoint.mode = "no-rotation"
+    oauth = SpirisOAuth(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, identity_url=token_endpoint)
+    token = oauth.refresh("presented-refresh-token")
+    assert token.access_token == "at-without-rotation"
+    assert token.refresh_token == "presented-refresh-token"
+    assert token.expires_in == 60
+
+
+def test_identity_outages_and_garbage_answers_are_typed(token_endpoint: str) -> None:
+    oauth = SpirisOAuth(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, identity_url=token_endpoint)
+    _TokenEndpoint.mode = "outage"
+    with pytest.raises(SpirisUnavailable):
+        oauth.refresh("some-refresh-token")
+    _TokenEndpoint.mode = "html"
+    with pytest.raises(OAuthError) as caught:
+        oauth.refresh("some-refresh-token")
+    assert caught.value.status == 400
