@@ -29,9 +29,17 @@ from spiris_operator.spiris_access import SpirisReader
 from spiris_operator.timestamps import format_time, parse_time
 from spiris_operator.token_refresher import Refresher, ensure_fresh
 
-__all__ = ["ROTATE_ANNOTATION", "ConnectionContext", "ConnectionResult", "reconcile_connection"]
+__all__ = [
+    "ROTATE_ANNOTATION",
+    "VERIFY_ANNOTATION",
+    "ConnectionContext",
+    "ConnectionResult",
+    "reconcile_connection",
+]
 
 ROTATE_ANNOTATION = "spiris.senseworks.io/rotate-consent-link"
+#: Set (to a timestamp) when a sync Job was refused by Spiris: verify the token now, not within the hour.
+VERIFY_ANNOTATION = "spiris.senseworks.io/verify-requested-at"
 _LINK_RENEW_BEFORE = timedelta(hours=1)
 logger = logging.getLogger(__name__)
 
@@ -193,10 +201,18 @@ def _verify(
     }
 
 
+def _verify_request(connection: Mapping[str, Any]) -> str:
+    return str(((connection.get("metadata") or {}).get("annotations") or {}).get(VERIFY_ANNOTATION) or "")
+
+
 def _needs_verification(
-    status: Mapping[str, Any], stored: StoredToken, ctx: ConnectionContext, now: datetime
+    connection: Mapping[str, Any], stored: StoredToken, ctx: ConnectionContext, now: datetime
 ) -> bool:
+    status = connection.get("status") or {}
     if status.get("phase") != "Connected" or status.get("verifiedTokenVersion") != stored.resource_version:
+        return True
+    requested = _verify_request(connection)
+    if requested and requested != status.get("handledVerifyRequest"):
         return True
     last = parse_time(status.get("lastVerifiedTime"))
     return last is None or now - last >= ctx.verify_interval
@@ -274,7 +290,7 @@ def _token_status(
         if stored is None:
             return _token_status(connection, ctx, now)
         verified: dict[str, Any] = {}
-        if _needs_verification(status, stored, ctx, now):
+        if _needs_verification(connection, stored, ctx, now):
             try:
                 verified = _verify(connection, ctx, stored, now)
             except spiris_errors.Unauthorized:
@@ -284,6 +300,8 @@ def _token_status(
                 verified = _verify(connection, ctx, stored, now)
             if verified.get("phase"):
                 return verified, refreshed
+            if _verify_request(connection):
+                verified["handledVerifyRequest"] = _verify_request(connection)
         result = _connected(connection, stored, now, verified)
         if refreshed:
             result["lastTokenRefreshTime"] = format_time(now)

@@ -120,7 +120,6 @@ def build_job(
         RUN_LABEL: str(run),
     }
     mode = str(spec.get("mode") or "Incremental").lower()
-    include = spec.get("include") or {}
     command = [
         "spiris-sync",
         "run",
@@ -131,10 +130,6 @@ def build_job(
         "--mode",
         mode,
     ]
-    if include.get("ledger") is False:
-        command.append("--no-ledger")
-    if include.get("documents") is False:
-        command.append("--no-documents")
     env = [
         _literal("SPIRIS_TOKEN_FILE", f"{TOKEN_MOUNT}/{token_secret.TOKEN_KEY}"),
         _literal("SPIRIS_API_URL", settings.api_url),

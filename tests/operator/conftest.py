@@ -7,6 +7,7 @@ PID), even when a test fails.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from operator_stack import BIN, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SIGNING_KEY, OperatorProcess
 from spiris_localstack.kube_server import KubeServer
 from spiris_localstack.processes import free_port
+from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi, connect
 from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.server import SandboxServer
@@ -85,3 +87,28 @@ def spiris_env(sandbox: SandboxServer) -> dict[str, str]:
 
 
 __all__ = ["SIGNING_KEY"]
+
+
+@pytest.fixture
+def sync_stack(
+    fresh_database: str, fresh_bucket: str, s3_server: S3Server, kube: KubeApi, kube_namespace: str
+) -> dict[str, str]:
+    """Postgres (migrated) and S3 for sync Jobs: the Secrets the Jobs reference, and the operator's env."""
+    subprocess.run(
+        [str(BIN / "spiris-sync"), "migrate", "--database-url", fresh_database], check=True, timeout=60
+    )
+    for name, data in (
+        ("spiris-database", {"database-url": fresh_database}),
+        ("spiris-s3", {"access-key": s3_server.access_key, "secret-key": s3_server.secret_key}),
+    ):
+        body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
+        kube.core.create_namespaced_secret(kube_namespace, body)
+    return {
+        "DATABASE_URL": fresh_database,
+        "S3_ENDPOINT": s3_server.endpoint,
+        "S3_ACCESS_KEY": s3_server.access_key,
+        "S3_SECRET_KEY": s3_server.secret_key,
+        "S3_BUCKET": fresh_bucket,
+        "S3_REGION": s3_server.region,
+        "SPIRIS_SYNC_JOB_TTL_SECONDS": "3600",
+    }

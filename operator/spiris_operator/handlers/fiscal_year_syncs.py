@@ -7,6 +7,7 @@ from typing import Any
 
 import kopf
 
+from spiris_operator.connection_reconciler import VERIFY_ANNOTATION
 from spiris_operator.fiscal_year_reconciler import reconcile_fiscal_year_sync
 from spiris_operator.handlers.posting import apply_result
 from spiris_operator.kube_api import CONNECTIONS, GROUP, SYNCS, VERSION
@@ -41,5 +42,5 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
                     CONNECTIONS,
                     namespace,
                     connection,
-                    {"annotations": {"spiris.senseworks.io/verify-requested-at": merged.get("lastSyncTime")}},
+                    {"annotations": {VERIFY_ANNOTATION: str(merged.get("lastSyncTime"))}},
                 )
