@@ -93,7 +93,7 @@ def consent_routes(ctx: WebContext) -> list[Route]:
             context={
                 "display_name": display_name(connection),
                 "orgnr": expected_orgnr(connection),
-                "expires": True,
+                "show_expiry": True,
                 "form_action": f"/consent/{token}",
                 "csrf_token": ctx.binding.issue_csrf_token(nonce=nonce, link_jti=current.claims.jti),
             },
