@@ -66,6 +66,16 @@ def test_happy_path_with_company_picker_writes_the_token_secret(
     journey.shot("consent-phone-sv")
     page.set_viewport_size({"width": 1100, "height": 900})
 
+    for _ in range(6):  # the button is reachable with Tab alone (skip link, language switch, button)
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "BUTTON":
+            break
+    assert page.evaluate("document.activeElement.textContent") == "Ge behörighet"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid", "keyboard focus must be visible"
+    page.locator("button").scroll_into_view_if_needed()
+    journey.shot("consent-keyboard-focus-sv", full_page=False)
+
     journey.grant()
     authorize = urlsplit(journey.authorize_url())
     assert f"{authorize.scheme}://{authorize.netloc}" == sandbox.url
