@@ -24,23 +24,21 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import os
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 import yaml
 
 from spiris_localstack.job_container import JobContainer, PendingDependencyError
+from spiris_localstack.processes import Service, stop_process
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +141,7 @@ class KubeApi:
         self.client.close()
 
 
-class JobRunner:
+class JobRunner(Service):
     """Runs the emulator's Jobs as local processes in a background thread (`start()` / `stop()`)."""
 
     def __init__(
@@ -220,17 +218,6 @@ class JobRunner:
         if self._api is not None:
             self._api.close()
             self._api = None
-
-    def __enter__(self) -> JobRunner:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- watching (list, then watch from the list's resourceVersion; relist on any break)
 
@@ -422,16 +409,7 @@ class JobRunner:
         grace = (run.job.get("spec") or {}).get("template", {}).get("spec", {}).get(
             "terminationGracePeriodSeconds")
         grace = min(float(grace), self.kill_grace) if grace is not None else self.kill_grace
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(process, grace=grace)
         self._append_log(run, f"--- killed at {_now()}\n")
 
     def _append_log(self, run: JobRun, text: str) -> None:

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import aiohttp.web
@@ -24,7 +23,7 @@ import yaml
 
 from spiris_localstack.kube_emulator import SpirisKubeEmulator
 from spiris_localstack.kube_resources import default_crd_dir
-from spiris_localstack.processes import ServiceStartError, free_port, require_binary
+from spiris_localstack.processes import Service, ServiceStartError, free_port, require_binary
 
 TOKEN = "spiris-local-token"
 KUBECTL_HINT = ("the Debian package kubernetes-client (apt-get install kubernetes-client) "
@@ -36,7 +35,7 @@ def require_kubectl(path: str | Path = "kubectl") -> Path:
     return require_binary(path, install_hint=KUBECTL_HINT)
 
 
-class KubeServer:
+class KubeServer(Service):
     """The emulator served on `127.0.0.1:<free port>`; `.url`, `.kubeconfig` (a file path), start/stop."""
 
     def __init__(
@@ -91,17 +90,6 @@ class KubeServer:
         if self.base_dir is not None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
             self.base_dir = None
-
-    def __enter__(self) -> KubeServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- conveniences over HTTP
 

@@ -12,22 +12,20 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
-import shutil
 import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 import psycopg
 from psycopg import sql
 
 from spiris_localstack.processes import (
+    ChildService,
     ServiceStartError,
     free_port,
     require_binary,
     start_process,
-    stop_process_with,
     wait_until_ready,
 )
 
@@ -37,8 +35,11 @@ RUNUSER_HINT = "the Debian package util-linux (runuser)"
 OS_USER = "postgres"
 
 
-class PostgresServer:
+class PostgresServer(ChildService):
     """One private PostgreSQL cluster; `.dsn` points at its default database with the app role."""
+
+    first_signal = signal.SIGINT  # fast shutdown, sent to the postmaster alone
+    signal_whole_group = False
 
     def __init__(
         self,
@@ -52,15 +53,7 @@ class PostgresServer:
         self.role = role
         self.password = secrets.token_urlsafe(16)
         self.database = database
-        self.host = "127.0.0.1"
-        self.port = 0
-        self.start_timeout = start_timeout
-        self.base_dir: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+        super().__init__(start_timeout=start_timeout)
 
     @property
     def data_dir(self) -> Path:
@@ -116,15 +109,6 @@ class PostgresServer:
             raise
         return self
 
-    def stop(self) -> None:
-        """Fast shutdown by PID (SIGINT), SIGKILL after a grace period; then remove the cluster dir."""
-        if self.process is not None:
-            stop_process_with(self.process, first=signal.SIGINT, grace=15.0)
-            self.process = None
-        if self.base_dir is not None:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-            self.base_dir = None
-
     def create_database(self, name: str) -> str:
         """Create database `name` owned by the app role and return its DSN."""
         with self.superuser_connection() as conn:
@@ -142,22 +126,6 @@ class PostgresServer:
         return psycopg.connect(
             host=str(self.socket_dir), port=self.port, user=OS_USER, dbname="postgres", autocommit=True
         )
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _base(self) -> Path:
-        if self.base_dir is None:
-            raise RuntimeError("PostgresServer is not started")
-        return self.base_dir
 
     def _run_as_postgres(self, runuser: Path, argv: list[str]) -> None:
         result = subprocess.run(

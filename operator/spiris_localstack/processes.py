@@ -17,7 +17,8 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from types import TracebackType
+from typing import IO, Self
 
 
 class MissingBinaryError(RuntimeError):
@@ -31,6 +32,61 @@ class MissingBinaryError(RuntimeError):
 
 class ServiceStartError(RuntimeError):
     """A service did not become ready in time or exited while starting."""
+
+
+class Service:
+    """Something started and stopped by PID; usable as a context manager (`with X() as x:` starts it)."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ChildService(Service):
+    """A Service that is one child process on 127.0.0.1 with a private temp dir (removed on stop)."""
+
+    first_signal: signal.Signals = signal.SIGTERM
+    signal_whole_group = True
+    stop_grace = 15.0
+
+    def __init__(self, *, start_timeout: float) -> None:
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.start_timeout = start_timeout
+        self.base_dir: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def stop(self) -> None:
+        """Stop the child by PID (SIGKILL after `stop_grace`), then remove the temp dir."""
+        if self.process is not None:
+            stop_process(self.process, first=self.first_signal, whole_group=self.signal_whole_group,
+                         grace=self.stop_grace)
+            self.process = None
+        if self.base_dir is not None:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            self.base_dir = None
+
+    def _base(self) -> Path:
+        if self.base_dir is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self.base_dir
 
 
 def require_binary(path: str | Path, *, install_hint: str) -> Path:
@@ -134,38 +190,22 @@ def wait_until_ready(
     raise ServiceStartError(f"{what} not ready after {timeout:.0f}s{detail}")
 
 
-def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
-    """Stop a child by PID: SIGTERM to its process group, then SIGKILL after `grace` seconds; reap it."""
+def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0,
+                 first: signal.Signals = signal.SIGTERM, whole_group: bool = True) -> None:
+    """Stop a child by PID: `first` (to its process group unless `whole_group` is off), SIGKILL to the group
+    after `grace` seconds; reap it. PostgreSQL wants SIGINT (fast shutdown) to the postmaster alone."""
     if process.poll() is not None:
         return
-    _signal_group(process.pid, signal.SIGTERM)
+    if whole_group:
+        _signal_group(process.pid, first)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, first)
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         _signal_group(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-
-
-def stop_pid(pid: int, *, grace: float = 10.0) -> None:
-    """Stop a process that is not our direct child (e.g. a daemonised server) by PID: TERM, wait, KILL."""
-    if not pid_alive(pid):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and pid_alive(pid):
-        time.sleep(0.05)
 
 
 def pid_alive(pid: int) -> bool:
@@ -187,21 +227,6 @@ def _primary_group(user: str) -> int:
     import pwd
 
     return pwd.getpwnam(user).pw_gid
-
-
-def stop_process_with(process: subprocess.Popen[bytes], *, first: signal.Signals, grace: float) -> None:
-    """Like `stop_process` but with a service-specific first signal (PostgreSQL: SIGINT = fast shutdown)."""
-    if process.poll() is not None:
-        return
-    try:
-        os.kill(process.pid, first)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        _signal_group(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from minio import Minio
 
 from spiris_localstack.processes import (
+    ChildService,
     free_port_pair,
     require_binary,
     start_process,
-    stop_process,
     wait_until_ready,
 )
 
@@ -38,7 +35,7 @@ def default_weed_path() -> Path:
     return Path(sys.executable).parent / "weed"
 
 
-class S3Server:
+class S3Server(ChildService):
     """One private SeaweedFS S3 endpoint; `.endpoint` is `host:port` for the minio SDK."""
 
     def __init__(
@@ -54,11 +51,7 @@ class S3Server:
         self.access_key = access_key
         self.secret_key = secret_key if secret_key is not None else secrets.token_urlsafe(24)
         self.region = region
-        self.host = "127.0.0.1"
-        self.port = 0
-        self.start_timeout = start_timeout
-        self.base_dir: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(start_timeout=start_timeout)
 
     @property
     def endpoint(self) -> str:
@@ -67,10 +60,6 @@ class S3Server:
     @property
     def url(self) -> str:
         return f"http://{self.endpoint}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
 
     @property
     def log_path(self) -> Path:
@@ -128,37 +117,12 @@ class S3Server:
             raise
         return self
 
-    def stop(self) -> None:
-        """SIGTERM by PID and wait for it to exit (SIGKILL after a grace period); remove its data dir."""
-        if self.process is not None:
-            stop_process(self.process, grace=15.0)
-            self.process = None
-        if self.base_dir is not None:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-            self.base_dir = None
-
     def create_bucket(self, name: str) -> str:
         """Create bucket `name` (idempotent) and return its name."""
         client = self.client()
         if not client.bucket_exists(name):
             client.make_bucket(name)
         return name
-
-    def __enter__(self) -> S3Server:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _base(self) -> Path:
-        if self.base_dir is None:
-            raise RuntimeError("S3Server is not started")
-        return self.base_dir
 
     def _identities(self) -> dict[str, object]:
         return {
