@@ -175,6 +175,7 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
         ).fetchone()
     assert rows == (0,) and vouchers == (0,)
     assert not list(minio.list_objects(bucket, prefix=company_prefix(company_key), recursive=True))
+
     # The hand-made FiscalYearSync is not owned by the connection: it stays, saying why it cannot sync.
     def orphaned() -> bool:
         ready = condition(_fys(kube, kube_namespace, "acme-2025"), "Ready")
