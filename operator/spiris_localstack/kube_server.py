@@ -4,8 +4,9 @@ The emulator must not share an event loop with the code under test (a synchronou
 starve it), so `KubeServer` owns a daemon thread running an aiohttp server on a free loopback port. It writes
 a kubeconfig file that kubectl, the kubernetes client and Kopf all accept, and offers a few synchronous
 conveniences over plain HTTP (creating namespaces, fetching objects) so tests need no client setup.
-The emulator is served by aiohttp's low-level server rather than `kmock.Server`, whose DNS interceptor patches
-aiohttp's resolver for the whole process (and so would reroute Kopf's own client traffic).
+The emulator is served by aiohttp's low-level server rather than `kmock.Server`, whose DNS interceptor
+monkeypatches aiohttp's resolver for the whole process and must be unwound in strict LIFO order, which
+servers started and stopped from different threads cannot promise.
 """
 
 from __future__ import annotations
