@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Kopf reports every successful timer tick at INFO; keep the log for what needs attention.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     registry = kopf.OperatorRegistry()
     register(registry, settings)
     liveness = f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port > 0 else None

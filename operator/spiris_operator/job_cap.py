@@ -24,6 +24,10 @@ class JobCap:
         self._count_running = count_running
         self._lock = threading.Lock()
 
+    def running(self) -> int:
+        """How many sync Jobs run now."""
+        return self._count_running()
+
     @contextmanager
     def slot(self) -> Iterator[bool]:
         """Hold the cap's lock; yields True when a Job may be created now (create it inside the block)."""

@@ -39,11 +39,19 @@ async def reconcile_now(runtime: Runtime, namespace: str, name: str, logger: log
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
-    @kopf.timer(GROUP, VERSION, CONNECTIONS, interval=settings.reconcile_interval, registry=registry)
+    @kopf.timer(
+        GROUP, VERSION, CONNECTIONS, id="reconcile", interval=settings.reconcile_interval, registry=registry
+    )
     async def connection_timer(**kwargs: Any) -> None:
         await reconcile_now(kwargs["memo"].runtime, kwargs["namespace"], kwargs["name"], kwargs["logger"])
 
-    @kopf.on.event("v1", "secrets", labels={token_secret.CONNECTION_LABEL: kopf.PRESENT}, registry=registry)
+    @kopf.on.event(
+        "v1",
+        "secrets",
+        id="token-secret",
+        labels={token_secret.CONNECTION_LABEL: kopf.PRESENT},
+        registry=registry,
+    )
     async def token_secret_changed(**kwargs: Any) -> None:
         body, memo, logger = kwargs["body"], kwargs["memo"], kwargs["logger"]
         connection_name = token_secret.connection_name_of(body)
@@ -52,7 +60,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             return  # the initial listing: the timers cover existing objects
         await reconcile_now(memo.runtime, str(namespace), connection_name, logger)
 
-    @kopf.on.delete(GROUP, VERSION, CONNECTIONS, registry=registry)
+    @kopf.on.delete(GROUP, VERSION, CONNECTIONS, id="deletion-policy", registry=registry)
     async def connection_deleted(**kwargs: Any) -> None:
         body, namespace, name, logger = kwargs["body"], kwargs["namespace"], kwargs["name"], kwargs["logger"]
         runtime: Runtime = kwargs["memo"].runtime

@@ -18,7 +18,9 @@ __all__ = ["register"]
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
-    @kopf.timer(GROUP, VERSION, SYNCS, interval=settings.reconcile_interval, registry=registry)
+    @kopf.timer(
+        GROUP, VERSION, SYNCS, id="reconcile", interval=settings.reconcile_interval, registry=registry
+    )
     async def fiscal_year_sync_timer(**kwargs: Any) -> None:
         namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
         runtime: Runtime = kwargs["memo"].runtime
@@ -33,7 +35,8 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             runtime.metrics.observe_sync(namespace, name, connection, merged)
             if result.finished_outcome:
                 runtime.metrics.jobs_total.labels(namespace, result.finished_outcome.lower()).inc()
-                running = await asyncio.to_thread(runtime.fys_ctx.cap._count_running)
+            if result.finished_outcome or any(n.reason == "JobCreated" for n in result.events):
+                running = await asyncio.to_thread(runtime.fys_ctx.cap.running)
                 runtime.metrics.jobs_active.set(running)
             if result.consent_problem:
                 # The worker was refused by Spiris: make the connection verify its token right away.
