@@ -19,7 +19,7 @@ from spiris_client import errors as spiris_errors
 from spiris_connection import consent_link, token_secret
 from spiris_connection.token_secret import StoredToken, TokenSecretConflict, TokenSecretInvalid
 
-from spiris_operator import conditions, fiscal_year_children
+from spiris_operator import conditions, fiscal_year_children, sync_schedule
 from spiris_operator.conditions import Condition
 from spiris_operator.durations import parse_duration
 from spiris_operator.events import EventNote, transition_events
@@ -353,6 +353,16 @@ def _sync_children(connection: Mapping[str, Any], ctx: ConnectionContext) -> Non
         ctx.kube.delete_custom(SYNCS, namespace, name)
 
 
+def _spec_problem(spec: Mapping[str, Any]) -> str | None:
+    """What the CRD schema cannot catch (e.g. ``linkTTL: 0s``, a malformed cron), as a sentence; else None."""
+    try:
+        parse_duration(str((spec.get("consent") or {}).get("linkTTL") or "7d"))
+        sync_schedule.validate_schedule(str((spec.get("sync") or {}).get("schedule") or ""))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def reconcile_connection(connection: Mapping[str, Any], ctx: ConnectionContext) -> ConnectionResult:
     """One reconcile pass; call repeatedly (timer) and on token Secret changes."""
     now = ctx.clock()
@@ -360,9 +370,16 @@ def reconcile_connection(connection: Mapping[str, Any], ctx: ConnectionContext) 
     generation = int((connection.get("metadata") or {}).get("generation") or 0)
     spec = connection.get("spec") or {}
     refreshed = False
-    if spec.get("suspend"):
+    problem = _spec_problem(spec)
+    status: dict[str, Any]
+    if problem is not None:
+        status = {
+            "phase": "Failed",
+            "conditions": _conditions(connection, now, Condition.false("Ready", "InvalidSpec", problem)),
+        }
+    elif spec.get("suspend"):
         message = "spec.suspend is true: no token refresh, no syncs"
-        status: dict[str, Any] = {
+        status = {
             "phase": "Suspended",
             "conditions": _conditions(connection, now, Condition.false("Ready", "Suspended", message)),
         }

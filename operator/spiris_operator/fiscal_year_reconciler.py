@@ -180,6 +180,10 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
     spec = fys.get("spec") or {}
     status = fys.get("status") or {}
     ref = str((spec.get("connectionRef") or {}).get("name") or "")
+    try:
+        sync_schedule.validate_schedule(str(spec.get("schedule") or ""))
+    except ValueError as exc:
+        return FysResult(_pending(fys, now, "InvalidSchedule", str(exc)), [])
     connection = ctx.kube.get_custom(CONNECTIONS, namespace, ref)
     if connection is None:
         return FysResult(
@@ -255,6 +259,16 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
     )
     if trigger is None:
         idle = {**base, "phase": idle_phase, "conditions": _conds(fys, now, ready)}
+        if idle_phase in _SUCCESS:
+            # Follows schedule edits: the next run is always derived from the last start and today's schedule.
+            last_start = parse_time(status.get("lastRunStartTime")) or now
+            next_time = sync_schedule.next_sync_time(
+                schedule=str(spec.get("schedule") or ""),
+                after=last_start,
+                key=f"{namespace}/{name}",
+                jitter=ctx.settings.schedule_jitter,
+            )
+            idle["nextSyncTime"] = format_time(next_time) if next_time else None
         return FysResult(idle, [])
     if not conditions.is_true(conn_status.get("conditions"), "Ready"):
         return FysResult(

@@ -292,3 +292,29 @@ def test_settings_from_env_hide_secrets() -> None:
     assert settings.max_concurrent_jobs == 2 and settings.namespaces == ("a", "b")
     text = repr(settings)
     assert "very-secret-value" not in text and "another-secret-value" not in text and "pw-secret" not in text
+
+
+def test_spec_errors_the_schema_cannot_catch_become_conditions() -> None:
+    from spiris_operator.connection_reconciler import ConnectionContext, reconcile_connection
+    from spiris_operator.fiscal_year_reconciler import FysContext, reconcile_fiscal_year_sync
+
+    # These paths never reach Kubernetes or Spiris, so no clients are needed.
+    conn_ctx = ConnectionContext(
+        kube=None, settings=load_settings({}), refresher=None, reader=None, holder="t"
+    )  # type: ignore[arg-type]
+    connection = {
+        "metadata": {"name": "acme", "namespace": "clients", "uid": "u", "generation": 3},
+        "spec": {"consent": {"linkTTL": "0s"}},
+    }
+    result = reconcile_connection(connection, conn_ctx)
+    assert result.status["phase"] == "Failed"
+    ready = conditions.find(result.status["conditions"], "Ready")
+    assert ready is not None and ready["reason"] == "InvalidSpec" and ready["observedGeneration"] == 3
+    assert any(n.type == "Warning" for n in result.events)
+
+    fys_ctx = FysContext(kube=None, settings=load_settings({}), cap=None, read_run=lambda key, year: None)  # type: ignore[arg-type]
+    fys = {**FYS, "spec": {**FYS["spec"], "schedule": "a b c d e"}}
+    fys_result = reconcile_fiscal_year_sync(fys, fys_ctx)
+    assert fys_result.status["phase"] == "Pending"
+    ready = conditions.find(fys_result.status["conditions"], "Ready")
+    assert ready is not None and ready["reason"] == "InvalidSchedule"
