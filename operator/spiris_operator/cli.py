@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     registry = kopf.OperatorRegistry()
     register(registry, settings)
-    liveness = f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port > 0 else None
+    liveness = (
+        f"http://{settings.bind_address}:{settings.health_port}/healthz" if settings.health_port > 0 else None
+    )
     asyncio.run(
         kopf.operator(
             registry=registry,

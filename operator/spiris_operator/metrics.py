@@ -55,7 +55,7 @@ class OperatorMetrics:
         )
         self.jobs_active = Gauge("spiris_sync_jobs_active", "Sync Jobs currently running", registry=r)
 
-    def serve(self, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 (a pod's metrics port)
+    def serve(self, port: int, *, addr: str) -> None:
         start_http_server(port, addr=addr, registry=self.registry)
 
     def observe_connection(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:

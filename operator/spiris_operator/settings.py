@@ -66,6 +66,8 @@ class OperatorSettings:
 
     namespaces: tuple[str, ...] = ()
     kubeconfig: str | None = None
+    #: Address of the liveness and metrics endpoints (0.0.0.0 in a pod; 127.0.0.1 on a workstation).
+    bind_address: str = "0.0.0.0"  # noqa: S104
     health_port: int = 8080
     metrics_port: int = 9090
     max_concurrent_jobs: int = 4
@@ -157,6 +159,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     return OperatorSettings(
         namespaces=namespaces,
         kubeconfig=_text(env, "KUBECONFIG") or None,
+        bind_address=_text(env, "SPIRIS_OPERATOR_BIND_ADDRESS", "0.0.0.0"),  # noqa: S104
         health_port=_int(env, "SPIRIS_OPERATOR_HEALTH_PORT", 8080),
         metrics_port=_int(env, "SPIRIS_OPERATOR_METRICS_PORT", 9090),
         max_concurrent_jobs=max(1, _int(env, "SPIRIS_MAX_CONCURRENT_JOBS", 4)),

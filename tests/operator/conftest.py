@@ -42,6 +42,7 @@ def operator_env(kube_server: KubeServer, kube_namespace: str) -> dict[str, str]
         SPIRIS_WEB_PUBLIC_URL="http://127.0.0.1:8080",
         SPIRIS_LINK_SIGNING_KEY=SIGNING_KEY,
         SPIRIS_OPERATOR_RECONCILE_INTERVAL="0.5",
+        SPIRIS_OPERATOR_BIND_ADDRESS="127.0.0.1",
         SPIRIS_OPERATOR_HEALTH_PORT=str(free_port()),
         SPIRIS_OPERATOR_METRICS_PORT=str(free_port()),
         SPIRIS_SYNC_RETRY_BASE_SECONDS="1",

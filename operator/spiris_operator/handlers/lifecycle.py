@@ -34,7 +34,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         settings.networking.request_timeout = 30
         runtime = build_runtime(operator_settings)
         if operator_settings.metrics_port > 0:
-            runtime.metrics.serve(operator_settings.metrics_port)
+            runtime.metrics.serve(operator_settings.metrics_port, addr=operator_settings.bind_address)
         memo.runtime = runtime
         logger.info("spiris-operator ready: %r", operator_settings)
 
