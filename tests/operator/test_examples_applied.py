@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from operator_stack import condition, wait_for
@@ -36,3 +37,5 @@ def test_examples_are_reconciled(kube: KubeApi, kube_namespace: str, start_opera
         else:
             assert condition(obj, "Ready")["reason"] == "ConnectionNotReady"
     assert "Traceback" not in operator.output
+    health = httpx.get(f"http://127.0.0.1:{operator.env['SPIRIS_OPERATOR_HEALTH_PORT']}/healthz", timeout=5)
+    assert health.is_success

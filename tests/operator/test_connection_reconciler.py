@@ -1,0 +1,68 @@
+"""The connection reconciler called directly against the API emulator (no token Secret yet, so no Spiris):
+consent links are kept, renewed before they expire, and rotated on request; transitions produce Events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from operator_stack import create_connection
+from spiris_connection import consent_link
+from spiris_operator.connection_reconciler import ConnectionContext, reconcile_connection
+from spiris_operator.kube_api import KubeApi
+from spiris_operator.settings import load_settings
+
+pytestmark = pytest.mark.timeout(60)
+
+KEY = "reconciler-tests-signing-key-0123456789"
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _step(kube: KubeApi, namespace: str, now: datetime) -> dict:
+    settings = load_settings(
+        {"SPIRIS_LINK_SIGNING_KEY": KEY, "SPIRIS_WEB_PUBLIC_URL": "https://consent.example"}
+    )
+    # No token Secret exists, so neither Spiris client is ever called.
+    ctx = ConnectionContext(
+        kube=kube, settings=settings, refresher=None, reader=None, holder="t", clock=lambda: now
+    )  # type: ignore[arg-type]
+    connection = kube.get_custom("spirisconnections", namespace, "acme")
+    assert connection is not None
+    result = reconcile_connection(connection, ctx)
+    kube.patch_status("spirisconnections", namespace, "acme", result.status)
+    return {"status": result.status, "events": [(e.type, e.reason) for e in result.events]}
+
+
+def test_links_are_kept_renewed_and_rotated(kube: KubeApi, kube_namespace: str) -> None:
+    create_connection(kube, kube_namespace, "acme", {"consent": {"linkTTL": "2h"}})
+    first = _step(kube, kube_namespace, T0)
+    url = first["status"]["consentUrl"]
+    assert url.startswith("https://consent.example/consent/")
+    assert first["status"]["consentExpiresAt"] == "2026-03-01T14:00:00Z"
+    assert ("Normal", "ConsentLinkIssued") in first["events"] and ("Normal", "PhasePendingConsent") in first[
+        "events"
+    ]
+
+    kept = _step(kube, kube_namespace, T0 + timedelta(minutes=30))
+    assert "consentUrl" not in kept["status"] and kept["events"] == []  # nothing changed, nothing posted
+
+    renewed = _step(kube, kube_namespace, T0 + timedelta(hours=1, minutes=30))  # under an hour left
+    assert renewed["status"]["consentUrl"] != url
+    assert renewed["status"]["consentExpiresAt"] == "2026-03-01T15:30:00Z"
+
+    kube.patch_metadata(
+        "spirisconnections",
+        kube_namespace,
+        "acme",
+        {"annotations": {"spiris.senseworks.io/rotate-consent-link": "a"}},
+    )
+    rotated = _step(kube, kube_namespace, T0 + timedelta(hours=1, minutes=31))
+    assert rotated["status"]["consentUrl"] != renewed["status"]["consentUrl"]
+    assert rotated["status"]["handledRotation"] == "a"
+    again = _step(kube, kube_namespace, T0 + timedelta(hours=1, minutes=32))
+    assert "consentUrl" not in again["status"], "one rotation per annotation value"
+
+    token = consent_link.token_from_url(rotated["status"]["consentUrl"])
+    claims = consent_link.verify(token, signing_key=KEY, now=T0 + timedelta(hours=1, minutes=32))
+    assert claims.name == "acme" and claims.namespace == kube_namespace
