@@ -163,14 +163,10 @@ def _due(fys: Mapping[str, Any], now: datetime) -> str | None:
 def reconcile_fiscal_year_sync(fys: Mapping[str, Any], ctx: FysContext) -> FysResult:
     """One reconcile pass over a FiscalYearSync."""
     now = ctx.clock()
-    metadata = fys["metadata"]
-    namespace, name = str(metadata["namespace"]), str(metadata["name"])
-    spec = fys.get("spec") or {}
     old = dict(fys.get("status") or {})
     result = _reconcile(fys, ctx, now)
-    result.status["observedGeneration"] = int(metadata.get("generation") or 0)
+    result.status["observedGeneration"] = int(fys["metadata"].get("generation") or 0)
     result.events = transition_events(old, result.status) + result.events
-    _ = (namespace, name, spec)
     return result
 
 

@@ -29,6 +29,9 @@ async def reconcile_now(runtime: Runtime, namespace: str, name: str, logger: log
         result = await asyncio.to_thread(reconcile_connection, connection, runtime.connection_ctx)
         if any(n.reason == "PhaseReconsentRequired" for n in result.events):
             runtime.metrics.refresh_failures.labels(namespace, name, "invalid_grant").inc()
+        token_health = conditions.find(result.status.get("conditions"), "TokenHealthy") or {}
+        if token_health.get("reason") == "RefreshFailed":
+            runtime.metrics.refresh_failures.labels(namespace, name, "unavailable").inc()
         await apply_result(
             runtime, plural=CONNECTIONS, body=connection, status=result.status, events=result.events
         )
