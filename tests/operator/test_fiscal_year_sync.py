@@ -121,7 +121,8 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     assert status["counts"]["vouchers"] == truth["vouchers"]
     assert status["counts"]["accounts"] > 0 and status["counts"]["rows"] >= 2 * truth["vouchers"]
     assert status["lastSuccessfulSyncTime"] and status["lastSyncTime"] and status["attempts"] == 0
-    assert "reconciliation" in status
+    assert status["reconciliation"] == {"balanced": True, "differences": 0}
+    assert condition(done, "Reconciled")["status"] == "True"
     assert condition(done, "Synced")["status"] == "True"
     assert not status.get("activeJob")
     # Progress was published by the worker while it ran, before the end.
