@@ -140,7 +140,9 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
         f"http://127.0.0.1:{operator.env['SPIRIS_OPERATOR_METRICS_PORT']}/metrics", timeout=5
     ).text
     assert 'spiris_fiscalyearsync_last_success_timestamp_seconds{connection="acme"' in metrics
-    assert "spiris_sync_jobs_total" in metrics and 'spiris_connection_ready{name="acme"' in metrics
+    assert f'spiris_sync_jobs_total{{namespace="{kube_namespace}",outcome="succeeded"}} 1.0' in metrics
+    assert f'spiris_connection_ready{{name="acme",namespace="{kube_namespace}"}} 1.0' in metrics
+    assert "spiris_token_expiry_timestamp_seconds" in metrics
 
     # No token in any status, Event, Job spec or log line.
     token = ready["token"]

@@ -34,7 +34,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             connection = str((fys.get("spec") or {}).get("connectionRef", {}).get("name", ""))
             runtime.metrics.observe_sync(namespace, name, connection, merged)
             if result.finished_outcome:
-                runtime.metrics.jobs_total.labels(namespace, result.finished_outcome.lower()).inc()
+                outcome = result.finished_outcome.lower()
+                # The contract's label values: succeeded, degraded, failed (every failure kind is a failure).
+                runtime.metrics.jobs_total.labels(
+                    namespace, outcome if outcome in {"succeeded", "degraded"} else "failed"
+                ).inc()
             if result.finished_outcome or any(n.reason == "JobCreated" for n in result.events):
                 running = await asyncio.to_thread(runtime.fys_ctx.cap.running)
                 runtime.metrics.jobs_active.set(running)
