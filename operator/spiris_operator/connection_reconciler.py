@@ -344,11 +344,13 @@ def _sync_children(connection: Mapping[str, Any], ctx: ConnectionContext) -> Non
     """Create the FiscalYearSyncs for the N latest fiscal years and remove auto-created ones that fell out."""
     metadata = connection["metadata"]
     namespace = str(metadata["namespace"])
-    for child in fiscal_year_children.desired_children(connection):
-        ctx.kube.create_custom(SYNCS, namespace, child)
     existing = ctx.kube.list_custom(
         SYNCS, namespace, selector=f"{token_secret.CONNECTION_LABEL}={metadata['name']}"
     )
+    present = {str(item["metadata"]["name"]) for item in existing}
+    for child in fiscal_year_children.desired_children(connection):
+        if child["metadata"]["name"] not in present:
+            ctx.kube.create_custom(SYNCS, namespace, child)
     for name in fiscal_year_children.surplus_children(connection, existing):
         ctx.kube.delete_custom(SYNCS, namespace, name)
 
