@@ -207,3 +207,37 @@ def test_suspend(kube: KubeApi, kube_namespace: str, start_operator, spiris_env)
         lambda: (c := _get(kube, kube_namespace)).get("status", {}).get("phase") == "Suspended" and c
     )
     assert condition(suspended, "Ready")["reason"] == "Suspended"
+
+
+def test_latest_years_window_follows_the_spec(
+    kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox
+) -> None:
+    start_operator(**spiris_env)
+    connection = create_connection(kube, kube_namespace, "acme", {"sync": {"latestFiscalYears": 1}})
+    store_consent(kube, connection, consent_token(sandbox.url))
+
+    def children() -> list[str]:
+        return sorted(c["metadata"]["name"] for c in kube.list_custom("fiscalyearsyncs", kube_namespace))
+
+    wait_for(lambda: children() == ["acme-2025"], what="the latest year")
+    kube.custom.patch_namespaced_custom_object(
+        "spiris.senseworks.io",
+        "v1alpha1",
+        kube_namespace,
+        "spirisconnections",
+        "acme",
+        {"spec": {"sync": {"latestFiscalYears": 2}}},
+    )
+    wait_for(lambda: children() == ["acme-2024", "acme-2025"], what="two latest years")
+    kube.custom.patch_namespaced_custom_object(
+        "spiris.senseworks.io",
+        "v1alpha1",
+        kube_namespace,
+        "spirisconnections",
+        "acme",
+        {"spec": {"sync": {"latestFiscalYears": 1}}},
+    )
+    wait_for(lambda: children() == ["acme-2025"], what="the window shrinks back")
+    wait_for(
+        lambda: _get(kube, kube_namespace)["status"]["observedGeneration"] == 3, what="generation observed"
+    )
