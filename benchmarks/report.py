@@ -1,0 +1,146 @@
+"""Turning the scenarios' figures into the printed table (figure, target, pass/fail) and the JSON file.
+
+Each scenario's dict is kept whole in the JSON; `checks()` picks the figures that have a target and judges
+them, so the table and the JSON's `checks` list always agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    scenario: str
+    figure: str
+    value: str
+    target: str
+    passed: bool | None  # None: informational, no target
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}x"
+
+
+def checks(results: dict[str, Any]) -> list[Check]:
+    out: list[Check] = []
+    s1 = results.get("1_full_sync")
+    if s1:
+        out += [
+            Check("1", "API calls / minimum",
+                  f"{s1['calls']} / {s1['minimum_calls']} = {_ratio(s1['calls_ratio'])}",
+                  "≤ 1.05x", s1["calls_ratio"] <= 1.05),
+            Check("1", "wall time / rate-limit floor",
+                  f"{s1['wall_seconds']:.1f} s / {s1['floor_seconds']:.1f} s = {_ratio(s1['wall_ratio'])}"
+                  f" (at {s1['scaled_limit_per_minute']}/min)", "≤ 1.1x",
+                  s1["wall_ratio"] is not None and s1["wall_ratio"] <= 1.1),
+            Check("1", "naive baseline calls / worker calls",
+                  f"{s1['naive']['calls']} / {s1['calls']} = {_ratio(s1['naive']['calls_ratio'])}", "≥ 10x",
+                  s1["naive"]["calls_ratio"] >= 10),
+            Check("1", "naive floor time / worker floor time",
+                  f"{s1['naive']['floor_seconds']:.0f} s / {s1['floor_seconds']:.1f} s = "
+                  f"{_ratio(s1['naive']['floor_ratio'])}", "≥ 10x",
+                  s1["naive"]["floor_ratio"] is not None and s1["naive"]["floor_ratio"] >= 10),
+            Check("1", "naive calls / worker calls, ledger only (no documents)",
+                  f"{s1['naive']['ledger_only_calls']} / {s1['naive']['ledger_only_worker_calls']} = "
+                  f"{_ratio(s1['naive']['ledger_only_calls_ratio'])}", "(info)", None),
+            Check("1", "429s received", str(s1["throttled_429"]), "= 0", s1["throttled_429"] == 0),
+        ]
+    s2 = results.get("2_incremental")
+    if s2:
+        out += [
+            Check("2", "no-change re-sync API calls", str(s2["no_change"]["calls"]), "≤ 10",
+                  s2["no_change"]["calls"] <= 10),
+            Check("2", f"re-sync after {s2['changed']['vouchers_changed']} vouchers changed: API calls",
+                  str(s2["changed"]["calls"]), "(info)", None),
+        ]
+    s3 = results.get("3_ingest")
+    if s3:
+        out += [
+            Check("3", "Postgres ingest, direct upserts", f"{s3['direct_rows_per_second']:,.0f} rows/s",
+                  "≥ 20,000 rows/s", s3["direct_rows_per_second"] >= 20_000),
+        ]
+        if s3.get("in_run_rows_per_second") is not None:
+            out.append(Check("3", "Postgres ingest, inside the worker's run",
+                             f"{s3['in_run_rows_per_second']:,.0f} rows/s", "≥ 20,000 rows/s",
+                             s3["in_run_rows_per_second"] >= 20_000))
+        if s3.get("spiris_wait_share") is not None:
+            out.append(Check("3", "share of the run waiting on Spiris (budget + HTTP)",
+                             f"{s3['spiris_wait_share'] * 100:.1f} %", "(info)", None))
+    s4 = results.get("4_memory")
+    if s4:
+        out += [
+            Check("4", f"worker peak RSS, {s4['large_document_bytes'] // MB} MB document",
+                  f"{s4['large_document_peak_rss_bytes'] / MB:.0f} MB", "< 200 MB",
+                  s4["large_document_peak_rss_bytes"] < 200 * MB),
+        ]
+        if s4.get("full_year_peak_rss_bytes") is not None:
+            out.append(Check("4", f"worker peak RSS, {s4['full_year_vouchers']:,}-voucher year",
+                             f"{s4['full_year_peak_rss_bytes'] / MB:.0f} MB", "< 200 MB",
+                             s4["full_year_peak_rss_bytes"] < 200 * MB))
+    s5 = results.get("5_concurrent")
+    if s5:
+        out += [
+            Check("5", f"{s5['workers']} workers: 429s received", str(s5["throttled_429"]), "= 0",
+                  s5["throttled_429"] == 0),
+            Check("5", f"{s5['workers']} workers: total time / floor",
+                  f"{s5['wall_seconds']:.1f} s / {s5['floor_seconds']:.1f} s = {_ratio(s5['wall_ratio'])}",
+                  "≤ 1.1x", s5["wall_ratio"] is not None and s5["wall_ratio"] <= 1.1),
+        ]
+    s6 = results.get("6_operator")
+    if s6:
+        out += [
+            Check("6", "operator peak RSS", f"{s6['peak_rss_bytes'] / MB:.0f} MB", "< 300 MB",
+                  s6["peak_rss_bytes"] < 300 * MB),
+            Check("6", f"time until {s6['objects']} objects steady", f"{s6['steady_seconds']:.1f} s",
+                  "(info)",
+                  None),
+            Check("6", "Kubernetes API requests per object", f"{s6['requests_per_object']:.2f}", "(info)",
+                  None),
+        ]
+    return out
+
+
+def machine() -> dict[str, Any]:
+    mem = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            mem = int(handle.readline().split()[1]) * 1024
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "memory_bytes": mem, "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def table(found: list[Check]) -> str:
+    rows = [("#", "figure", "value", "target", "result")]
+    for c in found:
+        verdict = "info" if c.passed is None else ("PASS" if c.passed else "FAIL")
+        rows.append((c.scenario, c.figure, c.value, c.target, verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_json(path: Path, *, results: dict[str, Any], found: list[Check], options: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "options": options,
+        "checks": [c.as_json() for c in found],
+        "scenarios": results,
+    }
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
