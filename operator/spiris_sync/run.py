@@ -25,7 +25,6 @@ from spiris_client.oauth import TokenSet
 from spiris_client.tokens import FileTokenProvider
 from spiris_store import errors as store_errors
 from spiris_store import ledger
-from spiris_store.budget import PostgresRateBudget
 from spiris_store.connection import connect
 from spiris_store.documents import DocumentStore, S3Settings
 from spiris_store.records import RunCounts
@@ -44,6 +43,7 @@ from spiris_sync.exit_codes import (
 from spiris_sync.fiscal_year_plan import FiscalYearPlan, Mode, listing_mode, resolve_fiscal_year
 from spiris_sync.ledger_records import account_record, company_record, fiscal_year_record
 from spiris_sync.progress import ProgressReporter
+from spiris_sync.rate_budget import PerThreadRateBudget
 from spiris_sync.settings import SyncSettings
 from spiris_sync.voucher_pages import PHASE as VOUCHER_PHASE
 from spiris_sync.voucher_pages import VoucherListing, VoucherPass
@@ -176,7 +176,7 @@ class SyncRun:
         scopes = tuple((token.scope or "").split())
         with ExitStack() as stack:
             conn = stack.enter_context(_connection(self.settings.database_url))
-            budget = PostgresRateBudget(
+            budget = PerThreadRateBudget(
                 self.settings.database_url,
                 client_id=self.settings.client_id,
                 per_minute=self.settings.rate_limit_per_minute,
