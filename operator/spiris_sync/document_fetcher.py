@@ -30,9 +30,10 @@ PDF = "application/pdf"
 class DocumentUnavailable(Exception):
     """This one document cannot be fetched now; ``reason`` is short and safe to store."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, retryable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retryable = retryable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,14 +73,27 @@ class DocumentFetcher:
                 continue
         return tuple(ids)
 
-    def fetch(self, ref: DocumentRef) -> DocumentRecord:
-        """Download ``ref`` into the store and return the document's metadata record."""
+    def fetch(self, ref: DocumentRef, *, attempts: int = 3) -> DocumentRecord:
+        """Download ``ref`` into the store and return the document's metadata record.
+
+        A download that breaks off midway is started over (with fresh metadata and link) ``attempts`` times in
+        all before the document counts as missing.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._fetch_once(ref)
+            except DocumentUnavailable as exc:
+                if not exc.retryable or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _fetch_once(self, ref: DocumentRef) -> DocumentRecord:
         try:
             if ref.source == "customer_invoice_pdf":
                 return self._customer_invoice_pdf(ref)
             return self._attachment(ref)
         except DocumentIntegrityError as exc:
-            raise DocumentUnavailable(f"download corrupted: {exc}") from None
+            raise DocumentUnavailable(f"download corrupted: {exc}", retryable=True) from None
         except NotFound:
             raise DocumentUnavailable("not found in Spiris (404)") from None
         except Forbidden as exc:
@@ -89,7 +103,7 @@ class DocumentFetcher:
                 "temporary download link expired, also after fetching fresh ones"
             ) from None
         except DownloadError as exc:
-            raise DocumentUnavailable(f"download failed: {exc}") from None
+            raise DocumentUnavailable(f"download failed: {exc}", retryable=True) from None
 
     def _attachment(self, ref: DocumentRef) -> DocumentRecord:
         attachment_id = str(ref.spiris_id)

@@ -243,6 +243,8 @@ class SyncRun:
                     else f"unexpected error: {type(exc).__name__}: {exc}"
                 )
                 self._record_failure(run_id=run.id, message=message, counted=counted)
+                if failure is not None and failure is not exc:
+                    raise failure from exc
                 raise
 
     def _trigger(self) -> str:

@@ -70,10 +70,13 @@ class SyncStack:
         response.raise_for_status()
         return response.json()
 
-    def run_in_process(self, fiscal_year: int, *, mode: str = "incremental", **env: str) -> RunResult:
+    def run_in_process(
+        self, fiscal_year: int, *, mode: str = "incremental", document_workers: int = 8, **env: str
+    ) -> RunResult:
         settings = load_sync_settings({}, self.env(**env))
         return run_sync(
-            settings, company_key=self.company_key, fiscal_year=fiscal_year, mode=mode  # type: ignore[arg-type]
+            settings, company_key=self.company_key, fiscal_year=fiscal_year, mode=mode,  # type: ignore[arg-type]
+            document_workers=document_workers,
         )
 
     def run_cli(
