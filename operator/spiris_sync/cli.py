@@ -1,7 +1,8 @@
 """The ``spiris-sync`` console script: ``migrate`` and ``run`` (the Job's entrypoint).
 
 Expected failures end with one human sentence on stderr and their exit code (see ``exit_codes``), never a
-traceback; ``run`` always prints one JSON summary line on stdout at the end (counts, API calls, reconciliation,
+traceback; ``run`` always prints one JSON summary line on stdout at the end (counts, API calls,
+reconciliation,
 outcome — never tokens). Logging goes to stderr; ``--verbose`` shows the pipeline's steps.
 """
 

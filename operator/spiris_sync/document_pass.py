@@ -4,7 +4,8 @@ Which vouchers need work is decided from the ledger alone, so a re-sync with not
 a voucher is pending when it changed since the last completed documents pass, when one of its attachments or
 its customer-invoice PDF is not yet linked, or when it has a missing document to retry. Supplier-invoice
 attachments need the invoice itself (an API call), so they are looked at when the voucher is new or changed.
-An attachment already listed on the voucher is linked once, as ``attachment``, even if its supplier invoice lists
+An attachment already listed on the voucher is linked once, as ``attachment``, even if its supplier invoice
+lists
 it too. Pending vouchers are processed in id order, in batches: fetches run in a few threads, then one
 transaction links the batch, records or clears missing documents and moves the checkpoint past the batch — a
 killed run resumes after the last committed batch (objects are content-addressed, so a re-upload is a no-op).
@@ -198,7 +199,7 @@ class DocumentPass:
                 if not batch:
                     break
                 known = self._known_documents(batch)
-                outcomes = list(pool.map(lambda v: self._resolve(v, known), batch))
+                outcomes = list(pool.map(self._resolve, batch, [known] * len(batch)))
                 batch_no += 1
                 after = batch[-1].id
                 with self._conn.transaction():

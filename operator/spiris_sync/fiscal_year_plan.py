@@ -1,6 +1,7 @@
 """Which Spiris fiscal year a run syncs, and how: the year's id and period, its predecessor, the listing mode.
 
-The operator names a fiscal year by the calendar year it starts in (``--fiscal-year 2025``); Spiris knows it by
+The operator names a fiscal year by the calendar year it starts in (``--fiscal-year 2025``); Spiris knows it
+by
 id. A year Spiris does not have is a configuration error (exit 2) whose message lists the years that exist.
 An incremental run without a usable watermark (the first run of a year) is planned as a full one.
 """
@@ -45,7 +46,8 @@ def resolve_fiscal_year(years: Sequence[FiscalYear], *, fiscal_year: int) -> Fis
     if not matches:
         available = ", ".join(str(y.start_date.year) for y in dated if y.start_date is not None) or "none"
         raise ConfigurationError(
-            f"fiscal year {fiscal_year} does not exist in Spiris for this company (fiscal years there: {available})"
+            f"fiscal year {fiscal_year} does not exist in Spiris for this company "
+            f"(fiscal years there: {available})"
         )
     # Two years starting in one calendar year happen only around a changed fiscal period: take the later one,
     # the one that goes on.

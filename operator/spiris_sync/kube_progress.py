@@ -1,9 +1,12 @@
 """Publishes a run's progress into its FiscalYearSync's status while the Job runs.
 
-When ``SPIRIS_FYS_NAMESPACE`` and ``SPIRIS_FYS_NAME`` are set, every progress update becomes a JSON merge patch of
-the FiscalYearSync ``/status`` subresource (``status.progress`` and ``status.phase: Running``), at most one patch
+When ``SPIRIS_FYS_NAMESPACE`` and ``SPIRIS_FYS_NAME`` are set, every progress update becomes a JSON merge
+patch of
+the FiscalYearSync ``/status`` subresource (``status.progress`` and ``status.phase: Running``), at most one
+patch
 per interval plus a final one, so a 5,000-voucher run does not flood the API server. The Kubernetes API being
-unreachable is logged as a warning and never fails the sync: the ledger is what matters, the progress is a courtesy.
+unreachable is logged as a warning and never fails the sync: the ledger is what matters, the progress is a
+courtesy.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ REQUEST_TIMEOUT_SECONDS = 5.0
 
 def _custom_objects_api() -> Any:
     """A CustomObjectsApi from ``KUBECONFIG`` (or ~/.kube/config), else the in-cluster service account."""
-    from kubernetes import client, config
+    import kubernetes
 
+    # The kubernetes package is untyped; keep it behind Any.
+    client: Any = kubernetes.client
+    config: Any = kubernetes.config
     kubeconfig = os.environ.get("KUBECONFIG")
     if kubeconfig:
         api_client = config.new_client_from_config(config_file=kubeconfig)
@@ -70,7 +76,8 @@ class FiscalYearSyncStatusProgress:
         self._send(snapshot)
 
     def finish(self, snapshot: ProgressSnapshot, *, outcome: str) -> None:
-        # The final phase (Succeeded/Degraded/Failed) is the operator's to set once the Job ends; the worker only
+        # The final phase (Succeeded/Degraded/Failed) is the operator's to set once the Job ends; the worker
+        # only
         # makes sure the last counters are visible.
         self._send(snapshot)
 

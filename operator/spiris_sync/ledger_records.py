@@ -1,7 +1,8 @@
 """Turns Spiris API models (spiris_client) into the store's plain records (spiris_store).
 
 The two lower layers deliberately do not know each other; this is the one place where a `Voucher` becomes a
-`VoucherRecord`. Ids become UUIDs, the account number string becomes an int, and a voucher without a date (never
+`VoucherRecord`. Ids become UUIDs, the account number string becomes an int, and a voucher without a date
+(never
 seen, but the field is nullable) is a data error the run reports instead of storing a wrong date.
 """
 

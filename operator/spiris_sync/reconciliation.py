@@ -1,14 +1,18 @@
 """Reconciliation: do the synced rows add up to what Spiris says, and does every voucher balance?
 
-Spiris ``/accountbalances/{date}`` gives each account's balance *at* a date, which is cumulative: a balance sheet
-account carries its opening balance, a result account starts the fiscal year at zero. Our ledger holds only the
+Spiris ``/accountbalances/{date}`` gives each account's balance *at* a date, which is cumulative: a balance
+sheet
+account carries its opening balance, a result account starts the fiscal year at zero. Our ledger holds only
+the
 year's vouchers, so we compare **the movement within the fiscal year**, exactly, in Decimals:
 
     expected movement(account) = balance(end of year) - opening balance(account)
 
 where the opening balance is the balance at the day before the year starts (for every account whose balance
-Spiris carries over; result accounts read as zero there when Spiris resets them), and synced movement(account) =
-Σ debit - Σ credit of the non-vanished rows on that account. Accounts present on one side only count with zero on
+Spiris carries over; result accounts read as zero there when Spiris resets them), and synced
+movement(account) =
+Σ debit - Σ credit of the non-vanished rows on that account. Accounts present on one side only count with
+zero on
 the other. Every voucher must balance on its own (Σ debit = Σ credit). The report is stored on the run record.
 """
 
@@ -113,7 +117,7 @@ def unbalanced(vouchers: Iterable[tuple[str, str | None, Decimal, Decimal]]) -> 
     )
 
 
-# -- against Spiris ---------------------------------------------------------------------------------------------
+# -- against Spiris --------------------------------------------------------------------------------
 
 RESULT_ACCOUNTS_FROM = 3000
 """BAS: accounts 1xxx-2xxx are the balance sheet (carried over), 3xxx-8xxx the result (restart at zero)."""
@@ -123,10 +127,10 @@ RESULT_CARRY_ACCOUNT = 2098
 
 RULE = (
     "movement within the fiscal year per account: synced sum(debit - credit) of live vouchers == Spiris "
-    "accountbalances(end date) - opening balance; opening balance = 0 for result accounts (>= 3000); for balance "
-    "sheet accounts (< 3000) the previous fiscal year's closing balance (accountbalances at its end date), with "
-    "that year's result (sum of its result accounts) carried to account 2098; in the company's first fiscal "
-    "year, /fiscalyears/openingbalances"
+    "accountbalances(end date) - opening balance; opening balance = 0 for result accounts (>= 3000); "
+    "for balance sheet accounts (< 3000) the previous fiscal year's closing balance (accountbalances at "
+    "its end date), with that year's result (sum of its result accounts) carried to account 2098; in the "
+    "company's first fiscal year, /fiscalyears/openingbalances"
 )
 
 

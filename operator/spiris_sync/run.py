@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -27,7 +26,7 @@ from spiris_store import errors as store_errors
 from spiris_store import ledger
 from spiris_store.connection import connect
 from spiris_store.documents import DocumentStore, S3Settings
-from spiris_store.records import RunCounts
+from spiris_store.records import RunCounts, RunOutcome
 
 from spiris_sync import reconciliation
 from spiris_sync.document_fetcher import DocumentFetcher
@@ -121,7 +120,8 @@ def translate(exc: BaseException) -> SyncFailure | None:
         return StorageUnavailable(f"storage is unavailable: {exc}")
     if isinstance(exc, psycopg.OperationalError):
         return StorageUnavailable(
-            f"Postgres connection failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+            "Postgres connection failed: "
+            + (str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         )
     return None
 
@@ -340,7 +340,7 @@ class SyncRun:
             documents_fetched=documents.documents_fetched,
         )
         degraded = counts.missing_documents > 0 or not report.balanced
-        outcome = "degraded" if degraded else "succeeded"
+        outcome: RunOutcome = "degraded" if degraded else "succeeded"
         error = None
         if degraded:
             reasons = []
@@ -427,7 +427,8 @@ class SyncRun:
         synced = ledger.account_sums(conn, company_key=self.company_key, fiscal_year_id=fy, up_to=compare_on)
         unbalanced = ledger.unbalanced_vouchers(conn, company_key=self.company_key, fiscal_year_id=fy)
         checked_row = conn.execute(
-            "SELECT count(*) FROM spiris.vouchers WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL",
+            "SELECT count(*) FROM spiris.vouchers"
+            " WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL",
             (self.company_key, fy),
         ).fetchone()
         previous_end = plan.previous.end_date if plan.previous is not None else None

@@ -1,7 +1,9 @@
 """The worker's configuration, taken from command-line flags or environment variables.
 
-Every setting has one environment variable (the names in docs/architecture.md, which the operator's Job spec sets)
-and an optional flag that wins over it. A missing or malformed setting raises :class:`ConfigurationError` naming the
+Every setting has one environment variable (the names in docs/architecture.md, which the operator's Job spec
+sets)
+and an optional flag that wins over it. A missing or malformed setting raises :class:`ConfigurationError`
+naming the
 variable, so a misconfigured Job fails with exit code 2 and a sentence a platform engineer can act on.
 """
 
@@ -117,7 +119,8 @@ def load_store_settings(flags: Mapping[str, object | None], env: Mapping[str, st
 
 
 def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str]) -> SyncSettings:
-    """Settings for ``spiris-sync run``; raises :class:`ConfigurationError` naming the first missing variable."""
+    """Settings for ``spiris-sync run``; raises :class:`ConfigurationError` naming the first missing
+    variable."""
     database_url = _validate_database_url(_require(flags, env, flag="database_url", variable="DATABASE_URL"))
     endpoint = _require(flags, env, flag="s3_endpoint", variable="S3_ENDPOINT")
     secure_default = endpoint.startswith("https://")

@@ -9,7 +9,8 @@ as vanished (never deleting them) — but only when the listing is provably comp
 between pages while Spiris' data moved is never wrongly marked.
 
 Every page is upserted and its checkpoint written in one transaction. The checkpoint's ``state`` remembers the
-pass (mode, filter, next watermark, counts): a rerun after SIGKILL continues at the next page with the very same
+pass (mode, filter, next watermark, counts): a rerun after SIGKILL continues at the next page with the very
+same
 query, and a finished pass is not listed again by the resumed run.
 """
 

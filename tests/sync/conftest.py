@@ -8,6 +8,7 @@ as the real `spiris-sync` console script (`run_cli`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -75,7 +76,10 @@ class SyncStack:
     ) -> RunResult:
         settings = load_sync_settings({}, self.env(**env))
         return run_sync(
-            settings, company_key=self.company_key, fiscal_year=fiscal_year, mode=mode,  # type: ignore[arg-type]
+            settings,
+            company_key=self.company_key,
+            fiscal_year=fiscal_year,
+            mode=mode,  # type: ignore[arg-type]
             document_workers=document_workers,
         )
 
@@ -145,10 +149,9 @@ def make_stack(
     for sandbox in started:
         sandbox.stop()
     for name in databases:
-        try:
+        # A test's own server may have been restarted; the session cleans up at exit.
+        with contextlib.suppress(Exception):
             pg_server.drop_database(name)
-        except Exception:  # a test's own server may have been restarted; the session cleans up at exit
-            pass
 
 
 def summary_of(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:

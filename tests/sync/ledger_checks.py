@@ -10,7 +10,9 @@ from spiris_localstack.s3 import S3Server
 
 # Everything a clean run determines, without timestamps, run ids or generated document ids.
 DUMP_QUERIES = {
-    "fiscal_years": "SELECT company_key, id, start_date, end_date, is_locked FROM spiris.fiscal_years ORDER BY 1, 2",
+    "fiscal_years": (
+        "SELECT company_key, id, start_date, end_date, is_locked FROM spiris.fiscal_years ORDER BY 1, 2"
+    ),
     "accounts": "SELECT company_key, fiscal_year_id, number, name FROM spiris.accounts ORDER BY 1, 2, 3",
     "vouchers": (
         "SELECT company_key, id, fiscal_year_id, number, content_sha256, vanished_at IS NULL"
@@ -21,22 +23,24 @@ DUMP_QUERIES = {
         " FROM spiris.voucher_rows ORDER BY 1, 2, 3"
     ),
     "documents": (
-        "SELECT company_key, source, spiris_id, sha256, object_key, content_type, size_bytes, original_file_name,"
-        " spiris_attachment_id, spiris_invoice_id FROM spiris.documents ORDER BY 1, 2, 3"
+        "SELECT company_key, source, spiris_id, sha256, object_key, content_type, size_bytes,"
+        " original_file_name, spiris_attachment_id, spiris_invoice_id FROM spiris.documents ORDER BY 1, 2, 3"
     ),
     "voucher_documents": (
-        "SELECT vd.company_key, vd.voucher_id, d.source, d.spiris_id, vd.relation FROM spiris.voucher_documents vd"
-        " JOIN spiris.documents d ON d.company_key = vd.company_key AND d.id = vd.document_id ORDER BY 1, 2, 3, 4"
+        "SELECT vd.company_key, vd.voucher_id, d.source, d.spiris_id, vd.relation"
+        " FROM spiris.voucher_documents vd JOIN spiris.documents d"
+        " ON d.company_key = vd.company_key AND d.id = vd.document_id ORDER BY 1, 2, 3, 4"
     ),
     "missing_documents": (
-        "SELECT company_key, voucher_id, source, spiris_id, reason FROM spiris.missing_documents ORDER BY 1, 2, 3, 4"
+        "SELECT company_key, voucher_id, source, spiris_id, reason FROM spiris.missing_documents"
+        " ORDER BY 1, 2, 3, 4"
     ),
 }
 
 
 def dump(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
     with psycopg.connect(database_url) as conn:
-        return {name: conn.execute(query).fetchall() for name, query in DUMP_QUERIES.items()}  # type: ignore[arg-type]
+        return {name: conn.execute(query).fetchall() for name, query in DUMP_QUERIES.items()}
 
 
 def object_listing(s3: S3Server, bucket: str) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The worker as a process: exit codes, one clear stderr sentence, a JSON summary, never a traceback or token."""
+"""The worker as a process: exit codes, one clear stderr sentence, a JSON summary, never a traceback or
+token."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""A seeded company with two fiscal years, 5,000 vouchers and ~1,500 documents syncs completely and exactly."""
+"""A seeded company with two fiscal years, 5,000 vouchers and ~1,500 documents syncs completely and
+exactly."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
-
 from ledger_checks import assert_objects_match_sha256, latest_run
 
 

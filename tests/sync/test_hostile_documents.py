@@ -1,4 +1,5 @@
-"""Hostile documents are stored safely: Swedish and path-like names, 300 characters, zero bytes, a lying content
+"""Hostile documents are stored safely: Swedish and path-like names, 300 characters, zero bytes, a lying
+content
 type, and a 200 MB file streamed by the worker process with flat memory."""
 
 from __future__ import annotations
@@ -55,13 +56,15 @@ def test_hostile_documents_are_stored_safely(make_stack, tmp_path) -> None:
     assert len(long_name) == 300
     empty = by_name["tom fil.pdf"]
     assert empty[2] == 0 and empty[3] == hashlib.sha256(b"").hexdigest()
-    assert by_name["skanning.jpg"][1] == "image/jpeg"  # as declared; the bytes are a PDF, the key says nothing
+    # As declared; the bytes are a PDF, and the key says nothing about either.
+    assert by_name["skanning.jpg"][1] == "image/jpeg"
     large = by_name[next(n for n in by_name if n.startswith("Årsbokslut"))]
     assert large[2] >= LARGE
     for _, _, _, sha256, key in rows:
         assert key == f"companies/{stack.company_key}/sha256/{sha256[:2]}/{sha256}"
     # No file name ever became a path.
     assert not list(tmp_path.rglob("*passwd*"))
-    assert assert_objects_match_sha256(stack.s3, stack.bucket, stack.database_url) == len({r[4] for r in rows})
+    distinct_objects = len({r[4] for r in rows})
+    assert assert_objects_match_sha256(stack.s3, stack.bucket, stack.database_url) == distinct_objects
     metadata = stack.s3.client().stat_object(stack.bucket, by_name["../../etc/passwd"][4]).metadata
     assert "passwd" in json.dumps(dict(metadata))

@@ -1,4 +1,5 @@
-"""SIGKILL at five random points, then a rerun: the ledger and the bucket end exactly as after one clean run."""
+"""SIGKILL at five random points, then a rerun: the ledger and the bucket end exactly as after one clean
+run."""
 
 from __future__ import annotations
 
@@ -54,7 +55,11 @@ def test_killed_runs_resume_to_the_clean_state(make_stack) -> None:
     for target in targets:
         process = _start(killed, *args, "--document-workers", "2")
         deadline = time.monotonic() + 90
-        while process.poll() is None and _progress(killed.database_url) < target and time.monotonic() < deadline:
+        while (
+            process.poll() is None
+            and _progress(killed.database_url) < target
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 0.3))
         if process.poll() is None:
