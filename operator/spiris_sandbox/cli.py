@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"spiris-sandbox: {error}", file=sys.stderr)
         return 2
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
+    # TCP (inherited from this one); with 0, Nagle + the client's delayed ACK add ~40 ms per response.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.port))
     port = sock.getsockname()[1]
