@@ -1,0 +1,84 @@
+"""Progress lands in the FiscalYearSync's status while the worker runs; an unreachable API never fails a run."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import summary_of
+from spiris_sync.kube_progress import FiscalYearSyncStatusProgress
+from spiris_sync.progress import ProgressSnapshot
+
+FYS_PATH = "/apis/spiris.senseworks.io/v1alpha1/namespaces/{ns}/fiscalyearsyncs"
+
+
+def _create_fys(kube_server, namespace: str, name: str) -> None:
+    kube_server.request(
+        "POST",
+        FYS_PATH.format(ns=namespace),
+        json={
+            "apiVersion": "spiris.senseworks.io/v1alpha1",
+            "kind": "FiscalYearSync",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"connectionRef": {"name": "acme"}, "fiscalYear": 2025},
+        },
+    )
+
+
+def _get_fys(kube_server, namespace: str, name: str) -> dict:
+    return kube_server.request("GET", FYS_PATH.format(ns=namespace) + f"/{name}")
+
+
+@pytest.mark.timeout(120)
+def test_worker_publishes_progress_into_status(make_stack, kube_server, kube_namespace) -> None:
+    _create_fys(kube_server, kube_namespace, "acme-2025")
+    stack = make_stack(vouchers_per_year=80, fiscal_years=(2025,))
+    env = stack.env(
+        KUBECONFIG=str(kube_server.kubeconfig), SPIRIS_FYS_NAMESPACE=kube_namespace, SPIRIS_FYS_NAME="acme-2025"
+    )
+    done = stack.run_cli(*stack.cli_run_args(2025), env=env)
+    assert done.returncode == 0, done.stderr
+    counts = summary_of(done)["counts"]
+    status = _get_fys(kube_server, kube_namespace, "acme-2025")["status"]
+    assert status["phase"] == "Running"  # the final phase is the operator's to set when the Job ends
+    progress = status["progress"]
+    assert progress["vouchers"] == {"done": counts["vouchers"], "total": counts["vouchers"]}
+    assert progress["documents"]["done"] == progress["documents"]["total"] > 0
+    assert progress["percent"] == 100
+    assert "access_token" not in str(status)
+
+
+@pytest.mark.timeout(60)
+def test_patches_are_throttled_with_a_final_one(kube_server, kube_namespace) -> None:
+    _create_fys(kube_server, kube_namespace, "throttled")
+    now = [0.0]
+    from kubernetes import client, config
+
+    api = client.CustomObjectsApi(config.new_client_from_config(config_file=str(kube_server.kubeconfig)))
+    listener = FiscalYearSyncStatusProgress(
+        namespace=kube_namespace, name="throttled", api_factory=lambda: api, clock=lambda: now[0]
+    )
+    before = int(_get_fys(kube_server, kube_namespace, "throttled")["metadata"]["resourceVersion"])
+    for step in range(1, 101):  # 100 updates within 3 simulated seconds
+        now[0] = step * 0.03
+        listener.update(ProgressSnapshot(vouchers_done=step, vouchers_total=100))
+    listener.finish(ProgressSnapshot(vouchers_done=100, vouchers_total=100), outcome="succeeded")
+    fys = _get_fys(kube_server, kube_namespace, "throttled")
+    writes = int(fys["metadata"]["resourceVersion"]) - before
+    assert 2 <= writes <= 3  # t=0.03, t≈2.04, and the final one
+    assert fys["status"]["progress"]["vouchers"] == {"done": 100, "total": 100}
+
+
+@pytest.mark.timeout(120)
+def test_unreachable_kubernetes_api_does_not_fail_the_run(make_stack, tmp_path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
+        "clusters: [{name: dead, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "contexts: [{name: dead, context: {cluster: dead, user: nobody}}]\n"
+        "users: [{name: nobody, user: {}}]\n"
+    )
+    stack = make_stack(vouchers_per_year=20, fiscal_years=(2025,))
+    env = stack.env(KUBECONFIG=str(kubeconfig), SPIRIS_FYS_NAMESPACE="ns", SPIRIS_FYS_NAME="gone")
+    done = stack.run_cli(*stack.cli_run_args(2025), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "could not publish progress" in done.stderr
+    assert summary_of(done)["outcome"] == "succeeded"
