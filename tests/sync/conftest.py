@@ -97,7 +97,13 @@ class SyncStack:
 
     def cli_run_args(self, fiscal_year: int, *, mode: str = "incremental") -> list[str]:
         return [
-            "run", "--company-key", self.company_key, "--fiscal-year", str(fiscal_year), "--mode", mode,
+            "run",
+            "--company-key",
+            self.company_key,
+            "--fiscal-year",
+            str(fiscal_year),
+            "--mode",
+            mode,
         ]
 
     def fiscal_year_ids(self) -> dict[int, str]:
@@ -110,9 +116,7 @@ class SyncStack:
 
 
 def write_token(sandbox: SandboxServer, path: Path, *, company: int = 1, **body: Any) -> None:
-    response = httpx.post(
-        f"{sandbox.url}/_sandbox/tokens", json={"company": company, **body}, timeout=30
-    )
+    response = httpx.post(f"{sandbox.url}/_sandbox/tokens", json={"company": company, **body}, timeout=30)
     response.raise_for_status()
     path.write_text(TokenSet.from_response(response.json(), now=time.time()).to_json())
 
@@ -125,8 +129,14 @@ def make_stack(
     started: list[SandboxServer] = []
     databases: list[str] = []
 
-    def build(*, company: int = 1, database_url: str | None = None, s3: S3Server | None = None,
-              sandbox: SandboxServer | None = None, **config: Any) -> SyncStack:
+    def build(
+        *,
+        company: int = 1,
+        database_url: str | None = None,
+        s3: S3Server | None = None,
+        sandbox: SandboxServer | None = None,
+        **config: Any,
+    ) -> SyncStack:
         if sandbox is None:
             config.setdefault("rate_limit_per_minute", 100000)
             sandbox = SandboxServer(SandboxConfig(**config)).start()
@@ -141,8 +151,13 @@ def make_stack(
         token_file = tmp_path / f"token-{company}-{os.urandom(3).hex()}.json"
         write_token(sandbox, token_file, company=company)
         return SyncStack(
-            sandbox=sandbox, database_url=database_url, s3=store, bucket=bucket, token_file=token_file,
-            company_number=company, company_key=f"company-{company}",
+            sandbox=sandbox,
+            database_url=database_url,
+            s3=store,
+            bucket=bucket,
+            token_file=token_file,
+            company_number=company,
+            company_key=f"company-{company}",
         )
 
     yield build

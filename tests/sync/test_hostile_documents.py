@@ -34,9 +34,13 @@ def test_hostile_documents_are_stored_safely(make_stack, tmp_path) -> None:
     )
     # The worker runs as a real process under a tiny wrapper that reports its peak resident memory.
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(VENV_BIN / "spiris-sync"),
-         *stack.cli_run_args(2025)],
-        env=stack.env(), capture_output=True, text=True, timeout=220, cwd=tmp_path, check=False,
+        [sys.executable, "-c", MEASURE, str(VENV_BIN / "spiris-sync"), *stack.cli_run_args(2025)],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=220,
+        cwd=tmp_path,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     peak_kb = int(done.stdout.rsplit("PEAK_RSS_KB", 1)[1].split()[0])

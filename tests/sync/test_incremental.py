@@ -29,10 +29,16 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
 
     # Three changed and two new vouchers (the new ones with documents), after the look-back window.
     stack.control("POST", "clock", json={"advance_seconds": 600})
-    changed = stack.control("POST", f"companies/{stack.company_number}/vouchers/change",
-                            json={"count": 3, "fiscal_year_id": fy_id})["changed"]
-    added = stack.control("POST", f"companies/{stack.company_number}/vouchers/add",
-                          json={"count": 2, "fiscal_year_id": fy_id, "with_attachments": True})["added"]
+    changed = stack.control(
+        "POST",
+        f"companies/{stack.company_number}/vouchers/change",
+        json={"count": 3, "fiscal_year_id": fy_id},
+    )["changed"]
+    added = stack.control(
+        "POST",
+        f"companies/{stack.company_number}/vouchers/add",
+        json={"count": 2, "fiscal_year_id": fy_id, "with_attachments": True},
+    )["added"]
     assert len(changed) == 3 and len(added) == 2
     stack.control("POST", "stats/reset")
     result = stack.run_in_process(2025)
@@ -50,7 +56,8 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
     voucher_calls = sum(c for t, c in sandbox.items() if t.startswith("/v2/vouchers/"))
     assert voucher_calls == 1
     document_calls = sum(
-        count for template, count in sandbox.items()
+        count
+        for template, count in sandbox.items()
         if template.startswith(("/v2/attachments", "/v2/customerinvoices", "/v2/supplierinvoices"))
     )
     assert document_calls <= 2 * 5

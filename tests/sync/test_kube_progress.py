@@ -1,4 +1,5 @@
-"""Progress lands in the FiscalYearSync's status while the worker runs; an unreachable API never fails a run."""
+"""Progress lands in the FiscalYearSync's status while the worker runs; an unreachable API never fails
+a run."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def test_worker_publishes_progress_into_status(make_stack, kube_server, kube_nam
     _create_fys(kube_server, kube_namespace, "acme-2025")
     stack = make_stack(vouchers_per_year=80, fiscal_years=(2025,))
     env = stack.env(
-        KUBECONFIG=str(kube_server.kubeconfig), SPIRIS_FYS_NAMESPACE=kube_namespace, SPIRIS_FYS_NAME="acme-2025"
+        KUBECONFIG=str(kube_server.kubeconfig),
+        SPIRIS_FYS_NAMESPACE=kube_namespace,
+        SPIRIS_FYS_NAME="acme-2025",
     )
     done = stack.run_cli(*stack.cli_run_args(2025), env=env)
     assert done.returncode == 0, done.stderr

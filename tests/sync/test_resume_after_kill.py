@@ -56,9 +56,7 @@ def test_killed_runs_resume_to_the_clean_state(make_stack) -> None:
         process = _start(killed, *args, "--document-workers", "2")
         deadline = time.monotonic() + 90
         while (
-            process.poll() is None
-            and _progress(killed.database_url) < target
-            and time.monotonic() < deadline
+            process.poll() is None and _progress(killed.database_url) < target and time.monotonic() < deadline
         ):
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 0.3))

@@ -27,16 +27,16 @@ def _links(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _restart(
-    service: ChildService, *, down_for: float, first: signal.Signals, user: str | None
-) -> None:
+def _restart(service: ChildService, *, down_for: float, first: signal.Signals, user: str | None) -> None:
     """Stop the server's process (keeping its data directory) and start the very same command again."""
     old = service.process
     assert old is not None
     argv = [str(a) for a in old.args]  # type: ignore[union-attr]
     stop_process(old, first=first, whole_group=service.signal_whole_group, grace=10)
     time.sleep(down_for)
-    service.process = start_process(argv, cwd=service.base_dir, log_path=service.base_dir / "restart.log", user=user)
+    service.process = start_process(
+        argv, cwd=service.base_dir, log_path=service.base_dir / "restart.log", user=user
+    )
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 60) -> None:
@@ -74,7 +74,10 @@ def own_postgres() -> Iterator[PostgresServer]:
 def _start_worker(stack) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(VENV_BIN / "spiris-sync"), *stack.cli_run_args(2025), "--document-workers", "2"],
-        env=stack.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=stack.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -118,7 +121,7 @@ def test_postgres_restarted_mid_run(make_stack, own_postgres: PostgresServer) ->
     worker = _start_worker(stack)
     _wait_for(lambda: _links(database_url) >= 15)
     _restart(own_postgres, down_for=1.0, first=signal.SIGINT, user=OS_USER)
-    stdout, stderr = worker.communicate(timeout=180)
+    _, stderr = worker.communicate(timeout=180)
     # Every connection died with the restart: a clear failure (the rerun below completes).
     assert worker.returncode == 5, stderr
     assert "Postgres" in stderr and "Traceback" not in stderr
