@@ -28,7 +28,7 @@ BIN = Path(sys.executable).parent
 
 
 def wait_for(
-    check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.2, what: str = "condition"
+    check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"
 ) -> Any:
     """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

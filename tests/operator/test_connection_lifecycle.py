@@ -212,7 +212,7 @@ def test_suspend(kube: KubeApi, kube_namespace: str, start_operator, spiris_env)
 def test_latest_years_window_follows_the_spec(
     kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox
 ) -> None:
-    start_operator(**spiris_env)
+    operator = start_operator(**spiris_env)
     connection = create_connection(kube, kube_namespace, "acme", {"sync": {"latestFiscalYears": 1}})
     store_consent(kube, connection, consent_token(sandbox.url))
 
@@ -237,7 +237,12 @@ def test_latest_years_window_follows_the_spec(
         "acme",
         {"spec": {"sync": {"latestFiscalYears": 1}}},
     )
-    wait_for(lambda: children() == ["acme-2025"], what="the window shrinks back")
+    try:
+        wait_for(lambda: children() == ["acme-2025"], what="the window shrinks back", timeout=30)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}\n{children()}\n{_get(kube, kube_namespace)}\n{operator.output[-4000:]}"
+        ) from None
     wait_for(
         lambda: _get(kube, kube_namespace)["status"]["observedGeneration"] == 3, what="generation observed"
     )

@@ -23,8 +23,12 @@ async def apply_result(
     events: Sequence[EventNote],
 ) -> None:
     metadata = body["metadata"]
-    await asyncio.to_thread(
-        runtime.kube.patch_status, plural, str(metadata["namespace"]), str(metadata["name"]), status
-    )
+    current = body.get("status") or {}
+    # Only what changed: an idle tick writes nothing, so resourceVersions and watchers stay quiet.
+    changed = {key: value for key, value in status.items() if current.get(key) != value}
+    if changed:
+        await asyncio.to_thread(
+            runtime.kube.patch_status, plural, str(metadata["namespace"]), str(metadata["name"]), changed
+        )
     for note in events:
         kopf.event(cast(kopf.Body, body), type=note.type, reason=note.reason, message=note.message)
