@@ -59,7 +59,7 @@ def test_killed_runs_resume_to_the_clean_state(make_stack) -> None:
             process.poll() is None and _progress(killed.database_url) < target and time.monotonic() < deadline
         ):
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 0.3))
+        time.sleep(rng.uniform(0.0, 0.1))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
