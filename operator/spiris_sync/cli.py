@@ -2,8 +2,7 @@
 
 Expected failures end with one human sentence on stderr and their exit code (see ``exit_codes``), never a
 traceback; ``run`` always prints one JSON summary line on stdout at the end (counts, API calls,
-reconciliation,
-outcome — never tokens). Logging goes to stderr; ``--verbose`` shows the pipeline's steps.
+reconciliation, outcome — never tokens). Logging goes to stderr; ``--verbose`` shows the pipeline's steps.
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 """Fetching one document from Spiris and streaming it into the object store.
 
 Three ways a voucher leads to a file (spiris-api.md §3.11): an attachment id (``GET /attachments/{id}`` then
-its
-expiring ``TemporaryUrl``), a customer invoice (``/customerinvoices/{id}/print`` bytes, else the ``/pdf`` URL)
-and a supplier invoice (``/supplierinvoices/{id}`` → its attachment ids → attachments). Bytes are streamed
-straight into ``DocumentStore.put_stream`` (hashed while streaming, content-addressed), never held in memory.
-A document that cannot be had — 404, a link still expired after fresh ones, a broken download, a refused
-scope,
-one object the store rejects — raises :class:`DocumentUnavailable` with the reason, so it is recorded as
-missing and retried next run; Spiris or the store being down altogether propagates and stops the run.
+its expiring ``TemporaryUrl``), a customer invoice (``/customerinvoices/{id}/print`` bytes, else the ``/pdf``
+URL) and a supplier invoice (``/supplierinvoices/{id}`` → its attachment ids → attachments). Bytes are
+streamed straight into ``DocumentStore.put_stream`` (hashed while streaming, content-addressed), never held in
+memory. A document that cannot be had — 404, a link still expired after fresh ones, a broken download, a
+refused scope, one object the store rejects — raises :class:`DocumentUnavailable` with the reason, so it is
+recorded as missing and retried next run; Spiris or the store being down altogether propagates and stops the
+run.
 """
 
 from __future__ import annotations

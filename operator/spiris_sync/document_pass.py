@@ -1,12 +1,11 @@
 """The documents pass: every voucher of the year gets its documents stored and linked, or recorded missing.
 
-Which vouchers need work is decided from the ledger alone, so a re-sync with nothing new costs no API call:
-a voucher is pending when it changed since the last completed documents pass, when one of its attachments or
-its customer-invoice PDF is not yet linked, or when it has a missing document to retry. Supplier-invoice
+Which vouchers need work is decided from the ledger alone, so a re-sync with nothing new costs no API call: a
+voucher is pending when it changed since the last completed documents pass, when one of its attachments or its
+customer-invoice PDF is not yet linked, or when it has a missing document to retry. Supplier-invoice
 attachments need the invoice itself (an API call), so they are looked at when the voucher is new or changed.
 An attachment already listed on the voucher is linked once, as ``attachment``, even if its supplier invoice
-lists
-it too. Pending vouchers are processed in id order, in batches: fetches run in a few threads, then one
+lists it too. Pending vouchers are processed in id order, in batches: fetches run in a few threads, then one
 transaction links the batch, records or clears missing documents and moves the checkpoint past the batch — a
 killed run resumes after the last committed batch (objects are content-addressed, so a re-upload is a no-op).
 """

@@ -1,12 +1,9 @@
 """The worker's process exit codes and the errors that map onto them.
 
-The operator reads a finished Job's exit code to decide what to show in the FiscalYearSync status (and
-whether to
-retry), so these numbers are a contract (docs/architecture.md): 0 ok, 2 bad configuration, 3 consent needed
-again,
-4 Spiris unavailable, 5 storage unavailable, 6 completed but degraded, 1 anything unexpected. Each expected
-failure
-is raised as a :class:`SyncFailure` carrying its code and one human sentence for stderr.
+The operator reads a finished Job's exit code to decide what to show in the FiscalYearSync status (and whether
+to retry), so these numbers are a contract (docs/architecture.md): 0 ok, 2 bad configuration, 3 consent needed
+again, 4 Spiris unavailable, 5 storage unavailable, 6 completed but degraded, 1 anything unexpected. Each
+expected failure is raised as a :class:`SyncFailure` carrying its code and one human sentence for stderr.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Which Spiris fiscal year a run syncs, and how: the year's id and period, its predecessor, the listing mode.
 
 The operator names a fiscal year by the calendar year it starts in (``--fiscal-year 2025``); Spiris knows it
-by
-id. A year Spiris does not have is a configuration error (exit 2) whose message lists the years that exist.
+by id. A year Spiris does not have is a configuration error (exit 2) whose message lists the years that exist.
 An incremental run without a usable watermark (the first run of a year) is planned as a full one.
 """
 

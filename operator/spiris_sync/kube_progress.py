@@ -1,12 +1,10 @@
 """Publishes a run's progress into its FiscalYearSync's status while the Job runs.
 
 When ``SPIRIS_FYS_NAMESPACE`` and ``SPIRIS_FYS_NAME`` are set, every progress update becomes a JSON merge
-patch of
-the FiscalYearSync ``/status`` subresource (``status.progress`` and ``status.phase: Running``), at most one
-patch
-per interval plus a final one, so a 5,000-voucher run does not flood the API server. The Kubernetes API being
-unreachable is logged as a warning and never fails the sync: the ledger is what matters, the progress is a
-courtesy.
+patch of the FiscalYearSync ``/status`` subresource (``status.progress`` and ``status.phase: Running``), at
+most one patch per interval plus a final one, so a 5,000-voucher run does not flood the API server. The
+Kubernetes API being unreachable is logged as a warning and never fails the sync: the ledger is what matters,
+the progress is a courtesy.
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 
 The two lower layers deliberately do not know each other; this is the one place where a `Voucher` becomes a
 `VoucherRecord`. Ids become UUIDs, the account number string becomes an int, and a voucher without a date
-(never
-seen, but the field is nullable) is a data error the run reports instead of storing a wrong date.
+(never seen, but the field is nullable) is a data error the run reports instead of storing a wrong date.
 """
 
 from __future__ import annotations

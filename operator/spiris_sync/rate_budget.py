@@ -1,11 +1,9 @@
 """The shared Spiris rate budget as the client's rate limiter, safe for the documents pass's threads.
 
 Every request draws from ``spiris_store``'s Postgres token bucket keyed by (OAuth client id, endpoint
-template),
-so all workers of all companies together stay under Spiris' per-endpoint limit. A ``PostgresRateBudget``
-owns one
-database connection and must not be shared between threads, so each thread gets its own, made on first use and
-closed with the run.
+template), so all workers of all companies together stay under Spiris' per-endpoint limit. A
+``PostgresRateBudget`` owns one database connection and must not be shared between threads, so each thread
+gets its own, made on first use and closed with the run.
 """
 
 from __future__ import annotations

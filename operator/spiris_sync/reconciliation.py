@@ -1,19 +1,18 @@
 """Reconciliation: do the synced rows add up to what Spiris says, and does every voucher balance?
 
-Spiris ``/accountbalances/{date}`` gives each account's balance *at* a date, which is cumulative: a balance
-sheet
-account carries its opening balance, a result account starts the fiscal year at zero. Our ledger holds only
-the
-year's vouchers, so we compare **the movement within the fiscal year**, exactly, in Decimals:
+Spiris ``/accountbalances/{date}`` gives each account's balance *at* a date within the fiscal year holding
+that date: a balance sheet account (< 3000) carries its opening balance, a result account (>= 3000) starts
+every year at zero. Our ledger holds only the year's vouchers, so we compare **the movement within the fiscal
+year**, exactly, in Decimals:
 
-    expected movement(account) = balance(end of year) - opening balance(account)
+    synced(account) = Σ debit - Σ credit of the rows of live vouchers dated up to the end date (or today)
+    spiris(account) = accountbalances(end date or today) - opening(account)
 
-where the opening balance is the balance at the day before the year starts (for every account whose balance
-Spiris carries over; result accounts read as zero there when Spiris resets them), and synced
-movement(account) =
-Σ debit - Σ credit of the non-vanished rows on that account. Accounts present on one side only count with
-zero on
-the other. Every voucher must balance on its own (Σ debit = Σ credit). The report is stored on the run record.
+opening(account) is 0 for result accounts; for balance sheet accounts it is the previous fiscal year's closing
+balance (``accountbalances`` at its end date) with that year's result (the sum of its result accounts) carried
+to 2098 "Vinst eller förlust från föregående år", and in the company's first fiscal year it is
+``/fiscalyears/openingbalances``. Accounts on one side only count with zero on the other; every voucher must
+balance on its own (Σ debit = Σ credit). The report is stored on the run record and printed in the summary.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """The worker's configuration, taken from command-line flags or environment variables.
 
 Every setting has one environment variable (the names in docs/architecture.md, which the operator's Job spec
-sets)
-and an optional flag that wins over it. A missing or malformed setting raises :class:`ConfigurationError`
-naming the
-variable, so a misconfigured Job fails with exit code 2 and a sentence a platform engineer can act on.
+sets) and an optional flag that wins over it. A missing or malformed setting raises
+:class:`ConfigurationError` naming the variable, so a misconfigured Job fails with exit code 2 and a sentence
+a platform engineer can act on.
 """
 
 from __future__ import annotations

@@ -3,15 +3,14 @@
 Incremental mode asks Spiris only for vouchers modified since the last good run's watermark minus a look-back
 window (``$filter=ModifiedUtc gt …``, ``$orderby=ModifiedUtc``); the next watermark is the first page's
 ``Meta.ServerTimeUtc``, taken before anything was read, so changes made while we page are caught next time.
-Should Spiris reject the filter (400, ErrorCode 6000) the pass falls back to a full re-list and says so.
-Full mode re-lists the year (``$orderby=VoucherDate``) and afterwards marks vouchers Spiris no longer lists
-as vanished (never deleting them) — but only when the listing is provably complete, so a voucher that slid
+Should Spiris reject the filter (400, ErrorCode 6000) the pass falls back to a full re-list and says so. Full
+mode re-lists the year (``$orderby=VoucherDate``) and afterwards marks vouchers Spiris no longer lists as
+vanished (never deleting them) — but only when the listing is provably complete, so a voucher that slid
 between pages while Spiris' data moved is never wrongly marked.
 
 Every page is upserted and its checkpoint written in one transaction. The checkpoint's ``state`` remembers the
 pass (mode, filter, next watermark, counts): a rerun after SIGKILL continues at the next page with the very
-same
-query, and a finished pass is not listed again by the resumed run.
+same query, and a finished pass is not listed again by the resumed run.
 """
 
 from __future__ import annotations

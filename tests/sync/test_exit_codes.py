@@ -1,5 +1,4 @@
-"""The worker as a process: exit codes, one clear stderr sentence, a JSON summary, never a traceback or
-token."""
+"""The worker as a process: exit codes, one clear stderr sentence, a JSON summary, no traceback, no token."""
 
 from __future__ import annotations
 
@@ -21,14 +20,19 @@ def _no_secrets(text: str, stack) -> None:
 @pytest.mark.timeout(120)
 def test_success_prints_summary_and_exits_zero(make_stack) -> None:
     stack = make_stack(vouchers_per_year=60)
-    done = stack.run_cli(*stack.cli_run_args(2025))
+    done = stack.run_cli(*stack.cli_run_args(2025), "--progress")
     assert done.returncode == 0, done.stderr
+    assert "vouchers" in done.stderr and "documents" in done.stderr  # the tqdm bars, forced on
     summary = summary_of(done)
     assert summary["outcome"] == "succeeded"
     assert summary["counts"]["vouchers"] == stack.truth(2025)["vouchers"]
     assert summary["apiCalls"]["total"] == sum(summary["apiCalls"]["byEndpoint"].values())
     assert summary["reconciliation"]["balanced"] is True
     _no_secrets(done.stdout + done.stderr, stack)
+    run = latest_run(stack.database_url)
+    assert run["outcome"] == "succeeded" and run["host"] and run["trigger"] == "manual"
+    assert "ea:accounting_readonly" in run["scopes"]
+    assert run["api_calls"] == summary["apiCalls"]["total"]
 
 
 @pytest.mark.timeout(60)

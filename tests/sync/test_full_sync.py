@@ -1,5 +1,4 @@
-"""A seeded company with two fiscal years, 5,000 vouchers and ~1,500 documents syncs completely and
-exactly."""
+"""Two fiscal years, 5,000 vouchers and ~1,500 documents of a seeded company sync completely and exactly."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Hostile documents are stored safely: Swedish and path-like names, 300 characters, zero bytes, a lying
-content
-type, and a 200 MB file streamed by the worker process with flat memory."""
+content type, and a 200 MB file streamed by the worker process with flat memory."""
 
 from __future__ import annotations
 

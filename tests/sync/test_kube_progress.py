@@ -1,5 +1,4 @@
-"""Progress lands in the FiscalYearSync's status while the worker runs; an unreachable API never fails
-a run."""
+"""Progress lands in the FiscalYearSync status while the worker runs; a dead API never fails the run."""
 
 from __future__ import annotations
 

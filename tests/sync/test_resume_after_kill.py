@@ -1,5 +1,4 @@
-"""SIGKILL at five random points, then a rerun: the ledger and the bucket end exactly as after one clean
-run."""
+"""SIGKILL at five random points, then a rerun: tables and bucket end exactly as after one clean run."""
 
 from __future__ import annotations
 
