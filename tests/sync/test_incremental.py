@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import uuid
+from decimal import Decimal
+
+import psycopg
 import pytest
 from conftest import CLIENT_ID
+from spiris_store import ledger
+from spiris_store.records import VoucherRecord, VoucherRowRecord
 from ledger_checks import latest_run
 
 
@@ -65,3 +72,45 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
     assert run["api_calls"] == result.api_calls and run["vouchers_fetched"] == 5
     assert run["api_calls_by_endpoint"] == result.api_calls_by_endpoint
     assert result.reconciliation is not None and result.reconciliation["balanced"] is True
+
+
+@pytest.mark.timeout(120)
+def test_full_run_marks_vanished_vouchers_without_deleting(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=60, seed=13, fiscal_years=(2025,))
+    first = stack.run_in_process(2025)
+    assert first.outcome == "succeeded"
+    fy = uuid.UUID(first.fiscal_year_id)
+    ghost = uuid.uuid4()  # a voucher we hold but Spiris no longer lists
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        ledger.upsert_vouchers(
+            conn,
+            company_key=stack.company_key,
+            vouchers=[
+                VoucherRecord(
+                    id=ghost,
+                    fiscal_year_id=fy,
+                    voucher_date=datetime.date(2025, 3, 1),
+                    number="X1",
+                    rows=(
+                        VoucherRowRecord(account_number=1930, debit=Decimal("5.00"), credit=Decimal("0")),
+                        VoucherRowRecord(account_number=3001, debit=Decimal("0"), credit=Decimal("5.00")),
+                    ),
+                )
+            ],
+            run_id=None,
+        )
+
+    incremental = stack.run_in_process(2025)
+    assert incremental.listing is not None and incremental.listing["vanished"] == 0
+    assert incremental.reconciliation is not None and incremental.reconciliation["balanced"] is False
+    assert incremental.outcome == "degraded"  # the ghost's rows differ from Spiris' balances
+
+    full = stack.run_in_process(2025, mode="full")
+    assert full.listing is not None and full.listing["vanished"] == 1
+    assert full.counts.vanished == 1 and full.counts.vouchers == first.counts.vouchers
+    assert full.outcome == "succeeded" and full.reconciliation["balanced"] is True
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT vanished_at IS NOT NULL, row_count FROM spiris.vouchers WHERE id = %s", (ghost,)
+        ).fetchone()
+    assert row == (True, 2)  # kept, with its rows, for the audit trail
