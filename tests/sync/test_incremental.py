@@ -9,9 +9,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 from conftest import CLIENT_ID
+from ledger_checks import latest_run
 from spiris_store import ledger
 from spiris_store.records import VoucherRecord, VoucherRowRecord
-from ledger_checks import latest_run
 
 
 def _sandbox_calls(stack) -> dict[str, int]:
