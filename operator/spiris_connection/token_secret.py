@@ -44,6 +44,8 @@ KIND = "SpirisConnection"
 TOKEN_KEY = "token.json"
 CONNECTION_LABEL = "spiris.senseworks.io/connection"
 _SUFFIX = "-spiris-token"
+#: Seconds before a Kubernetes API call is abandoned.
+REQUEST_TIMEOUT = 30
 _STATIC_LABELS = {
     "app.kubernetes.io/managed-by": "spiris-operator",
     "app.kubernetes.io/part-of": "spiris",
@@ -146,7 +148,9 @@ def parse_secret(secret: Mapping[str, Any]) -> TokenSet:
 def read_token(api: k8s.CoreV1Api, *, namespace: str, connection_name: str) -> StoredToken | None:
     """Read the connection's token and resourceVersion; None if the Secret does not exist."""
     try:
-        secret = api.read_namespaced_secret(secret_name(connection_name), namespace)
+        secret = api.read_namespaced_secret(
+            secret_name(connection_name), namespace, _request_timeout=REQUEST_TIMEOUT
+        )
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -169,7 +173,9 @@ def replace_token(
     manifest = build_manifest(connection=connection, token=token, resource_version=resource_version)
     name = manifest["metadata"]["name"]
     try:
-        result = api.replace_namespaced_secret(name, manifest["metadata"]["namespace"], cast(Any, manifest))
+        result = api.replace_namespaced_secret(
+            name, manifest["metadata"]["namespace"], cast(Any, manifest), _request_timeout=REQUEST_TIMEOUT
+        )
     except ApiException as exc:
         if exc.status == 409:
             raise TokenSecretConflict(f"Secret {name} changed since it was read") from None
@@ -186,12 +192,16 @@ def write_consented_token(api: k8s.CoreV1Api, *, connection: Mapping[str, Any], 
     manifest = build_manifest(connection=connection, token=token)
     metadata = manifest["metadata"]
     try:
-        result = api.create_namespaced_secret(metadata["namespace"], cast(Any, manifest))
+        result = api.create_namespaced_secret(
+            metadata["namespace"], cast(Any, manifest), _request_timeout=REQUEST_TIMEOUT
+        )
         return str(_version(result))
     except ApiException as exc:
         if exc.status != 409:
             raise _scrubbed(exc) from None
-    current = api.read_namespaced_secret(metadata["name"], metadata["namespace"])
+    current = api.read_namespaced_secret(
+        metadata["name"], metadata["namespace"], _request_timeout=REQUEST_TIMEOUT
+    )
     return replace_token(api, connection=connection, token=token, resource_version=str(_version(current)))
 
 

@@ -144,7 +144,9 @@ def _current_version(ctx: ConnectionContext, connection: Mapping[str, Any]) -> s
         )
     except TokenSecretInvalid:
         secret = ctx.kube.core.read_namespaced_secret(
-            token_secret.secret_name(str(metadata["name"])), str(metadata["namespace"])
+            token_secret.secret_name(str(metadata["name"])),
+            str(metadata["namespace"]),
+            _request_timeout=token_secret.REQUEST_TIMEOUT,
         )
         return str(cast(Any, secret).metadata.resource_version)
     return stored.resource_version if stored else None

@@ -19,6 +19,8 @@ __all__ = ["GROUP", "VERSION", "KubeApi", "connect"]
 
 GROUP = "spiris.senseworks.io"
 VERSION = "v1alpha1"
+#: Seconds before an API call is abandoned (the reconcile loop retries; a hung call must not block it).
+REQUEST_TIMEOUT = 30
 CONNECTIONS = "spirisconnections"
 SYNCS = "fiscalyearsyncs"
 
@@ -60,7 +62,9 @@ class KubeApi:
         try:
             return _plain(
                 self.api_client,
-                self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name),
+                self.custom.get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, name, _request_timeout=REQUEST_TIMEOUT
+                ),
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -70,7 +74,9 @@ class KubeApi:
     def list_custom(
         self, plural: str, namespace: str | None, *, selector: str | None = None
     ) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"label_selector": selector} if selector else {}
+        kwargs: dict[str, Any] = {"_request_timeout": REQUEST_TIMEOUT}
+        if selector:
+            kwargs["label_selector"] = selector
         if namespace is None:
             body = self.custom.list_cluster_custom_object(GROUP, VERSION, plural, **kwargs)
         else:
@@ -79,18 +85,32 @@ class KubeApi:
 
     def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(
-            GROUP, VERSION, namespace, plural, name, {"status": dict(status)}
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            {"status": dict(status)},
+            _request_timeout=REQUEST_TIMEOUT,
         )
 
     def patch_metadata(self, plural: str, namespace: str, name: str, metadata: Mapping[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, plural, name, {"metadata": dict(metadata)}
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            {"metadata": dict(metadata)},
+            _request_timeout=REQUEST_TIMEOUT,
         )
 
     def create_custom(self, plural: str, namespace: str, body: Mapping[str, Any]) -> bool:
         """Create; False if it already exists."""
         try:
-            self.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, dict(body))
+            self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, dict(body), _request_timeout=REQUEST_TIMEOUT
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return False
@@ -99,7 +119,9 @@ class KubeApi:
 
     def delete_custom(self, plural: str, namespace: str, name: str) -> None:
         try:
-            self.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+            self.custom.delete_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name, _request_timeout=REQUEST_TIMEOUT
+            )
         except ApiException as exc:
             if exc.status != 404:
                 raise
@@ -107,14 +129,21 @@ class KubeApi:
     # jobs
     def list_jobs(self, namespace: str | None, *, selector: str) -> list[dict[str, Any]]:
         if namespace is None:
-            body = self.batch.list_job_for_all_namespaces(label_selector=selector)
+            body = self.batch.list_job_for_all_namespaces(
+                label_selector=selector, _request_timeout=REQUEST_TIMEOUT
+            )
         else:
-            body = self.batch.list_namespaced_job(namespace, label_selector=selector)
+            body = self.batch.list_namespaced_job(
+                namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT
+            )
         return list(_plain(self.api_client, body).get("items") or [])
 
     def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            return _plain(self.api_client, self.batch.read_namespaced_job(name, namespace))
+            return _plain(
+                self.api_client,
+                self.batch.read_namespaced_job(name, namespace, _request_timeout=REQUEST_TIMEOUT),
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -123,7 +152,9 @@ class KubeApi:
     def create_job(self, body: Mapping[str, Any]) -> bool:
         """Create; False if a Job of that name already exists (the duplicate guard)."""
         try:
-            self.batch.create_namespaced_job(body["metadata"]["namespace"], cast(Any, dict(body)))
+            self.batch.create_namespaced_job(
+                body["metadata"]["namespace"], cast(Any, dict(body)), _request_timeout=REQUEST_TIMEOUT
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return False

@@ -30,7 +30,7 @@ from spiris_client.oauth import TokenSet
 from spiris_connection import token_secret
 from spiris_connection.token_secret import StoredToken, TokenSecretConflict
 
-from spiris_operator.kube_api import KubeApi
+from spiris_operator.kube_api import REQUEST_TIMEOUT, KubeApi
 
 __all__ = ["LEASE_ANNOTATION", "RefreshOutcome", "Refresher", "ensure_fresh"]
 
@@ -62,7 +62,7 @@ def _lock_for(key: str) -> threading.Lock:
 
 def _read_raw(kube: KubeApi, namespace: str, name: str) -> dict[str, Any] | None:
     try:
-        secret = kube.core.read_namespaced_secret(name, namespace)
+        secret = kube.core.read_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -90,7 +90,9 @@ def _claim(kube: KubeApi, secret: dict[str, Any], *, holder: str, until: float) 
     body = dict(secret)
     body["metadata"] = {**metadata, "annotations": annotations}
     try:
-        result = kube.core.replace_namespaced_secret(metadata["name"], metadata["namespace"], cast(Any, body))
+        result = kube.core.replace_namespaced_secret(
+            metadata["name"], metadata["namespace"], cast(Any, body), _request_timeout=REQUEST_TIMEOUT
+        )
     except ApiException as exc:
         if exc.status == 409:
             return None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -19,7 +21,7 @@ FINALIZER = f"{PREFIX}/finalizer"
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
     @kopf.on.startup(registry=registry)
-    def configure(**kwargs: Any) -> None:
+    async def configure(**kwargs: Any) -> None:
         settings: kopf.OperatorSettings = kwargs["settings"]
         memo: kopf.Memo = kwargs["memo"]
         logger: logging.Logger = kwargs["logger"]
@@ -32,6 +34,10 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 60
         settings.networking.request_timeout = 30
+        # Reconciles run in threads (blocking clients); one slow call must not starve the others.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=16, thread_name_prefix="reconcile")
+        )
         runtime = build_runtime(operator_settings)
         if operator_settings.metrics_port > 0:
             runtime.metrics.serve(operator_settings.metrics_port, addr=operator_settings.bind_address)
