@@ -140,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Parallel document uploads outgrow urllib3's per-host pool now and then; that is not worth a warning.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     try:
         if args.command == "migrate":
             return _migrate(args)

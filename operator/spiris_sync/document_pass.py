@@ -35,6 +35,7 @@ from spiris_sync.progress import ProgressReporter
 
 logger = logging.getLogger(__name__)
 
+DOCUMENT_VOUCHER_TYPES = CUSTOMER_INVOICE_TYPES | SUPPLIER_INVOICE_TYPES
 PHASE = "documents"
 COMPLETED_PHASE = "documents-completed"
 BATCH_SIZE = 40
@@ -64,6 +65,12 @@ _PENDING_WHERE = """
 """
 
 
+_DOCUMENT_COUNT = """
+    SELECT coalesce(sum(cardinality(v.attachment_ids)
+                        + (v.source_id IS NOT NULL AND v.voucher_type = ANY(%(doc_types)s))::int), 0)
+    FROM spiris.vouchers v WHERE """
+
+
 @dataclasses.dataclass(frozen=True)
 class PendingVoucher:
     id: uuid.UUID
@@ -83,7 +90,8 @@ class PendingVoucher:
 
     @property
     def expected_documents(self) -> int:
-        return len(self.attachment_ids) + (1 if self.source_id is not None else 0)
+        has_invoice = self.source_id is not None and self.voucher_type in DOCUMENT_VOUCHER_TYPES
+        return len(self.attachment_ids) + (1 if has_invoice else 0)
 
 
 @dataclasses.dataclass
@@ -152,11 +160,11 @@ class DocumentPass:
             for r in rows
         ]
 
-    def _pending_totals(self, cutoff: datetime.datetime | None) -> int:
+    def _documents_left(self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None = None) -> int:
+        """How many documents the pending vouchers (after ``after``) refer to: the progress total."""
         row = self._conn.execute(
-            "SELECT coalesce(sum(cardinality(v.attachment_ids) + (v.source_id IS NOT NULL)::int), 0) "
-            "FROM spiris.vouchers v WHERE " + _PENDING_WHERE,
-            self._params(cutoff),
+            _DOCUMENT_COUNT + _PENDING_WHERE + " AND (%(after)s::uuid IS NULL OR v.id > %(after)s::uuid)",
+            self._params(cutoff) | {"after": after},
         ).fetchone()
         return int(row[0]) if row else 0
 
@@ -172,10 +180,8 @@ class DocumentPass:
         state: dict[str, Any] = dict(checkpoint.state) if checkpoint is not None else {}
         after = uuid.UUID(state["after"]) if state.get("after") else None
         done = int(state.get("done", 0))
-        total = done + self._pending_totals(cutoff) if after is None else int(state.get("total", 0))
-        if after is not None:
-            # Recount what is left after the resume point, so the total stays honest.
-            total = done + self._remaining_after(cutoff, after)
+        # What is left after the resume point, plus what earlier attempts already did: an honest total.
+        total = done + self._documents_left(cutoff, after=after)
         state.setdefault("fetched", 0)
         state.setdefault("linked", 0)
         state.setdefault("processed", 0)
@@ -230,14 +236,6 @@ class DocumentPass:
             missing=int(state["missing"]),
             resumed=resumed,
         )
-
-    def _remaining_after(self, cutoff: datetime.datetime | None, after: uuid.UUID) -> int:
-        row = self._conn.execute(
-            "SELECT coalesce(sum(cardinality(v.attachment_ids) + (v.source_id IS NOT NULL)::int), 0) "
-            "FROM spiris.vouchers v WHERE " + _PENDING_WHERE + " AND v.id > %(after)s::uuid",
-            self._params(cutoff) | {"after": after},
-        ).fetchone()
-        return int(row[0]) if row else 0
 
     def _save(self, state: dict[str, Any], *, page: int) -> None:
         ledger.set_checkpoint(

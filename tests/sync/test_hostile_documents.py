@@ -43,6 +43,7 @@ def test_hostile_documents_are_stored_safely(make_stack, tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr
     peak_kb = int(done.stdout.rsplit("PEAK_RSS_KB", 1)[1].split()[0])
+    print(f"worker peak RSS {peak_kb / 1024:.0f} MiB while storing a {LARGE // 2**20} MiB document")
     assert peak_kb <= RSS_LIMIT_KB, f"worker peak RSS {peak_kb / 1024:.0f} MiB"
     summary = summary_of(subprocess.CompletedProcess(done.args, 0, done.stdout.split("PEAK_RSS_KB")[0], ""))
     assert summary["outcome"] == "succeeded"
