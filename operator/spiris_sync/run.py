@@ -109,7 +109,11 @@ def translate(exc: BaseException) -> SyncFailure | None:
             f"({exc})"
         )
     if isinstance(exc, client_errors.Forbidden):
-        return ConsentRequired(f"Spiris refused access ({exc}). {exc.guidance}")
+        if exc.is_scope or exc.is_permission or exc.is_module:
+            # Only a new consent (other scopes, another user, the right company) fixes these.
+            return ConsentRequired(f"Spiris refused access ({exc}). {exc.guidance}")
+        # The company's state (startup guide, licence, inactive) is fixed in Spiris, not by consenting again.
+        return SpirisUnavailable(f"Spiris refused access ({exc}). {exc.guidance}")
     if isinstance(
         exc, client_errors.SpirisUnavailable | client_errors.RateLimited | client_errors.ServerError
     ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import summary_of
+from conftest import summary_of, write_token
 from ledger_checks import latest_run
 
 
@@ -99,3 +99,46 @@ def test_migrate_is_idempotent(make_stack) -> None:
         done = stack.run_cli("migrate")
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout.strip().splitlines()[-1])["migrated"] is True
+
+
+@pytest.mark.timeout(60)
+def test_company_without_api_module_needs_consent_for_the_right_company(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=10, fiscal_years=(2025,))
+    stack.control("POST", "faults", json={"company": {"number": 1, "has_api_module": False}})
+    done = stack.run_cli(*stack.cli_run_args(2025))
+    assert done.returncode == 3, done.stderr
+    assert "module" in done.stderr.lower()
+
+
+@pytest.mark.timeout(60)
+def test_inactive_company_is_not_a_consent_problem(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=10, fiscal_years=(2025,))
+    stack.control("POST", "faults", json={"company": {"number": 1, "active": False}})
+    done = stack.run_cli(*stack.cli_run_args(2025))
+    assert done.returncode == 4, done.stderr
+    assert "Spiris" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(90)
+def test_without_sales_scope_settings_are_skipped_and_pdfs_missing(make_stack) -> None:
+    stack = make_stack(vouchers_per_year=60, documents_ratio=0.5, seed=19, fiscal_years=(2025,))
+    write_token(
+        stack.sandbox,
+        stack.token_file,
+        scope="ea:api offline_access ea:accounting_readonly ea:purchase_readonly",
+    )
+    done = stack.run_cli(*stack.cli_run_args(2025))
+    assert done.returncode == 6, done.stderr  # completed, but degraded
+    summary = summary_of(done)
+    assert summary["outcome"] == "degraded"
+    assert summary["counts"]["vouchers"] == stack.truth(2025)["vouchers"]
+    assert summary["counts"]["missing_documents"] > 0
+    assert "degraded" in done.stderr
+    run = latest_run(stack.database_url)
+    assert sorted(run["scopes"]) == [
+        "ea:accounting_readonly",
+        "ea:api",
+        "ea:purchase_readonly",
+        "offline_access",
+    ]
+    assert "ea:sales_readonly" not in run["scopes"]
