@@ -244,6 +244,8 @@ class LocalStack:
             "SPIRIS_SYNC_RETRY_BASE_SECONDS": "5",
             "SPIRIS_SYNC_SCHEDULE_JITTER": str(options.schedule_jitter),
             "SPIRIS_SYNC_IMAGE": "spiris-operator:local",
+            # A pod binds all interfaces; on a developer's machine the probes stay on loopback.
+            "SPIRIS_OPERATOR_BIND_ADDRESS": "127.0.0.1",
         }
 
     # --- preparing the cluster as an installer would
