@@ -234,17 +234,26 @@ class VoucherPass:
 
     def _finish(self, state: dict[str, Any]) -> None:
         with self._conn.transaction():
+            seen_since, complete = self._listing_complete(state)
             if state["mode"] == "full":
-                state["vanished"], state["vanish_check_skipped"] = self._mark_vanished(state)
+                state["vanished"], state["vanish_check_skipped"] = self._mark_vanished(
+                    seen_since=seen_since, complete=complete
+                )
+            elif complete is not None and self._last_watermark is not None:
+                # Paging by page number while Spiris' data moves can let a voucher slip between two pages
+                # unseen; then the watermark stays where it was, so the next run lists that window again.
+                logger.warning("%s; the watermark is not advanced", complete)
+                state["next_watermark"] = _iso(self._last_watermark)
+                state["watermark_held"] = complete
             state["done"] = True
             self._save(state, page=int(state["page"]))
 
-    def _mark_vanished(self, state: dict[str, Any]) -> tuple[int, str | None]:
+    def _listing_complete(self, state: dict[str, Any]) -> tuple[datetime.datetime, str | None]:
+        """When this pass began, and None if every voucher Spiris counted was seen (else why not)."""
         checkpoint = ledger.get_checkpoint(
             self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=PHASE
         )
         if checkpoint is None:
-            # Spiris listed no vouchers at all: everything we hold for the year has vanished.
             started_at = self._conn.execute("SELECT now()").fetchone()
             assert started_at is not None
             seen_since: datetime.datetime = started_at[0]
@@ -258,11 +267,18 @@ class VoucherPass:
         seen = int(seen_row[0]) if seen_row else 0
         first_total = int(state.get("first_total", 0))
         last_total = int(state.get("last_total", first_total))
-        if not (seen == first_total == last_total):
-            reason = (
-                f"listing not provably complete (Spiris reported {first_total} then {last_total} vouchers, "
-                f"{seen} seen); vanished vouchers are detected by the next full run"
-            )
+        if seen == first_total == last_total:
+            return seen_since, None
+        return seen_since, (
+            f"listing not provably complete (Spiris reported {first_total} then {last_total} vouchers, "
+            f"{seen} distinct seen)"
+        )
+
+    def _mark_vanished(
+        self, *, seen_since: datetime.datetime, complete: str | None
+    ) -> tuple[int, str | None]:
+        if complete is not None:
+            reason = f"{complete}; vanished vouchers are detected by the next full run"
             logger.warning("%s", reason)
             return 0, reason
         vanished = ledger.mark_vanished(
