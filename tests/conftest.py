@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 
 import pytest
@@ -78,3 +79,18 @@ def job_runner(kube_server: KubeServer, tmp_path_factory: pytest.TempPathFactory
     process it started killed) after the test. `.log_path(namespace, name)` has each Job's output."""
     with JobRunner(kubeconfig=kube_server.kubeconfig, log_dir=tmp_path_factory.mktemp("job-logs")) as runner:
         yield runner
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Test modules live in plain folders (rootdir-relative imports), so two files with one basename would
+    shadow each other at collection; fail at once with the names instead of a confusing import mismatch."""
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        if path.name in {"conftest.py", "__init__.py"}:
+            continue
+        if path.name in seen:
+            clashes.append(f"{seen[path.name]} and {path}")
+        seen.setdefault(path.name, path)
+    if clashes:
+        raise pytest.UsageError("test modules need unique basenames: " + "; ".join(clashes))
