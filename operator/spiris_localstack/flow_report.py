@@ -220,6 +220,12 @@ def compare_with_truth(summary: YearSummary, truth: dict[str, Any]) -> list[str]
         expected = (Decimal(entry["debit"]), Decimal(entry["credit"]))
         if stored != expected:
             problems.append(f"account {account}: stored {stored}, Spiris {expected}")
+    expected_documents = truth["voucher_attachments"] + truth["voucher_customer_invoices"]
+    if summary.linked_documents != expected_documents:
+        problems.append(
+            f"documents linked: stored {summary.linked_documents}, Spiris {expected_documents} "
+            f"({truth['voucher_attachments']} attachments + {truth['voucher_customer_invoices']} invoice PDFs)"
+        )
     if summary.missing_documents:
         problems.append(f"{summary.missing_documents} documents missing")
     if summary.balanced is not True:

@@ -69,8 +69,10 @@ def _dig(obj: Mapping[str, Any], dotted: str) -> Any:
 
 def _age(timestamp: str, now: datetime.datetime) -> str:
     try:
-        then = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-    except ValueError:
+        then = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        if then.tzinfo is None:
+            then = then.replace(tzinfo=datetime.UTC)
+    except (ValueError, AttributeError):
         return "<invalid>"
     seconds = max(0, int((now - then).total_seconds()))
     if seconds < 120:

@@ -93,7 +93,9 @@ def _finish(
     spec = fys.get("spec") or {}
     outcome = state.outcome or "Failed"
     report = ctx.read_run(company_key, year)
-    finished_at = ((job or {}).get("status") or {}).get("completionTime") or format_time(now)
+    # Normalised to Kubernetes' own form (…Z) whatever wrote completionTime, so kubectl can age it.
+    completed = parse_time(((job or {}).get("status") or {}).get("completionTime"))
+    finished_at = format_time(completed or now)
     new: dict[str, Any] = {"activeJob": None, "lastSyncTime": finished_at, "lastJobOutcome": outcome}
     if report is not None:
         new["counts"] = report.counts
