@@ -224,7 +224,7 @@ def compare_with_truth(summary: YearSummary, truth: dict[str, Any]) -> list[str]
     if summary.linked_documents != expected_documents:
         problems.append(
             f"documents linked: stored {summary.linked_documents}, Spiris {expected_documents} "
-            f"({truth['voucher_attachments']} attachments + {truth['voucher_customer_invoices']} invoice PDFs)"
+            f"({truth['voucher_attachments']} attachments, {truth['voucher_customer_invoices']} invoices)"
         )
     if summary.missing_documents:
         problems.append(f"{summary.missing_documents} documents missing")
