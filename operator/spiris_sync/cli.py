@@ -124,6 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         if failure is None:
             logger.error("unexpected failure", exc_info=args.verbose)
             failure = SyncFailure(f"unexpected error: {type(exc).__name__}: {exc}")
+        summary.update(failure.context)
         summary.update({"outcome": "failed", "exitCode": int(failure.exit_code), "error": failure.message})
         print(json.dumps(summary, ensure_ascii=False))
         return _fail(failure.message, failure.exit_code)

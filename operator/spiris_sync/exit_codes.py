@@ -9,6 +9,7 @@ expected failure is raised as a :class:`SyncFailure` carrying its code and one h
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class ExitCode(enum.IntEnum):
@@ -35,6 +36,8 @@ class SyncFailure(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # What the run had done when it failed (run id, API calls), for the JSON summary line.
+        self.context: dict[str, Any] = {}
 
 
 class ConfigurationError(SyncFailure):

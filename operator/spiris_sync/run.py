@@ -247,7 +247,15 @@ class SyncRun:
                     else f"unexpected error: {type(exc).__name__}: {exc}"
                 )
                 self._record_failure(run_id=run.id, message=message, counted=counted)
-                if failure is not None and failure is not exc:
+                if failure is None:
+                    raise
+                failure.context.update(
+                    {
+                        "runId": run.id,
+                        "apiCalls": {"total": counted.total(), "byEndpoint": counted.by_endpoint()},
+                    }
+                )
+                if failure is not exc:
                     raise failure from exc
                 raise
 

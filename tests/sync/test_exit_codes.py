@@ -88,6 +88,8 @@ def test_revoked_tokens_need_consent_again(make_stack) -> None:
     _no_secrets(done.stdout + done.stderr, stack)
     run = latest_run(stack.database_url)
     assert run["outcome"] == "failed" and "consent" in run["error"].lower()
+    summary = summary_of(done)
+    assert summary["runId"] == run["id"] and summary["apiCalls"]["total"] == run["api_calls"] >= 1
 
 
 @pytest.mark.timeout(120)
