@@ -360,7 +360,9 @@ class SyncRun:
                 reasons.append(
                     f"{counts.missing_documents} documents could not be fetched (retried next run)"
                 )
-            if not report.balanced:
+            if report.error is not None:
+                reasons.append(f"reconciliation was not possible: {report.error}")
+            elif not report.balanced:
                 reasons.append(
                     f"reconciliation found {len(report.differences)} account differences and "
                     f"{len(report.unbalanced_vouchers)} unbalanced vouchers"
