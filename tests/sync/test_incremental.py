@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
 from conftest import CLIENT_ID
 from ledger_checks import latest_run
+from spiris_client.api import SpirisApi
 from spiris_store import ledger
 from spiris_store.records import VoucherRecord, VoucherRowRecord
+from spiris_sync import run as run_module
 
 
 def _sandbox_calls(stack) -> dict[str, int]:
@@ -114,3 +117,28 @@ def test_full_run_marks_vanished_vouchers_without_deleting(make_stack) -> None:
             "SELECT vanished_at IS NOT NULL, row_count FROM spiris.vouchers WHERE id = %s", (ghost,)
         ).fetchone()
     assert row == (True, 2)  # kept, with its rows, for the audit trail
+
+
+class _FilterOnUnknownProperty(SpirisApi):
+    """Sends the incremental filter on a property the sandbox does not know, so it answers a real 6000 —
+    as a Spiris that cannot filter vouchers on ModifiedUtc would."""
+
+    def vouchers(self, fiscal_year_id: str, *, filter: str | None = None, **kwargs: Any) -> Any:
+        if filter is not None:
+            filter = filter.replace("ModifiedUtc", "ModifiedUtcUnknown")
+        return super().vouchers(fiscal_year_id, filter=filter, **kwargs)
+
+
+@pytest.mark.timeout(120)
+def test_rejected_modified_filter_falls_back_to_a_full_relist(make_stack, monkeypatch) -> None:
+    stack = make_stack(vouchers_per_year=80, seed=17, fiscal_years=(2025,))
+    assert stack.run_in_process(2025).outcome == "succeeded"
+    monkeypatch.setattr(run_module, "SpirisApi", _FilterOnUnknownProperty)
+    result = stack.run_in_process(2025)
+    assert result.outcome == "succeeded"
+    assert result.listing is not None
+    assert result.listing["modeUsed"] == "full"
+    assert "6000" in result.listing["fallbackReason"]
+    assert result.counts.vouchers_fetched == stack.truth(2025)["vouchers"]
+    run = latest_run(stack.database_url)
+    assert run["checksums"]["listing"]["fallbackReason"] == result.listing["fallbackReason"]
