@@ -32,8 +32,8 @@ class Sizes:
     def full(cls) -> Sizes:
         return cls(
             vouchers=20_000,
-            scaled_limit=3_000,
-            concurrent_vouchers=4_000,
+            scaled_limit=1_200,
+            concurrent_vouchers=3_000,
             large_document_bytes=200 * 1024 * 1024,
             connections=1_000,
             fiscal_year_syncs=2_000,

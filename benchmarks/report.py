@@ -45,6 +45,10 @@ def checks(results: dict[str, Any]) -> list[Check]:
                   f"{s1['wall_seconds']:.1f} s / {s1['floor_seconds']:.1f} s = {_ratio(s1['wall_ratio'])}"
                   f" (at {s1['scaled_limit_per_minute']}/min)", "≤ 1.1x",
                   s1["wall_ratio"] is not None and s1["wall_ratio"] <= 1.1),
+            Check("1", "  of which: before the documents pass | pass / floor",
+                  f"{s1['fixed_seconds']:.1f} s | {_ratio(s1['paced_ratio'])}", "(info)", None),
+            Check("1", "  projected wall / floor at Spiris' 600/min",
+                  _ratio(s1["projected_wall_ratio_at_600"]), "(info)", None),
             Check("1", "naive baseline calls / worker calls",
                   f"{s1['naive']['calls']} / {s1['calls']} = {_ratio(s1['naive']['calls_ratio'])}", "≥ 10x",
                   s1["naive"]["calls_ratio"] >= 10),
@@ -108,6 +112,8 @@ def checks(results: dict[str, Any]) -> list[Check]:
                   None),
             Check("6", "Kubernetes API requests per object", f"{s6['requests_per_object']:.2f}", "(info)",
                   None),
+            Check("6", "idle: Kubernetes API requests per object per minute",
+                  f"{s6['idle_requests_per_object_per_minute']:.2f}", "(info)", None),
         ]
     return out
 
@@ -120,7 +126,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {"cpus": os.cpu_count(), "memory_bytes": mem, "platform": platform.platform(),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "load_average_at_end": os.getloadavg()}
 
 
 def table(found: list[Check]) -> str:

@@ -2,10 +2,10 @@
 
 Two ingest figures: inside the worker's own full sync (its `upsert_vouchers` calls timed by
 `instrumented_worker.py`), and direct — the same vouchers read back from the sandbox and written into a fresh
-database with `spiris_store.ledger.upsert_vouchers` in pages of 1,000, each page committed with its checkpoint
-as the worker does, timing only the upserts and commits. The waiting share comes from the worker's full sync:
-(rate-budget waits + HTTP time, summed over its threads) / (the threads' time: the whole run for the main
-thread, the documents pass for each document worker).
+database with `spiris_store.ledger.upsert_vouchers` in pages of 1,000, each page committed with its
+checkpoint as the worker does, timing only the upserts and commits (best of three runs). The waiting share
+comes from the worker's full sync: (rate-budget waits + HTTP time, summed over its threads) / (the threads'
+time: the whole run for the main thread, the documents pass for each document worker).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from spiris_client.api import SpirisApi
 from spiris_client.tokens import StaticTokenProvider
 from spiris_store import ledger
 from spiris_store.connection import connect
-from spiris_store.records import CompanyRecord, FiscalYearRecord
+from spiris_store.records import CompanyRecord, FiscalYearRecord, VoucherRecord
 from spiris_sync.ledger_records import voucher_record
+
+REPEATS = 3
 
 
 def _direct_ingest(ctx: Context) -> dict[str, Any]:
@@ -35,13 +37,22 @@ def _direct_ingest(ctx: Context) -> dict[str, Any]:
         pages = [[voucher_record(v, fiscal_year_id=uuid.UUID(fy_id)) for v in page.items]
                  for page in api.vouchers(fy_id)]
     sandbox.set_rate_limit(ctx.sizes.scaled_limit)
-    dsn = ctx.services.fresh_database()
-    fy = uuid.UUID(fy_id)
+    assert year.start_date is not None and year.end_date is not None
+    record = FiscalYearRecord(id=uuid.UUID(fy_id), start_date=year.start_date, end_date=year.end_date)
+    # Best of three into fresh databases: the figure is the store's speed, not other load on a shared machine.
+    attempts = [_ingest_once(ctx.services.fresh_database(), record, pages) for _ in range(REPEATS)]
+    vouchers = sum(len(p) for p in pages)
+    rows = sum(len(v.rows) for p in pages for v in p)
+    seconds = min(attempts)
+    return {"direct_vouchers": vouchers, "direct_rows": rows, "direct_seconds": seconds,
+            "direct_attempt_seconds": attempts, "direct_rows_per_second": rows / seconds}
+
+
+def _ingest_once(dsn: str, year: FiscalYearRecord, pages: list[list[VoucherRecord]]) -> float:
+    fy = year.id
     with connect(dsn) as conn:
         ledger.upsert_company(conn, CompanyRecord(company_key="ingest", name="Ingest AB"))
-        assert year.start_date is not None and year.end_date is not None
-        ledger.upsert_fiscal_years(conn, company_key="ingest", fiscal_years=[
-            FiscalYearRecord(id=fy, start_date=year.start_date, end_date=year.end_date)])
+        ledger.upsert_fiscal_years(conn, company_key="ingest", fiscal_years=[year])
         run = ledger.start_run(
             conn, company_key="ingest", fiscal_year=SYNC_YEAR, mode="full", trigger="bench"
         )
@@ -52,11 +63,7 @@ def _direct_ingest(ctx: Context) -> dict[str, Any]:
                 ledger.upsert_vouchers(conn, company_key="ingest", vouchers=page, run_id=run.id)
                 ledger.set_checkpoint(conn, company_key="ingest", fiscal_year_id=fy, phase="vouchers",
                                       page=number, run_id=run.id)
-        seconds = time.perf_counter() - began
-    vouchers = sum(len(p) for p in pages)
-    rows = sum(len(v.rows) for p in pages for v in p)
-    return {"direct_vouchers": vouchers, "direct_rows": rows, "direct_seconds": seconds,
-            "direct_rows_per_second": rows / seconds}
+        return time.perf_counter() - began
 
 
 def run(ctx: Context) -> dict[str, Any]:

@@ -154,6 +154,7 @@ def run(ctx: Context) -> dict[str, Any]:
             idle_window = 10.0 if ctx.quick else 40.0
             time.sleep(idle_window)
             idle_requests = counter.total() - total_until_steady
+            idle_by_kind = {k: n - requests_until_steady.get(k, 0) for k, n in counter.snapshot().items()}
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -180,6 +181,7 @@ def run(ctx: Context) -> dict[str, Any]:
         "requests_by_kind": requests_until_steady,
         "idle_window_seconds": idle_window,
         "idle_requests": idle_requests,
+        "idle_requests_by_kind": {k: n for k, n in idle_by_kind.items() if n},
         "idle_requests_per_object_per_minute": idle_requests / objects / (idle_window / 60.0),
         "peak_rss_bytes": peak_rss,
     }
