@@ -188,8 +188,9 @@ class SyncRun:
             stack.callback(budget.close)
             api = SpirisApi(
                 self.settings.api_url,
+                # After a 401, wait briefly for the operator's refreshed token to appear in the mounted file.
                 token_provider=FileTokenProvider(
-                    self.settings.token_file, wait_for_change=5.0, poll_interval=1.0
+                    self.settings.token_file, wait_for_change=2.0, poll_interval=0.5
                 ),
                 rate_limiter=budget,
             )
