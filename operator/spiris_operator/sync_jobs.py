@@ -130,6 +130,8 @@ def build_job(
         "--mode",
         mode,
     ]
+    if (spec.get("include") or {}).get("documents") is False:
+        command.append("--skip-documents")
     env = [
         _literal("SPIRIS_TOKEN_FILE", f"{TOKEN_MOUNT}/{token_secret.TOKEN_KEY}"),
         _literal("SPIRIS_API_URL", settings.api_url),

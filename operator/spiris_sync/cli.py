@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--document-workers", type=int, default=4, help="parallel document downloads (default 4)"
     )
+    run.add_argument(
+        "--skip-documents",
+        action="store_true",
+        help="sync the ledger only; fetch no documents (FiscalYearSync spec.include.documents: false)",
+    )
     for flag, variable in (
         ("--database-url", "DATABASE_URL"),
         ("--s3-endpoint", "S3_ENDPOINT"),
@@ -117,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
             mode=args.mode,
             progress=progress,
             document_workers=max(1, args.document_workers),
+            include_documents=not args.skip_documents,
         )
     except Exception as exc:
         failure = translate(exc)

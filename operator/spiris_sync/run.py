@@ -167,6 +167,7 @@ class SyncRun:
         mode: Mode,
         progress: ProgressReporter,
         document_workers: int = 4,
+        include_documents: bool = True,
     ) -> None:
         self.settings = settings
         self.company_key = company_key
@@ -174,6 +175,7 @@ class SyncRun:
         self.mode = mode
         self.progress = progress
         self.document_workers = document_workers
+        self.include_documents = include_documents
 
     def execute(self) -> RunResult:
         token = read_token(self.settings.token_file)
@@ -331,15 +333,21 @@ class SyncRun:
             lookback=self.settings.lookback,
             progress=self.progress,
         ).run()
-        documents = DocumentPass(
-            conn=conn,
-            fetcher=fetcher,
-            company_key=key,
-            fiscal_year_id=plan.fiscal_year_id,
-            run_id=run_id,
-            progress=self.progress,
-            workers=self.document_workers,
-        ).run()
+        if self.include_documents:
+            documents = DocumentPass(
+                conn=conn,
+                fetcher=fetcher,
+                company_key=key,
+                fiscal_year_id=plan.fiscal_year_id,
+                run_id=run_id,
+                progress=self.progress,
+                workers=self.document_workers,
+            ).run()
+        else:
+            # FiscalYearSync spec.include.documents: false — the ledger only; nothing is fetched or missed.
+            documents = DocumentsSummary(
+                vouchers_processed=0, documents_fetched=0, documents_linked=0, missing=0, resumed=False
+            )
         report = self._reconcile(conn=conn, api=api, plan=plan)
         counts = ledger.ledger_counts(conn, company_key=key, fiscal_year_id=fy_uuid)
         run_counts = RunCounts(
@@ -352,12 +360,12 @@ class SyncRun:
             vouchers_fetched=listing.fetched,
             documents_fetched=documents.documents_fetched,
         )
-        degraded = counts.missing_documents > 0 or not report.balanced
+        degraded = (self.include_documents and counts.missing_documents > 0) or not report.balanced
         outcome: RunOutcome = "degraded" if degraded else "succeeded"
         error = None
         if degraded:
             reasons = []
-            if counts.missing_documents:
+            if self.include_documents and counts.missing_documents:
                 reasons.append(
                     f"{counts.missing_documents} documents could not be fetched (retried next run)"
                 )
@@ -477,6 +485,7 @@ def run_sync(
     mode: Mode,
     progress: ProgressReporter | None = None,
     document_workers: int = 4,
+    include_documents: bool = True,
 ) -> RunResult:
     """Run one sync in-process; raises :class:`SyncFailure` (or anything unexpected) on failure."""
     return SyncRun(
@@ -486,4 +495,5 @@ def run_sync(
         mode=mode,
         progress=progress or ProgressReporter(),
         document_workers=document_workers,
+        include_documents=include_documents,
     ).execute()

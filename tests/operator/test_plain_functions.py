@@ -318,3 +318,16 @@ def test_spec_errors_the_schema_cannot_catch_become_conditions() -> None:
     assert fys_result.status["phase"] == "Pending"
     ready = conditions.find(fys_result.status["conditions"], "Ready")
     assert ready is not None and ready["reason"] == "InvalidSchedule"
+
+
+def test_job_skips_documents_only_when_the_spec_says_so() -> None:
+    settings = JobSettings(client_id="cid")
+    default = sync_jobs.build_job(
+        fys=FYS, connection=CONNECTION, run=1, fiscal_year=2025, settings=settings, trigger="initial"
+    )
+    assert "--skip-documents" not in default["spec"]["template"]["spec"]["containers"][0]["command"]
+    ledger_only = {**FYS, "spec": {**FYS["spec"], "include": {"ledger": True, "documents": False}}}
+    job = sync_jobs.build_job(
+        fys=ledger_only, connection=CONNECTION, run=1, fiscal_year=2025, settings=settings, trigger="initial"
+    )
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "--skip-documents"

@@ -72,7 +72,13 @@ class SyncStack:
         return response.json()
 
     def run_in_process(
-        self, fiscal_year: int, *, mode: str = "incremental", document_workers: int = 8, **env: str
+        self,
+        fiscal_year: int,
+        *,
+        mode: str = "incremental",
+        document_workers: int = 8,
+        include_documents: bool = True,
+        **env: str,
     ) -> RunResult:
         settings = load_sync_settings({}, self.env(**env))
         return run_sync(
@@ -81,6 +87,7 @@ class SyncStack:
             fiscal_year=fiscal_year,
             mode=mode,  # type: ignore[arg-type]
             document_workers=document_workers,
+            include_documents=include_documents,
         )
 
     def run_cli(

@@ -142,3 +142,23 @@ def test_rejected_modified_filter_falls_back_to_a_full_relist(make_stack, monkey
     assert result.counts.vouchers_fetched == stack.truth(2025)["vouchers"]
     run = latest_run(stack.database_url)
     assert run["checksums"]["listing"]["fallbackReason"] == result.listing["fallbackReason"]
+
+
+@pytest.mark.timeout(120)
+def test_ledger_only_run_fetches_no_documents_then_a_full_run_fetches_them(make_stack) -> None:
+    """FiscalYearSync `include.documents: false` (`--skip-documents`): the ledger lands, no document is
+    fetched or counted missing; a later run with documents fetches exactly those the ledger points at."""
+    stack = make_stack(vouchers_per_year=120, documents_ratio=0.4, seed=5)
+    ledger_only = stack.run_in_process(2025, include_documents=False)
+    assert ledger_only.outcome == "succeeded", ledger_only.summary()
+    assert ledger_only.counts.vouchers == 120 and ledger_only.counts.rows > 120
+    assert ledger_only.counts.documents == 0 and ledger_only.counts.documents_fetched == 0
+    assert ledger_only.counts.missing_documents == 0
+    calls = ledger_only.api_calls_by_endpoint
+    document_endpoints = ("/v2/attachments", "/v2/customerinvoices", "/v2/supplierinvoices")
+    assert not any(template.startswith(document_endpoints) for template in calls)
+
+    with_documents = stack.run_in_process(2025)
+    assert with_documents.outcome == "succeeded", with_documents.summary()
+    assert with_documents.counts.documents > 0
+    assert with_documents.counts.documents_fetched == with_documents.counts.documents
