@@ -65,11 +65,11 @@ class BenchServices:
         self._counter += 1
         dsn = self.postgres.create_database(f"bench_{self._counter}_{os.urandom(3).hex()}")
         migrate(dsn)
-        return dsn
+        return str(dsn)
 
     def fresh_bucket(self) -> str:
         assert self.s3 is not None
-        return self.s3.create_bucket(f"bench-{os.urandom(6).hex()}")
+        return str(self.s3.create_bucket(f"bench-{os.urandom(6).hex()}"))
 
     def target(self, sandbox: BenchSandbox, *, company: int, rate_limit: int) -> WorkerTarget:
         """A new database + bucket + token file for syncing `company` of `sandbox`."""
@@ -118,7 +118,7 @@ class BenchSandbox:
 
     def fiscal_year_id(self, company: int, year: int) -> str:
         summary = self.control("GET", f"companies/{company}")
-        return next(fy["id"] for fy in summary["fiscal_years"] if int(fy["start"][:4]) == year)
+        return str(next(fy["id"] for fy in summary["fiscal_years"] if int(fy["start"][:4]) == year))
 
 
 @dataclasses.dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 from call_floor import calls_by_template, floor_seconds, throttled
 from context import Context
-from harness import CLIENT_ID, RunningWorker, require_ok
+from harness import CLIENT_ID, RunningWorker, WorkerTarget, require_ok
 
 PAIRS = ((1, 2024), (1, 2025), (2, 2024), (2, 2025), (3, 2025))
 
@@ -25,7 +25,7 @@ def run(ctx: Context) -> dict[str, Any]:
     for company in (1, 2, 3):  # build the books before the clock starts (the sandbox does it lazily)
         sandbox.control("GET", f"companies/{company}")
     shared = ctx.services.target(sandbox, company=1, rate_limit=limit)
-    targets = []
+    targets: list[WorkerTarget] = []
     for company, _year in PAIRS:
         token_file = ctx.services.work_dir / f"token-c{company}-{len(targets)}.json"
         sandbox.write_token(token_file, company=company)

@@ -50,10 +50,10 @@ class RequestCounter:
                 counts[(method, resource)] += 1
             return await original(emulator, raw)
 
-        SpirisKubeEmulator.__call__ = counting  # type: ignore[method-assign]
+        SpirisKubeEmulator.__call__ = counting
 
         def uninstall() -> None:
-            SpirisKubeEmulator.__call__ = original  # type: ignore[method-assign]
+            SpirisKubeEmulator.__call__ = original
 
         return uninstall
 
@@ -75,7 +75,9 @@ def _steady_connection(obj: dict[str, Any]) -> bool:
 
 def _steady_fys(obj: dict[str, Any]) -> bool:
     status = obj.get("status") or {}
-    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    ready: dict[str, Any] = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {}
+    )
     return status.get("phase") == "Pending" and ready.get("reason") == "ConnectionNotReady"
 
 
