@@ -133,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (a background job)
     automated = args.command == "demo"
     stack = LocalStack(options=_options(args), announce=lambda m: say(f"· {m}"))
     try:
