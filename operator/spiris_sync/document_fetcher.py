@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from spiris_client.api import SpirisApi
 from spiris_client.downloads import Downloader
 from spiris_client.errors import DownloadError, DownloadExpired, Forbidden, NotFound, SpirisApiError
+from spiris_client.models import Attachment
 from spiris_store.documents import DocumentStore
 from spiris_store.errors import DocumentIntegrityError, StorageUnavailable
 from spiris_store.records import DocumentRecord, DocumentSource
@@ -58,6 +59,10 @@ class DocumentFetcher:
         self._store = store
         self._company_key = company_key
 
+    @property
+    def api(self) -> SpirisApi:
+        return self._api
+
     def supplier_invoice_attachments(self, invoice_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
         """The attachment ids of a supplier invoice."""
         try:
@@ -88,11 +93,32 @@ class DocumentFetcher:
                     raise
         raise AssertionError("unreachable")
 
+    def fetch_listed(self, ref: DocumentRef, attachment: Attachment) -> DocumentRecord:
+        """Download an attachment through the ``TemporaryUrl`` an attachments list page just gave, once,
+        without renewing the link: any failure raises :class:`DocumentUnavailable` and the caller falls back
+        to :meth:`fetch` (``GET /attachments/{id}`` → a fresh link), which decides if it is missing."""
+        url = attachment.temporary_url
+        if not url:
+            raise DocumentUnavailable("the attachments list gave no download link")
+        return self._mapped(
+            lambda: self._put(
+                ref,
+                self._downloader.stream(url),
+                content_type=attachment.content_type,
+                file_name=attachment.file_name,
+                attachment_id=ref.spiris_id,
+            )
+        )
+
     def _fetch_once(self, ref: DocumentRef) -> DocumentRecord:
+        if ref.source == "customer_invoice_pdf":
+            return self._mapped(lambda: self._customer_invoice_pdf(ref))
+        return self._mapped(lambda: self._attachment(ref))
+
+    def _mapped(self, download: Callable[[], DocumentRecord]) -> DocumentRecord:
+        """Run ``download``, turning what makes this one document unavailable into DocumentUnavailable."""
         try:
-            if ref.source == "customer_invoice_pdf":
-                return self._customer_invoice_pdf(ref)
-            return self._attachment(ref)
+            return download()
         except DocumentIntegrityError as exc:
             raise DocumentUnavailable(f"download corrupted: {exc}", retryable=True) from None
         except NotFound:

@@ -8,6 +8,10 @@ An attachment already listed on the voucher is linked once, as ``attachment``, e
 lists it too. Pending vouchers are processed in id order, in batches: fetches run in a few threads, then one
 transaction links the batch, records or clears missing documents and moves the checkpoint past the batch — a
 killed run resumes after the last committed batch (objects are content-addressed, so a re-upload is a no-op).
+When many documents are pending, supplier invoices and attachments are first read from their list endpoints
+(``document_listing``): listed attachments are downloaded page by page and their records committed unlinked
+(with the checkpoint), so the batches then link them without a call and only fall back to single GETs for
+what the lists did not give.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from spiris_sync.document_fetcher import (
     DocumentRef,
     DocumentUnavailable,
 )
+from spiris_sync.document_listing import download_listed_attachments, supplier_invoice_attachments
 from spiris_sync.progress import ProgressReporter
 
 logger = logging.getLogger(__name__)
@@ -135,6 +140,9 @@ class DocumentPass:
         self._run_id = run_id
         self._progress = progress
         self._workers = max(1, workers)
+        # Supplier invoice id → attachment ids, from the list endpoint; read-only once the batches start.
+        self._listed_invoices: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
+        self._reported_done = 0
 
     def _params(self, cutoff: datetime.datetime | None) -> dict[str, Any]:
         return {
@@ -146,7 +154,7 @@ class DocumentPass:
         }
 
     def _pending(
-        self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None, limit: int
+        self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None, limit: int | None
     ) -> list[PendingVoucher]:
         params = self._params(cutoff) | {"after": after, "limit": limit}
         rows = self._conn.execute(
@@ -195,10 +203,11 @@ class DocumentPass:
             )
             assert checkpoint is not None
         pass_started_at = checkpoint.started_at
-        self._progress.set(documents_done=done, documents_total=total)
+        self._report(done, total)
 
         batch_no = int(checkpoint.page)
         with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="documents") as pool:
+            self._download_from_lists(cutoff, after=after, pool=pool, state=state, page=batch_no, done=done)
             while True:
                 batch = self._pending(cutoff, after=after, limit=BATCH_SIZE)
                 if not batch:
@@ -213,7 +222,7 @@ class DocumentPass:
                     done += sum(o.voucher.expected_documents for o in outcomes)
                     state.update({"after": str(after), "done": done})
                     self._save(state, page=batch_no)
-                self._progress.set(documents_done=done, documents_total=max(total, done))
+                self._report(done, total)
 
         with self._conn.transaction():
             ledger.set_checkpoint(
@@ -228,7 +237,7 @@ class DocumentPass:
             ledger.clear_checkpoints(
                 self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=PHASE
             )
-        self._progress.set(documents_done=max(total, done), documents_total=max(total, done))
+        self._report(max(total, done), max(total, done))
         return DocumentsSummary(
             vouchers_processed=int(state["processed"]),
             documents_fetched=int(state["fetched"]),
@@ -236,6 +245,63 @@ class DocumentPass:
             missing=int(state["missing"]),
             resumed=resumed,
         )
+
+    def _report(self, done: int, total: int) -> None:
+        # Documents downloaded from list pages count before their vouchers' batches do; never go backwards.
+        self._reported_done = max(self._reported_done, done)
+        self._progress.set(
+            documents_done=self._reported_done, documents_total=max(total, self._reported_done)
+        )
+
+    def _download_from_lists(
+        self,
+        cutoff: datetime.datetime | None,
+        *,
+        after: uuid.UUID | None,
+        pool: ThreadPoolExecutor,
+        state: dict[str, Any],
+        page: int,
+        done: int,
+    ) -> None:
+        """Index the pending supplier invoices and download the pending attachments from list pages, when
+        enough are needed for that to pay; each page's records are committed (unlinked) with the state."""
+        pending = self._pending(cutoff, after=after, limit=None)
+        self._listed_invoices = supplier_invoice_attachments(
+            self._fetcher.api, {v.supplier_invoice_id for v in pending if v.supplier_invoice_id is not None}
+        )
+        # An attachment listed on any pending voucher is stored as `attachment`, the way its batch would.
+        wanted: dict[uuid.UUID, DocumentRef] = {
+            a: DocumentRef(source="attachment", spiris_id=a) for v in pending for a in v.attachment_ids
+        }
+        for voucher in pending:
+            invoice_id = voucher.supplier_invoice_id
+            for a in self._listed_invoices.get(invoice_id, ()) if invoice_id is not None else ():
+                if a not in voucher.attachment_ids:
+                    wanted.setdefault(
+                        a,
+                        DocumentRef(source="supplier_invoice_attachment", spiris_id=a, invoice_id=invoice_id),
+                    )
+        stored_rows = self._conn.execute(
+            """SELECT spiris_id FROM spiris.documents WHERE company_key = %s AND spiris_id = ANY(%s)
+               AND source IN ('attachment', 'supplier_invoice_attachment')""",
+            (self._company_key, list(wanted)),
+        ).fetchall()
+        for row in stored_rows:
+            wanted.pop(row[0], None)
+        total = int(state["total"])
+
+        def commit(records: list[DocumentRecord]) -> None:
+            with self._conn.transaction():
+                for record in records:
+                    ledger.upsert_document(self._conn, record)
+                state["fetched"] = int(state["fetched"]) + len(records)
+                state["listed"] = int(state.get("listed", 0)) + len(records)
+                self._save(state, page=page)
+            nonlocal done
+            done += len(records)
+            self._report(done, total)
+
+        download_listed_attachments(fetcher=self._fetcher, wanted=wanted, pool=pool, on_page=commit)
 
     def _save(self, state: dict[str, Any], *, page: int) -> None:
         ledger.set_checkpoint(
@@ -274,9 +340,12 @@ class DocumentPass:
         if invoice_id is not None:
             try:
                 listed = set(voucher.attachment_ids)
+                invoice_attachments = self._listed_invoices.get(invoice_id)
+                if invoice_attachments is None:
+                    invoice_attachments = self._fetcher.supplier_invoice_attachments(invoice_id)
                 refs.extend(
                     DocumentRef(source="supplier_invoice_attachment", spiris_id=a, invoice_id=invoice_id)
-                    for a in self._fetcher.supplier_invoice_attachments(invoice_id)
+                    for a in invoice_attachments
                     if a not in listed
                 )
                 outcome.resolved_supplier_invoice = True
