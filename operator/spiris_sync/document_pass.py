@@ -11,17 +11,19 @@ killed run resumes after the last committed batch (objects are content-addressed
 When many documents are pending, supplier invoices and attachments are first read from their list endpoints
 (``document_listing``): listed attachments are downloaded page by page and their records committed unlinked
 (with the checkpoint), so the batches then link them without a call and only fall back to single GETs for
-what the lists did not give.
+what the lists did not give. Meanwhile the customer-invoice PDFs (one rate-limited call each, now the pass's
+floor) are fetched ahead in their own threads, so the downloads overlap the calls instead of preceding them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import logging
 import uuid
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 import psycopg
@@ -35,7 +37,11 @@ from spiris_sync.document_fetcher import (
     DocumentRef,
     DocumentUnavailable,
 )
-from spiris_sync.document_listing import download_listed_attachments, supplier_invoice_attachments
+from spiris_sync.document_listing import (
+    MIN_NEEDED,
+    download_listed_attachments,
+    supplier_invoice_attachments,
+)
 from spiris_sync.progress import ProgressReporter
 
 logger = logging.getLogger(__name__)
@@ -143,6 +149,8 @@ class DocumentPass:
         # Supplier invoice id → attachment ids, from the list endpoint; read-only once the batches start.
         self._listed_invoices: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
         self._reported_done = 0
+        # Invoice PDFs that failed when fetched ahead: (source, id) → reason; recorded missing, not retried.
+        self._failed_ahead: dict[tuple[DocumentSource, uuid.UUID], str] = {}
 
     def _params(self, cutoff: datetime.datetime | None) -> dict[str, Any]:
         return {
@@ -289,6 +297,7 @@ class DocumentPass:
         for row in stored_rows:
             wanted.pop(row[0], None)
         total = int(state["total"])
+        invoice_pdfs = self._invoice_pdfs_to_fetch(pending) if len(wanted) >= MIN_NEEDED else []
 
         def commit(records: list[DocumentRecord]) -> None:
             with self._conn.transaction():
@@ -301,7 +310,49 @@ class DocumentPass:
             done += len(records)
             self._report(done, total)
 
-        download_listed_attachments(fetcher=self._fetcher, wanted=wanted, pool=pool, on_page=commit)
+        with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="invoice-pdfs") as pdf_pool:
+            ahead = {pdf_pool.submit(self._fetch_ahead, ref) for ref in invoice_pdfs}
+
+            def collect(futures: Iterable[Future[DocumentRecord | None]]) -> list[DocumentRecord]:
+                taken = list(futures)
+                ahead.difference_update(taken)
+                return [r for r in (f.result() for f in taken) if r is not None]
+
+            try:
+                download_listed_attachments(
+                    fetcher=self._fetcher,
+                    wanted=wanted,
+                    pool=pool,
+                    on_page=lambda records: commit(records + collect([f for f in ahead if f.done()])),
+                )
+                while ahead:
+                    # Commit in batch-sized steps so a killed run keeps what was already fetched.
+                    commit(collect(itertools.islice(as_completed(ahead), BATCH_SIZE)))
+            except BaseException:
+                for future in ahead:
+                    future.cancel()
+                raise
+
+    def _invoice_pdfs_to_fetch(self, pending: Sequence[PendingVoucher]) -> list[DocumentRef]:
+        ids = {
+            v.source_id
+            for v in pending
+            if v.source_id is not None and v.voucher_type in CUSTOMER_INVOICE_TYPES
+        }
+        stored = self._conn.execute(
+            "SELECT spiris_id FROM spiris.documents"
+            " WHERE company_key = %s AND source = 'customer_invoice_pdf' AND spiris_id = ANY(%s)",
+            (self._company_key, list(ids)),
+        ).fetchall()
+        ids.difference_update(row[0] for row in stored)
+        return [DocumentRef(source="customer_invoice_pdf", spiris_id=i) for i in sorted(ids)]
+
+    def _fetch_ahead(self, ref: DocumentRef) -> DocumentRecord | None:
+        try:
+            return self._fetcher.fetch(ref)
+        except DocumentUnavailable as exc:
+            self._failed_ahead[(ref.source, ref.spiris_id)] = exc.reason
+            return None
 
     def _save(self, state: dict[str, Any], *, page: int) -> None:
         ledger.set_checkpoint(
@@ -367,6 +418,9 @@ class DocumentPass:
                 outcome.linked_existing.append((ref, existing))
                 continue
             try:
+                failed_ahead = self._failed_ahead.get((ref.source, ref.spiris_id))
+                if failed_ahead is not None:
+                    raise DocumentUnavailable(failed_ahead)
                 outcome.stored.append((ref, self._fetcher.fetch(ref)))
             except DocumentUnavailable as exc:
                 logger.warning(

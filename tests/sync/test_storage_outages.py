@@ -18,10 +18,10 @@ from spiris_localstack.s3 import S3Server
 from spiris_store.migrate import migrate
 
 
-def _links(database_url: str) -> int:
+def _stored_documents(database_url: str) -> int:
     try:
         with psycopg.connect(database_url, connect_timeout=2) as conn:
-            row = conn.execute("SELECT count(*) FROM spiris.voucher_documents").fetchone()
+            row = conn.execute("SELECT count(*) FROM spiris.documents").fetchone()
     except psycopg.OperationalError:
         return -1
     return int(row[0]) if row else 0
@@ -72,6 +72,9 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 
 def _start_worker(stack) -> subprocess.Popen[str]:
+    # Slow API answers (not downloads) keep the invoice-PDF calls going for seconds after the first documents
+    # are stored, so the outage below surely hits a run with documents still to store.
+    stack.control("POST", "faults", json={"slow_ms": 100})
     return subprocess.Popen(
         [str(VENV_BIN / "spiris-sync"), *stack.cli_run_args(2025), "--document-workers", "2"],
         env=stack.env(),
@@ -86,7 +89,7 @@ def _start_worker(stack) -> subprocess.Popen[str]:
 def test_object_store_down_mid_run(make_stack, own_s3: S3Server) -> None:
     stack = make_stack(vouchers_per_year=200, documents_ratio=0.5, seed=43, fiscal_years=(2025,), s3=own_s3)
     worker = _start_worker(stack)
-    _wait_for(lambda: _links(stack.database_url) >= 15)
+    _wait_for(lambda: _stored_documents(stack.database_url) >= 15)
     old = own_s3.process
     assert old is not None
     argv = [str(a) for a in old.args]  # type: ignore[union-attr]
@@ -98,6 +101,7 @@ def test_object_store_down_mid_run(make_stack, own_s3: S3Server) -> None:
     assert summary_of(subprocess.CompletedProcess(worker.args, 5, stdout, stderr))["outcome"] == "failed"
     own_s3.process = start_process(argv, cwd=own_s3.base_dir, log_path=own_s3.base_dir / "restart.log")
     _wait_for(lambda: _bucket_answers(own_s3, stack.bucket))
+    stack.control("DELETE", "faults")
     rerun = stack.run_cli(*stack.cli_run_args(2025))
     assert rerun.returncode == 0, rerun.stderr
     _complete(stack, summary_of(rerun))
@@ -119,13 +123,14 @@ def test_postgres_restarted_mid_run(make_stack, own_postgres: PostgresServer) ->
         vouchers_per_year=200, documents_ratio=0.5, seed=47, fiscal_years=(2025,), database_url=database_url
     )
     worker = _start_worker(stack)
-    _wait_for(lambda: _links(database_url) >= 15)
+    _wait_for(lambda: _stored_documents(database_url) >= 15)
     _restart(own_postgres, down_for=1.0, first=signal.SIGINT, user=OS_USER)
     _, stderr = worker.communicate(timeout=180)
     # Every connection died with the restart: a clear failure (the rerun below completes).
     assert worker.returncode == 5, stderr
     assert "Postgres" in stderr and "Traceback" not in stderr
-    _wait_for(lambda: _links(database_url) >= 0)
+    _wait_for(lambda: _stored_documents(database_url) >= 0)
+    stack.control("DELETE", "faults")
     rerun = stack.run_cli(*stack.cli_run_args(2025))
     assert rerun.returncode == 0, rerun.stderr
     _complete(stack, summary_of(rerun))
