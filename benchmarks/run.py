@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.json, results=results, found=found,
                options={"load_average_at_start": load_at_start, "quick": args.quick, "scenarios": chosen,
                         "sizes": sizes.__dict__, "errors": errors, "total_seconds": total})
-    # A missed target is a finding (printed FAIL, explained in docs/performance.md), not a broken benchmark.
+    # A missed target is a finding (printed FAIL, explained in the README's Performance section),
+    # not a broken benchmark.
     return 1 if errors else 0
 
 

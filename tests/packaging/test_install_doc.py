@@ -1,5 +1,5 @@
-"""docs/install.md stays true: its values reference lists every chart value with its real type and default,
-its example values install cleanly, and the resources it (and the chart's NOTES.txt) tells users to apply are
+"""The README's install guide stays true: its values reference lists every chart value with its real type
+and default, its example values install cleanly, and the resources it (and the chart's NOTES.txt) tells users to apply are
 valid against the CRDs.
 """
 
@@ -29,7 +29,7 @@ from packaging_chart import (
 
 pytestmark = pytest.mark.timeout(60)
 
-DOC = REPO / "docs" / "install.md"
+DOC = REPO / "README.md"
 TYPES = {bool: "bool", int: "int", str: "string", list: "list", dict: "object"}
 # Maps of free-form settings documented as one row each.
 WHOLE = {"operator.resources", "web.resources"}

@@ -51,7 +51,7 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
 {{/* Namespaces where sync Jobs run and that get the sync ServiceAccount, RoleBinding and NetworkPolicy: the watched
-namespaces, or the release namespace when cluster-wide (other namespaces are prepared by hand, docs/install.md). */}}
+namespaces, or the release namespace when cluster-wide (other namespaces are prepared by hand, the README's install guide). */}}
 {{- define "spiris.syncNamespaces" -}}
 {{- if .Values.watchNamespaces -}}
 {{- .Values.watchNamespaces | uniq | toJson -}}

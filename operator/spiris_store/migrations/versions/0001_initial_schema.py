@@ -5,7 +5,8 @@ Revises: none
 Create Date: 2026-11-28
 
 The first eight tables are the read contract of the Senseworks UI (names and columns documented in
-docs/schema.md); `sync_checkpoints`, `missing_documents` and `rate_budget` support the worker.
+the README, "The ledger schema"); `sync_checkpoints`, `missing_documents` and `rate_budget` support the
+worker.
 Written as explicit DDL so the schema reads as it is in Postgres.
 """
 
