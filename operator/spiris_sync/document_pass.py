@@ -274,6 +274,51 @@ class DocumentPass:
         """Index the pending supplier invoices and download the pending attachments from list pages, when
         enough are needed for that to pay; each page's records are committed (unlinked) with the state."""
         pending = self._pending(cutoff, after=after, limit=None)
+        # The invoice PDFs (one rate-limited call each, no list exists) set the pass's floor, so they start
+        # first, in their own threads, while the lists below are walked and the listed attachments download.
+        invoice_pdfs = self._invoice_pdfs_to_fetch(pending)
+        if len(invoice_pdfs) < MIN_NEEDED:
+            invoice_pdfs = []  # a small run keeps the per-voucher path
+        total = int(state["total"])
+
+        def commit(records: list[DocumentRecord]) -> None:
+            with self._conn.transaction():
+                for record in records:
+                    ledger.upsert_document(self._conn, record)
+                state["fetched"] = int(state["fetched"]) + len(records)
+                state["listed"] = int(state.get("listed", 0)) + len(records)
+                self._save(state, page=page)
+            nonlocal done
+            done += len(records)
+            self._report(done, total)
+
+        with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="invoice-pdfs") as pdf_pool:
+            ahead = {pdf_pool.submit(self._fetch_ahead, ref) for ref in invoice_pdfs}
+
+            def collect(futures: Iterable[Future[DocumentRecord | None]]) -> list[DocumentRecord]:
+                taken = list(futures)
+                ahead.difference_update(taken)
+                return [r for r in (f.result() for f in taken) if r is not None]
+
+            try:
+                wanted = self._attachments_wanted(pending)
+                download_listed_attachments(
+                    fetcher=self._fetcher,
+                    wanted=wanted,
+                    pool=pool,
+                    on_page=lambda records: commit(records + collect([f for f in ahead if f.done()])),
+                )
+                while ahead:
+                    # Commit in batch-sized steps so a killed run keeps what was already fetched.
+                    commit(collect(itertools.islice(as_completed(ahead), BATCH_SIZE)))
+            except BaseException:
+                for future in ahead:
+                    future.cancel()
+                raise
+
+    def _attachments_wanted(self, pending: Sequence[PendingVoucher]) -> dict[uuid.UUID, DocumentRef]:
+        """Index the pending supplier invoices (from list pages when that pays) and return the attachments
+        still to store: those on the vouchers, and those hanging only on their supplier invoices."""
         self._listed_invoices = supplier_invoice_attachments(
             self._fetcher.api, {v.supplier_invoice_id for v in pending if v.supplier_invoice_id is not None}
         )
@@ -296,42 +341,7 @@ class DocumentPass:
         ).fetchall()
         for row in stored_rows:
             wanted.pop(row[0], None)
-        total = int(state["total"])
-        invoice_pdfs = self._invoice_pdfs_to_fetch(pending) if len(wanted) >= MIN_NEEDED else []
-
-        def commit(records: list[DocumentRecord]) -> None:
-            with self._conn.transaction():
-                for record in records:
-                    ledger.upsert_document(self._conn, record)
-                state["fetched"] = int(state["fetched"]) + len(records)
-                state["listed"] = int(state.get("listed", 0)) + len(records)
-                self._save(state, page=page)
-            nonlocal done
-            done += len(records)
-            self._report(done, total)
-
-        with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="invoice-pdfs") as pdf_pool:
-            ahead = {pdf_pool.submit(self._fetch_ahead, ref) for ref in invoice_pdfs}
-
-            def collect(futures: Iterable[Future[DocumentRecord | None]]) -> list[DocumentRecord]:
-                taken = list(futures)
-                ahead.difference_update(taken)
-                return [r for r in (f.result() for f in taken) if r is not None]
-
-            try:
-                download_listed_attachments(
-                    fetcher=self._fetcher,
-                    wanted=wanted,
-                    pool=pool,
-                    on_page=lambda records: commit(records + collect([f for f in ahead if f.done()])),
-                )
-                while ahead:
-                    # Commit in batch-sized steps so a killed run keeps what was already fetched.
-                    commit(collect(itertools.islice(as_completed(ahead), BATCH_SIZE)))
-            except BaseException:
-                for future in ahead:
-                    future.cancel()
-                raise
+        return wanted
 
     def _invoice_pdfs_to_fetch(self, pending: Sequence[PendingVoucher]) -> list[DocumentRef]:
         ids = {
