@@ -1,6 +1,6 @@
 """The README's install guide stays true: its values reference lists every chart value with its real type
-and default, its example values install cleanly, and the resources it (and the chart's NOTES.txt) tells users to apply are
-valid against the CRDs.
+and default, its example values install cleanly, and the resources it (and the chart's NOTES.txt) tells
+users to apply are valid against the CRDs.
 """
 
 from __future__ import annotations
