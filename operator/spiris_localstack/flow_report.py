@@ -100,23 +100,16 @@ def summarise_year(dsn: str, *, company_key: str, fiscal_year_id: str) -> YearSu
                FROM spiris.vouchers WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL""",
             (company_key, fiscal_year_id),
         ).fetchone() or (0, Decimal(0), Decimal(0))
-        per_account = {
-            str(account): (d, c)
-            for account, d, c in conn.execute(
-                """SELECT r.account_number, sum(r.debit), sum(r.credit)
-                   FROM spiris.voucher_rows r JOIN spiris.vouchers v
-                     ON v.company_key = r.company_key AND v.id = r.voucher_id
-                   WHERE v.company_key = %s AND v.fiscal_year_id = %s AND v.vanished_at IS NULL
-                   GROUP BY r.account_number""",
-                (company_key, fiscal_year_id),
-            )
-        }
-        rows = conn.execute(
-            """SELECT count(*) FROM spiris.voucher_rows r JOIN spiris.vouchers v
+        account_rows = conn.execute(
+            """SELECT r.account_number, sum(r.debit), sum(r.credit), count(*)
+               FROM spiris.voucher_rows r JOIN spiris.vouchers v
                  ON v.company_key = r.company_key AND v.id = r.voucher_id
-               WHERE v.company_key = %s AND v.fiscal_year_id = %s AND v.vanished_at IS NULL""",
+               WHERE v.company_key = %s AND v.fiscal_year_id = %s AND v.vanished_at IS NULL
+               GROUP BY r.account_number""",
             (company_key, fiscal_year_id),
-        ).fetchone()
+        ).fetchall()
+        per_account = {str(account): (d, c) for account, d, c, _ in account_rows}
+        rows = sum(int(n) for *_, n in account_rows)
         linked, with_docs = conn.execute(
             """SELECT count(DISTINCT vd.document_id), count(DISTINCT vd.voucher_id)
                FROM spiris.voucher_documents vd JOIN spiris.vouchers v
@@ -141,7 +134,7 @@ def summarise_year(dsn: str, *, company_key: str, fiscal_year_id: str) -> YearSu
         start=fy[0].isoformat(),
         end=fy[1].isoformat(),
         vouchers=int(vouchers),
-        rows=int(rows[0]) if rows else 0,
+        rows=rows,
         total_debit=Decimal(debit),
         total_credit=Decimal(credit),
         linked_documents=int(linked),

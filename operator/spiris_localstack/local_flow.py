@@ -72,6 +72,7 @@ def banner(stack: LocalStack, consent_url: str, *, login: tuple[str, str]) -> li
         f"  Postgres       {stack.postgres.dsn}   (schema spiris)",
         f"  S3             http://{stack.s3.endpoint}  bucket {stack.options.bucket}  "
         f"access key {stack.s3.access_key}  secret key {stack.s3.secret_key}",
+        f"  metrics        {stack.operator_metrics_url}",
         f"  logs           {stack.work_dir}",
         "",
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,10 +71,8 @@ class StackOptions:
 @dataclass
 class _Process:
     name: str
-    argv: list[str]
-    env: dict[str, str]
     log_path: Path
-    process: Any = None
+    process: subprocess.Popen[bytes]
 
 
 @dataclass
@@ -186,8 +185,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything this stack started, newest first, each by its PID."""
         for proc in reversed(self._processes):
-            if proc.process is not None:
-                stop_process(proc.process, grace=10.0)
+            stop_process(proc.process, grace=10.0)
         self._processes.clear()
         for service in (self.job_runner, self.kube, self.s3, self.postgres):
             if service is not None:
@@ -279,8 +277,6 @@ class LocalStack:
         )
 
     def _migrate(self) -> None:
-        import subprocess
-
         result = subprocess.run(
             [str(BIN / "spiris-sync"), "migrate"],
             env={**self._base_env(), **self.store_env()},
@@ -301,18 +297,14 @@ class LocalStack:
         ready: Callable[[], bool],
         timeout: float = 30.0,
     ) -> None:
-        proc = _Process(name=name, argv=argv, env=env, log_path=self.work_dir / f"{name}.log")
-        proc.process = start_process(argv, env=env, log_path=proc.log_path)
+        log_path = self.work_dir / f"{name}.log"
+        proc = _Process(name=name, log_path=log_path, process=start_process(argv, env=env, log_path=log_path))
         self._processes.append(proc)
         wait_until_ready(ready, timeout=timeout, what=name, process=proc.process)
 
-    def log_path(self, name: str) -> Path:
-        """Where the output of `sandbox`, `web` or `operator` goes."""
-        return self.work_dir / f"{name}.log"
-
     def pids(self) -> dict[str, int]:
         """PIDs of the processes this stack started (for the run banner and leak checks)."""
-        found = {p.name: p.process.pid for p in self._processes if p.process is not None}
+        found = {p.name: p.process.pid for p in self._processes}
         if self.postgres is not None and self.postgres.pid is not None:
             found["postgres"] = self.postgres.pid
         if self.s3 is not None and self.s3.pid is not None:
@@ -374,7 +366,7 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for proc in self._processes:
-                if proc.process is not None and proc.process.poll() is not None:
+                if proc.process.poll() is not None:
                     tail = proc.log_path.read_text(errors="replace")[-1500:]
                     raise ServiceStartError(f"{proc.name} exited while waiting for {what}:\n{tail}")
             value = check()

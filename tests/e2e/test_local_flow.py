@@ -35,6 +35,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 
 
+#: What the test's stack started, checked to be gone after the module's stack stops.
+started_pids: dict[str, int] = {}
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     if not os.path.exists(CHROMIUM):
@@ -53,8 +57,6 @@ def stack() -> Iterator[LocalStack]:
     for name, pid in started_pids.items():
         assert not pid_alive(pid), f"{name} (pid {pid}) is still running after stop()"
 
-
-started_pids: dict[str, int] = {}
 
 
 def test_demo_flow_then_scheduled_incremental_sync(stack: LocalStack) -> None:
