@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv system-deps test lint typecheck pytest run demo bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml dev/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' -e ./dev
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -19,11 +19,11 @@ system-deps:
 	@bash .ci/system-deps
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator web tests benchmarks
+	$(BIN)/ruff check operator web dev tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy operator/spiris_client operator/spiris_sandbox operator/spiris_store operator/spiris_sync \
-		operator/spiris_connection operator/spiris_operator operator/spiris_localstack web/spiris_web
+	$(BIN)/mypy operator/spiris_client operator/spiris_store operator/spiris_sync operator/spiris_connection \
+		operator/spiris_operator web/spiris_web dev/spiris_sandbox dev/spiris_localstack
 
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
