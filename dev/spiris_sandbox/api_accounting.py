@@ -22,17 +22,24 @@ from spiris_sandbox.documents import DocumentSpec, document_size
 from spiris_sandbox.downloads import temporary_url
 from spiris_sandbox.json_response import ApiJSONResponse
 from spiris_sandbox.paging import list_response
-from spiris_sandbox.schemas import ACCOUNT, ACCOUNT_BALANCE, FISCAL_YEAR, VOUCHER
+from spiris_sandbox.schemas import ACCOUNT, ACCOUNT_BALANCE, FISCAL_YEAR, OPENING_BALANCE, VOUCHER
 from spiris_sandbox.sie_export import sie4_export
 
+LEDGER = "ledger"
 _ACCOUNT_TYPES = {number: (account_type, text) for number, _, account_type, text in BAS_ACCOUNTS}
 
 
-def _fiscal_year(ctx: ApiContext) -> FiscalYear | Response:
+def _fiscal_year(ctx: ApiContext, *, declared_404: bool) -> FiscalYear | Response:
+    """The path's fiscal year; missing → 404 where the spec declares one, else 400 3001 (quirk)."""
     fiscal_year_id = str(ctx.request.path_params["fiscal_year_id"]).lower()
     year = ctx.books.fiscal_year(fiscal_year_id)
     if year is None:
-        return errors.api_error(404, errors.FISCAL_YEAR_DOES_NOT_EXIST, "Fiscal year not found.")
+        return errors.not_found(
+            errors.FISCAL_YEAR_DOES_NOT_EXIST,
+            "Fiscal year not found.",
+            declared_404=declared_404,
+            as_400=ctx.state.quirks.not_found_as_400,
+        )
     return year
 
 
@@ -52,17 +59,21 @@ async def fiscal_years(ctx: ApiContext) -> Response:
 
 
 async def fiscal_year(ctx: ApiContext) -> Response:
-    year = _fiscal_year(ctx)
+    year = _fiscal_year(ctx, declared_404=True)
     return year if isinstance(year, Response) else ApiJSONResponse(year.to_api())
 
 
 async def opening_balances(ctx: ApiContext) -> Response:
+    """The company's first fiscal year's opening balances, in the paged envelope of
+    `PaginatedResponseOfOpeningBalancesApi` (`{Name, Number, Balance}`; `{AccountNumber, Balance}` is only
+    the PUT body)."""
     first = ctx.books.fiscal_years[0]
+    names = {int(record["Number"]): record["Name"] for record in ctx.books.accounts.get(first.id, [])}
     records = [
-        {"AccountNumber": account, "Balance": value / 100}
+        {"Name": names.get(account), "Number": account, "Balance": value / 100}
         for account, value in sorted(ctx.books.opening_balances.get(first.id, {}).items())
     ]
-    return ApiJSONResponse(records)
+    return list_response(ctx.request, ctx.state, records, OPENING_BALANCE)
 
 
 async def accounts_all(ctx: ApiContext) -> Response:
@@ -71,14 +82,14 @@ async def accounts_all(ctx: ApiContext) -> Response:
 
 
 async def accounts_of_year(ctx: ApiContext) -> Response:
-    year = _fiscal_year(ctx)
+    year = _fiscal_year(ctx, declared_404=False)
     if isinstance(year, Response):
         return year
     return list_response(ctx.request, ctx.state, ctx.books.accounts.get(year.id, []), ACCOUNT)
 
 
 async def account(ctx: ApiContext) -> Response:
-    year = _fiscal_year(ctx)
+    year = _fiscal_year(ctx, declared_404=True)
     if isinstance(year, Response):
         return year
     number = str(ctx.request.path_params["account_number"])
@@ -140,7 +151,7 @@ async def vouchers_all(ctx: ApiContext) -> Response:
 
 
 async def vouchers_of_year(ctx: ApiContext) -> Response:
-    year = _fiscal_year(ctx)
+    year = _fiscal_year(ctx, declared_404=False)
     if isinstance(year, Response):
         return year
     with ctx.books.lock:
@@ -150,7 +161,7 @@ async def vouchers_of_year(ctx: ApiContext) -> Response:
 
 
 async def voucher(ctx: ApiContext) -> Response:
-    year = _fiscal_year(ctx)
+    year = _fiscal_year(ctx, declared_404=True)
     if isinstance(year, Response):
         return year
     found = ctx.books.voucher_index.get(str(ctx.request.path_params["voucher_id"]).lower())
@@ -207,13 +218,17 @@ def accounting_routes() -> list[Route]:
         api_route("/v2/fiscalyears", fiscal_years, scopes=fy_scopes),
         api_route("/v2/fiscalyears/openingbalances", opening_balances, scopes=fy_scopes),
         api_route("/v2/fiscalyears/{fiscal_year_id}", fiscal_year, scopes=fy_scopes),
-        api_route("/v2/accounts", accounts_all, scopes=ACCOUNTING),
-        api_route("/v2/accounts/{fiscal_year_id}", accounts_of_year, scopes=ACCOUNTING),
-        api_route("/v2/accounts/{fiscal_year_id}/{account_number}", account, scopes=ACCOUNTING),
-        api_route("/v2/accountbalances/{day}", account_balances, scopes=ACCOUNTING),
-        api_route("/v2/accountbalances/{account_number}/{day}", account_balance, scopes=ACCOUNTING),
-        api_route("/v2/vouchers", vouchers_all, scopes=ACCOUNTING),
-        api_route("/v2/vouchers/{fiscal_year_id}", vouchers_of_year, scopes=ACCOUNTING),
-        api_route("/v2/vouchers/{fiscal_year_id}/{voucher_id}", voucher, scopes=ACCOUNTING),
-        api_route("/v2/sie4export/{from_date}/{to_date}", sie4, scopes=ACCOUNTING),
+        api_route("/v2/accounts", accounts_all, scopes=ACCOUNTING, feature=LEDGER),
+        api_route("/v2/accounts/{fiscal_year_id}", accounts_of_year, scopes=ACCOUNTING, feature=LEDGER),
+        api_route(
+            "/v2/accounts/{fiscal_year_id}/{account_number}", account, scopes=ACCOUNTING, feature=LEDGER
+        ),
+        api_route("/v2/accountbalances/{day}", account_balances, scopes=ACCOUNTING, feature=LEDGER),
+        api_route(
+            "/v2/accountbalances/{account_number}/{day}", account_balance, scopes=ACCOUNTING, feature=LEDGER
+        ),
+        api_route("/v2/vouchers", vouchers_all, scopes=ACCOUNTING, feature=LEDGER),
+        api_route("/v2/vouchers/{fiscal_year_id}", vouchers_of_year, scopes=ACCOUNTING, feature=LEDGER),
+        api_route("/v2/vouchers/{fiscal_year_id}/{voucher_id}", voucher, scopes=ACCOUNTING, feature=LEDGER),
+        api_route("/v2/sie4export/{from_date}/{to_date}", sie4, scopes=ACCOUNTING, feature=LEDGER),
     ]

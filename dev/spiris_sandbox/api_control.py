@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from spiris_sandbox.balances import truth
 from spiris_sandbox.clock import format_utc
-from spiris_sandbox.company_data import CompanyData
+from spiris_sandbox.company_data import PRODUCT_VARIANTS, CompanyData
 from spiris_sandbox.data_changes import add_vouchers, change_vouchers, company_summary, delete_attachment
 from spiris_sandbox.identity_store import Grant
 from spiris_sandbox.state import SandboxState
@@ -130,7 +130,18 @@ def _apply_company_state(state: SandboxState, change: dict[str, Any]) -> None:
     for name in ("has_api_module", "active", "startup_guide_completed", "licence_accepted"):
         if name in change:
             setattr(profile, name, bool(change[name]))
-    profile.settings["CompanyStatus"] = 1 if profile.active else 0
+    if "company_status" in change:
+        status = int(change["company_status"])
+        if status not in (0, 1, 2):
+            raise ValueError("company_status must be 0 (Inactive), 1 (Active) or 2 (ReadOnly)")
+        profile.active = status != 0
+        profile.read_only = status == 2
+    if "product_variant" in change:
+        variant = int(change["product_variant"])
+        if variant not in PRODUCT_VARIANTS:
+            raise ValueError(f"product_variant must be one of {sorted(PRODUCT_VARIANTS)}")
+        profile.product_variant = variant
+    profile.sync_settings()
     if "permission" in change:
         permission = str(change["permission"])
         if permission not in ("full", "readonly", "none"):
@@ -179,6 +190,17 @@ async def faults(request: Request) -> Response:
             "download_ttl_seconds": state.links.ttl_seconds,
         }
     )
+
+
+async def quirks(request: Request) -> Response:
+    """`GET|POST /_sandbox/quirks`: the production-quirk switches (`POST {"unstable_ties": false, ...}`)."""
+    state = _state(request)
+    if request.method == "POST":
+        try:
+            state.quirks.update(await _body(request))
+        except (ValueError, TypeError) as exc:
+            return _bad(f"invalid quirks payload: {exc}")
+    return JSONResponse(state.quirks.snapshot())
 
 
 async def rate_limit(request: Request) -> Response:
@@ -305,6 +327,7 @@ def control_routes() -> list[Route]:
         Route("/_sandbox/stats/reset", stats_reset, methods=["POST"]),
         Route("/_sandbox/clock", clock, methods=["GET", "POST"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/quirks", quirks, methods=["GET", "POST"]),
         Route("/_sandbox/ratelimit", rate_limit, methods=["POST"]),
         Route("/_sandbox/tokens", issue_tokens, methods=["POST"]),
     ]

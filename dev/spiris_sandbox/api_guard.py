@@ -3,7 +3,7 @@
 Order: slow-response delay; bearer validation (401); per (client, path template) counting and the 429 limiter
 (forced 429s first); injected 5xx; the company's state for the token's user (inactive 4004, startup guide
 4003, licence 4012, no API module 4002, no access 4011, read-only permission 4007); the endpoint's scopes
-(4006).
+(4006); the company's product variant (4009 where the variant lacks the endpoint's feature).
 """
 
 from __future__ import annotations
@@ -100,8 +100,24 @@ def _company_state(state: SandboxState, user: User, company: int) -> Response | 
     return None
 
 
+def _variant(state: SandboxState, company: int, feature: str | None) -> Response | None:
+    profile = state.world.profiles[company]
+    if feature is None or not profile.lacks(feature):
+        return None
+    return errors.api_error(
+        403,
+        errors.NO_ACCESS_DUE_TO_PRODUCT_VARIANT,
+        "ForbiddenRequestException - The company's product variant does not include this functionality.",
+    )
+
+
 async def _guarded(
-    request: Request, *, template: str, scopes: frozenset[str], handler: ApiHandler
+    request: Request,
+    *,
+    template: str,
+    scopes: frozenset[str],
+    handler: ApiHandler,
+    feature: str | None = None,
 ) -> Response:
     state: SandboxState = request.app.state.sandbox
     if state.faults.slow_ms > 0:
@@ -143,14 +159,20 @@ async def _guarded(
             errors.NO_ACCESS_TO_SCOPES,
             f"No access to scopes. This endpoint requires one of: {', '.join(sorted(scopes))}.",
         )
+    refused = _variant(state, token.grant.company, feature)
+    if refused is not None:
+        return refused
     books = await asyncio.to_thread(state.world.company, token.grant.company)
     return await handler(ApiContext(request=request, state=state, token=token, user=user, books=books))
 
 
-def api_route(template: str, handler: ApiHandler, *, scopes: frozenset[str]) -> Route:
-    """A GET route under the guard; `template` is both the route path and the rate-limit bucket."""
+def api_route(
+    template: str, handler: ApiHandler, *, scopes: frozenset[str], feature: str | None = None
+) -> Route:
+    """A GET route under the guard; `template` is both the route path and the rate-limit bucket; `feature`
+    ("ledger", "sales", "purchase") is what a product variant may lack."""
 
     async def endpoint(request: Request) -> Response:
-        return await _guarded(request, template=template, scopes=scopes, handler=handler)
+        return await _guarded(request, template=template, scopes=scopes, handler=handler, feature=feature)
 
     return Route(template, endpoint, methods=["GET"])

@@ -10,6 +10,7 @@ rotating refresh tokens.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import secrets
@@ -296,6 +297,8 @@ async def token(request: Request) -> Response:
             TokenError("invalid_request", "Content-Type must be application/x-www-form-urlencoded.")
         )
     form = await request.form()
+    if state.faults.token_slow_ms > 0:
+        await asyncio.sleep(state.faults.token_slow_ms / 1000)
     try:
         client_id, secret = _client_credentials(request, form)
         config = state.config

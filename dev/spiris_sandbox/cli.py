@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--fault-slow-ms", type=int, default=0, help="delay every API call by this many ms")
     parser.add_argument("--fault-force-429", type=int, default=0, help="answer the next N API calls with 429")
+    parser.add_argument(
+        "--no-quirks",
+        action="store_true",
+        help="turn off the production quirks (400 not-found, unstable ties, render latency, ErrorCode 2000)",
+    )
     parser.add_argument("--access-log", action="store_true")
     return parser
 
@@ -88,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_server_errors=args.fault_server_errors,
         fault_slow_ms=args.fault_slow_ms,
         fault_force_429=args.fault_force_429,
+        quirks=not args.no_quirks,
     )
     try:
         app, state = build_app(config)

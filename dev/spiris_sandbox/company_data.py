@@ -16,6 +16,10 @@ from spiris_sandbox.documents import DocumentSpec
 
 Record = dict[str, Any]
 
+# Where the spec types an id as a non-nullable uuid but there is none (an unbooked invoice's VoucherId, a
+# voucher without linked document), Spiris sends the empty GUID (spiris-api.md §0a).
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+
 
 def api_date(day: date) -> str:
     """Business dates as the API writes them: midnight without offset."""
@@ -49,6 +53,24 @@ class FiscalYear:
         }
 
 
+# CompanySettingsApi.ProductVariant (CONFIRMED-SPEC) and what each lacks. Customer invoices are not in
+# Bookkeeping, supplier invoices not in Invoicing (CONFIRMED-DOC, ErrorCode 4009); that the invoicing-only
+# variants lack the ledger too is INFERRED from their names.
+PRODUCT_VARIANTS: dict[int, str] = {
+    1: "Standard",
+    2: "Invoicing",
+    3: "Bookkeeping",
+    4: "Solo",
+    5: "Pro",
+    6: "InvoicingCollaboration",
+}
+VARIANT_LACKS: dict[int, frozenset[str]] = {
+    2: frozenset({"purchase", "ledger"}),
+    3: frozenset({"sales"}),
+    6: frozenset({"purchase", "ledger"}),
+}
+
+
 @dataclass
 class CompanyProfile:
     """Who the company is and which state switches are on (flipped at runtime by faults)."""
@@ -63,6 +85,26 @@ class CompanyProfile:
     startup_guide_completed: bool = True
     licence_accepted: bool = True
     vouchers_per_year: int = 0
+    # CompanyStatus 2: readable, nothing can be booked (INFERRED: a lapsed subscription's archive).
+    read_only: bool = False
+    product_variant: int = 5
+
+    def lacks(self, feature: str) -> bool:
+        """Whether the product variant lacks `feature` ("sales", "purchase" or "ledger")."""
+        return feature in VARIANT_LACKS.get(self.product_variant, frozenset())
+
+    def sync_settings(self) -> None:
+        """Mirror the switches into `/companysettings` (CompanyStatus, ProductVariant, ActivatedModules)."""
+        self.settings["CompanyStatus"] = 2 if self.read_only and self.active else int(self.active)
+        self.settings["ProductVariant"] = self.product_variant
+        modules = []
+        if not self.lacks("ledger"):
+            modules.append("bookkeeping")
+        if not self.lacks("sales") or not self.lacks("purchase"):
+            modules.append("invoicing")
+        if self.has_api_module:
+            modules.append("api_standard")
+        self.settings["ActivatedModules"] = modules
 
 
 @dataclass

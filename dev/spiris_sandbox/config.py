@@ -39,3 +39,5 @@ class SandboxConfig:
     fault_server_errors: int = 0
     fault_slow_ms: int = 0
     fault_force_429: int = 0
+    # Production quirks (spiris_sandbox.quirks): on by default; False starts with all of them off.
+    quirks: bool = True

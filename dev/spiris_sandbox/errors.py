@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from spiris_sandbox.json_response import ApiJSONResponse, encode_json
 
+DATA_MODEL_VALIDATION_ERROR = 2000
 RESOURCE_NOT_FOUND = 3000
 FISCAL_YEAR_DOES_NOT_EXIST = 3001
 ACCOUNT_NOT_FOUND = 3002
@@ -21,6 +22,7 @@ STARTUP_GUIDE_NOT_COMPLETED = 4003
 COMPANY_NOT_ACTIVE = 4004
 NO_ACCESS_TO_SCOPES = 4006
 PERMISSION_DENIED = 4007
+NO_ACCESS_DUE_TO_PRODUCT_VARIANT = 4009
 TOO_MANY_REQUESTS = 4010
 NO_ACCESS_FOR_AUTHENTICATED_USER = 4011
 LICENCE_AGREEMENT_NOT_ACCEPTED = 4012
@@ -47,6 +49,12 @@ def api_error(
 ) -> Response:
     """An error response in the Spiris envelope."""
     return ApiJSONResponse(error_body(code, message, errors=errors), status_code=status, headers=headers)
+
+
+def not_found(code: int, message: str, *, declared_404: bool, as_400: bool) -> Response:
+    """A missing resource: 404 where the spec declares one, else (with the `not_found_as_400` quirk) the 400
+    production is believed to send, carrying the same ResourceNotFound-family ErrorCode."""
+    return api_error(400 if as_400 and not declared_404 else 404, code, message)
 
 
 def rate_limited(*, per_minute: int, retry_seconds: int, retry_after_header: bool) -> Response:

@@ -1,4 +1,5 @@
-"""Fault switches for tests: 5xx bursts, slow answers, forced 429s and cut-off downloads.
+"""Fault switches for tests: 5xx bursts, slow answers (API and token endpoint), forced 429s and cut-off
+downloads.
 
 Counters are "the next N requests"; each `take_*` consumes one. Set per run from `SandboxConfig` and at
 runtime through `POST /_sandbox/faults`.
@@ -19,6 +20,8 @@ class Faults:
     server_error_code: int = 5000
     server_error_status: int = 500
     slow_ms: int = 0
+    #: Delay of every token-endpoint answer (ms), applied before the grant is processed.
+    token_slow_ms: int = 0
     force_429: int = 0
     truncate_downloads: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -50,6 +53,7 @@ class Faults:
                 "server_error_code",
                 "server_error_status",
                 "slow_ms",
+                "token_slow_ms",
                 "force_429",
                 "truncate_downloads",
             ):
@@ -63,6 +67,7 @@ class Faults:
                 "server_error_code": 5000,
                 "server_error_status": 500,
                 "slow_ms": 0,
+                "token_slow_ms": 0,
                 "force_429": 0,
                 "truncate_downloads": 0,
             }

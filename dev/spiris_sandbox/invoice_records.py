@@ -11,7 +11,7 @@ import uuid
 from datetime import date, timedelta
 
 from spiris_sandbox.catalog import ACCOUNT_NAMES, CUSTOMERS, SUPPLIERS
-from spiris_sandbox.company_data import Record, api_date, format_amount_sv
+from spiris_sandbox.company_data import EMPTY_GUID, Record, api_date, format_amount_sv
 from spiris_sandbox.documents import DocumentSpec
 
 
@@ -61,6 +61,8 @@ def customer_invoice_record(
         "RemainingAmountInvoiceCurrency": 0.0,
         "VoucherId": voucher["Id"],
         "VoucherNumber": voucher["NumberAndNumberSeries"],
+        "EuThirdParty": False,
+        "RotReducedInvoicingType": 0,
         "SalesDocumentAttachments": sales_attachments,
         "ReferringInvoiceId": referring,
         "CreditedBy": [],
@@ -157,7 +159,7 @@ def supplier_invoice_record(
         "IsCreditInvoice": credit,
         "OcrNumber": ocr,
         "Message": None,
-        "VoucherId": voucher["Id"] if voucher else None,
+        "VoucherId": voucher["Id"] if voucher else EMPTY_GUID,
         "VoucherNumber": voucher["NumberAndNumberSeries"] if voucher else None,
         "Number": serial,
         "NumberSeries": "B" if voucher else None,

@@ -68,6 +68,7 @@ ACCOUNT = _scalars(
     "IsBlockedForManualBooking",
     "Description",
 )
+OPENING_BALANCE = _scalars("Name", "Number", "Balance")
 ACCOUNT_BALANCE = _scalars("AccountNumber", "AccountName", "Balance", "AccountType", "AccountTypeDescription")
 CUSTOMER_INVOICE_ROW = _scalars(
     "LineNumber",

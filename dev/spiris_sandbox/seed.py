@@ -154,6 +154,7 @@ def generate_user_data(
             active=role != "inactive",
             vouchers_per_year=vouchers_per_year if full_size else min(vouchers_per_year, 25),
         )
+        profile.sync_settings()
         profiles[number] = profile
     permissions = {number: "full" for number in profiles}
     for number, entry in enumerate(_COMPANIES, start=1):
@@ -214,7 +215,8 @@ def _settings(
         "City": city,
         "Website": f"https://www.{slug}.se",
         "CurrencyCode": "SEK",
-        "TermsOfPaymentId": None,
+        # Derived, not drawn: drawing from `rng` here would shift every later company's seeded values.
+        "TermsOfPaymentId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"terms-of-payment:{org}")),
         "CorporateIdentityNumber": org,
         "VatCode": "SE" + org.replace("-", "") + "01",
         "BankGiro": f"{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}",
@@ -226,9 +228,15 @@ def _settings(
         "TypeOfBusiness": business,
         "VatPeriod": 2,
         "ActivatedModules": ["bookkeeping", "invoicing", "api_standard"],
-        "CompanyText": None,
+        "CompanyText": {
+            "CustomerInvoiceTextDomestic": None,
+            "CustomerInvoiceTextForeign": None,
+            "OrderTextDomestic": None,
+            "OrderTextForeign": None,
+            "OverDueTextDomestic": None,
+            "OverDueTextForeign": None,
+        },
         "ShowPricesExclVatPC": True,
-        "IsPayrollEnabled": False,
         "AccountingLockedTo": locked_to.isoformat() + "T00:00:00",
         "AccountingLockInterval": 3,
         "CompanyIdentifier": org.replace("-", ""),
@@ -253,8 +261,6 @@ def _build_books(world: UserData, profile: CompanyProfile) -> CompanyData:
         )
         for index, year in enumerate(years)
     ]
-    if not profile.has_api_module:
-        profile.settings["ActivatedModules"] = ["bookkeeping", "invoicing"]
     books = CompanyData(profile=profile, fiscal_years=fiscal_years)
     scale = rng.randrange(5, 40)
     books.opening_balances[fiscal_years[0].id] = {

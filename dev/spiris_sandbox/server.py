@@ -8,9 +8,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from spiris_sandbox.app import build_app
 from spiris_sandbox.config import SandboxConfig
@@ -20,9 +22,17 @@ from spiris_sandbox.state import SandboxState
 class SandboxServer:
     """One running sandbox; `.url` is its base (identity at `.url`, API at `.url + "/v2"`)."""
 
-    def __init__(self, config: SandboxConfig | None = None, *, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        access_log: bool = False,
+        wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+    ) -> None:
         self.config = config or SandboxConfig()
         self._access_log = access_log
+        # An ASGI middleware around the whole app (the conformance suite validates every response with it).
+        self._wrap = wrap
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.state: SandboxState | None = None
@@ -40,6 +50,8 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         app, self.state = build_app(self.config)
+        if self._wrap is not None:
+            app = self._wrap(app)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
         # TCP (inherited from this one); with 0, Nagle + the client's delayed ACK add ~40 ms per response.

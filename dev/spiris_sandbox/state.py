@@ -14,6 +14,7 @@ from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.downloads import DownloadLinks
 from spiris_sandbox.faults import Faults
 from spiris_sandbox.identity_store import IdentityStore
+from spiris_sandbox.quirks import Quirks
 from spiris_sandbox.rate_limit import RateLimiter
 from spiris_sandbox.seed import UserData, generate_user_data
 from spiris_sandbox.selection_cache import SelectionCache
@@ -31,6 +32,7 @@ class SandboxState:
     faults: Faults
     stats: SandboxStats
     retry_after_header: bool
+    quirks: Quirks = field(default_factory=Quirks)
     selections: SelectionCache = field(default_factory=SelectionCache)
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
@@ -71,4 +73,5 @@ def build_state(config: SandboxConfig) -> SandboxState:
         faults=faults,
         stats=SandboxStats(),
         retry_after_header=config.retry_after_header,
+        quirks=Quirks() if config.quirks else Quirks.off(),
     )

@@ -17,7 +17,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from spiris_sandbox.catalog import ACCOUNT_NAMES, COST_ACCOUNTS, CUSTOMERS, MONTHS, PEOPLE, SHOPS, SUPPLIERS
 from spiris_sandbox.clock import format_utc_millis
-from spiris_sandbox.company_data import CompanyData, FiscalYear, Record, api_date, format_amount_sv
+from spiris_sandbox.company_data import (
+    EMPTY_GUID,
+    CompanyData,
+    FiscalYear,
+    Record,
+    api_date,
+    format_amount_sv,
+)
 from spiris_sandbox.documents import DocumentSpec
 from spiris_sandbox.invoice_records import (
     customer_invoice_pdf,
@@ -39,7 +46,7 @@ def _money(ore: int) -> float:
 
 
 def empty_link() -> Record:
-    return {"DocumentId": None, "DocumentType": 0, "AttachmentIds": []}
+    return {"DocumentId": EMPTY_GUID, "DocumentType": 0, "AttachmentIds": []}
 
 
 class VoucherFactory:

@@ -4,14 +4,17 @@ Name ``{connection}-spiris-token`` in the connection's namespace, owned by the S
 (controller), labelled so the operator can watch it, with a single key ``token.json`` serialised by
 ``spiris_client``'s ``TokenSet``. The web component writes it at consent (create, or replace on re-consent);
 the operator is the only one who refreshes, and every rotation is a PUT carrying the resourceVersion it read
-(compare-and-swap), so two writers can never silently overwrite each other's refresh token. Nothing here
-ever puts a token into a log line or an exception message.
+(compare-and-swap), so two writers can never silently overwrite each other's refresh token. A second
+key, ``access-token.json``, holds the same document without the refresh token: it is the only key a sync Job
+mounts, because the worker never refreshes. Annotations on the Secret (the web's single-use consent
+markers) survive every rotation. Nothing here ever puts a token into a log line or an exception message.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,14 +24,18 @@ from kubernetes.client.exceptions import ApiException
 from spiris_client.oauth import TokenSet
 
 __all__ = [
+    "ACCESS_TOKEN_KEY",
     "CONNECTION_LABEL",
     "GROUP_VERSION",
     "TOKEN_KEY",
     "StoredToken",
     "TokenSecretConflict",
     "TokenSecretInvalid",
+    "access_only",
     "build_manifest",
     "connection_name_of",
+    "fingerprint",
+    "has_current_access_copy",
     "labels",
     "owner_reference",
     "parse_secret",
@@ -42,6 +49,8 @@ __all__ = [
 GROUP_VERSION = "spiris.senseworks.io/v1alpha1"
 KIND = "SpirisConnection"
 TOKEN_KEY = "token.json"
+#: The access token alone (no refresh token): what a sync Job mounts.
+ACCESS_TOKEN_KEY = "access-token.json"
 CONNECTION_LABEL = "spiris.senseworks.io/connection"
 _SUFFIX = "-spiris-token"
 #: Seconds before a Kubernetes API call is abandoned.
@@ -103,10 +112,38 @@ def owner_reference(connection: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def fingerprint(token: str | None) -> str:
+    """A short one-way digest of a token: lets annotations name a token without revealing it."""
+    return hashlib.sha256((token or "").encode()).hexdigest()[:24]
+
+
+def access_only(token: TokenSet) -> TokenSet:
+    """``token`` without its refresh token (the Job's view)."""
+    return TokenSet(
+        access_token=token.access_token,
+        refresh_token=None,
+        token_type=token.token_type,
+        expires_in=token.expires_in,
+        expires_at=token.expires_at,
+        scope=token.scope,
+    )
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def build_manifest(
-    *, connection: Mapping[str, Any], token: TokenSet, resource_version: str | None = None
+    *,
+    connection: Mapping[str, Any],
+    token: TokenSet,
+    resource_version: str | None = None,
+    annotations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The Secret for ``connection`` holding ``token``; with ``resource_version`` it is a CAS replacement."""
+    """The Secret for ``connection`` holding ``token``; with ``resource_version`` it is a CAS replacement.
+
+    ``annotations`` are carried as given (a replacement passes the ones it read, so markers survive).
+    """
     metadata = connection["metadata"]
     name = str(metadata["name"])
     secret_metadata: dict[str, Any] = {
@@ -115,16 +152,30 @@ def build_manifest(
         "labels": labels(name),
         "ownerReferences": [owner_reference(connection)],
     }
+    if annotations:
+        secret_metadata["annotations"] = dict(annotations)
     if resource_version is not None:
         secret_metadata["resourceVersion"] = resource_version
-    encoded = base64.b64encode(token.to_json().encode()).decode()
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
         "metadata": secret_metadata,
-        "data": {TOKEN_KEY: encoded},
+        "data": {TOKEN_KEY: _b64(token.to_json()), ACCESS_TOKEN_KEY: _b64(access_only(token).to_json())},
     }
+
+
+def has_current_access_copy(secret: Mapping[str, Any], token: TokenSet) -> bool:
+    """Whether the Secret's ``access-token.json`` holds ``token``'s access token (Secrets written before the
+    key existed lack it: the operator rewrites them so Jobs can mount it)."""
+    raw = (secret.get("data") or {}).get(ACCESS_TOKEN_KEY)
+    if not raw:
+        return False
+    try:
+        copy = TokenSet.from_json(base64.b64decode(raw, validate=True))
+    except (binascii.Error, ValueError):
+        return False
+    return copy.access_token == token.access_token and copy.refresh_token is None
 
 
 def parse_secret(secret: Mapping[str, Any]) -> TokenSet:
@@ -165,12 +216,16 @@ def replace_token(
     connection: Mapping[str, Any],
     token: TokenSet,
     resource_version: str,
+    annotations: Mapping[str, str] | None = None,
 ) -> str:
     """Replace the token only if the Secret is still at ``resource_version``; returns the new resourceVersion.
 
-    Raises :class:`TokenSecretConflict` when another writer got there first: re-read and use what is stored.
+    Pass the ``annotations`` read with that version to keep them. Raises :class:`TokenSecretConflict` when
+    another writer got there first: re-read and decide again.
     """
-    manifest = build_manifest(connection=connection, token=token, resource_version=resource_version)
+    manifest = build_manifest(
+        connection=connection, token=token, resource_version=resource_version, annotations=annotations
+    )
     name = manifest["metadata"]["name"]
     try:
         result = api.replace_namespaced_secret(
@@ -202,7 +257,13 @@ def write_consented_token(api: k8s.CoreV1Api, *, connection: Mapping[str, Any], 
     current = api.read_namespaced_secret(
         metadata["name"], metadata["namespace"], _request_timeout=REQUEST_TIMEOUT
     )
-    return replace_token(api, connection=connection, token=token, resource_version=str(_version(current)))
+    return replace_token(
+        api,
+        connection=connection,
+        token=token,
+        resource_version=str(_version(current)),
+        annotations=(current.metadata.annotations if current.metadata else None) or None,
+    )
 
 
 def _scrubbed(exc: ApiException) -> ApiException:

@@ -27,7 +27,12 @@ from spiris_operator.kube_api import SYNCS, KubeApi
 from spiris_operator.settings import OperatorSettings
 from spiris_operator.spiris_access import SpirisReader
 from spiris_operator.timestamps import format_time, parse_time
-from spiris_operator.token_refresher import Refresher, ensure_fresh
+from spiris_operator.token_refresher import (
+    Refresher,
+    RefreshInterrupted,
+    TokenNotPersisted,
+    ensure_fresh,
+)
 
 __all__ = [
     "ROTATE_ANNOTATION",
@@ -254,6 +259,7 @@ def _refresh(
         lease=ctx.settings.refresh_lease,
         holder=ctx.holder,
         force=force,
+        refresh_timeout=ctx.settings.refresh_timeout.total_seconds(),
     )
     return (outcome.stored, outcome.refreshed) if outcome else (None, False)
 
@@ -308,6 +314,9 @@ def _token_status(
         if refreshed:
             result["lastTokenRefreshTime"] = format_time(now)
         return result, refreshed
+    except RefreshInterrupted as exc:
+        message = f"{exc.description}; the company must consent again"
+        return _reconsent(connection, ctx, now, message), False
     except spiris_errors.ConsentRequired:
         message = "Spiris refused the refresh token (invalid_grant); the company must consent again"
         return _reconsent(connection, ctx, now, message), False
@@ -332,6 +341,7 @@ def _token_status(
         spiris_errors.RateLimited,
         spiris_errors.OAuthError,
         TokenSecretConflict,
+        TokenNotPersisted,
     ) as exc:
         message = f"could not refresh or verify the token yet: {type(exc).__name__}; retrying"
         logger.warning("connection %s/%s: %s", metadata["namespace"], metadata["name"], message)

@@ -101,6 +101,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         settings.client_secret,
         redirect_uri=os.environ.get("SPIRIS_REDIRECT_URI", f"{settings.web_public_url}/oauth/callback"),
         identity_url=settings.identity_url,
+        timeout=settings.refresh_timeout.total_seconds(),
     )
     holder = f"{socket.gethostname()}-{os.getpid()}"
     connection_ctx = ConnectionContext(

@@ -81,8 +81,11 @@ class OperatorSettings:
     refresh_margin: timedelta = timedelta(minutes=5)
     #: How often the level-triggered reconcile timers tick.
     reconcile_interval: float = 30.0
-    #: How long a refresh claim on the token Secret holds off other refreshers.
-    refresh_lease: timedelta = timedelta(seconds=60)
+    #: How long a refresh claim on the token Secret holds off other refreshers (stretched to cover
+    #: ``refresh_timeout`` plus the time to store the result: see token_refresher.claim_seconds).
+    refresh_lease: timedelta = timedelta(seconds=120)
+    #: Timeout of the token request at Spiris.
+    refresh_timeout: timedelta = timedelta(seconds=30)
     retry_base: timedelta = timedelta(seconds=30)
     retry_max: timedelta = timedelta(hours=1)
     #: Fraction of an interval added as deterministic jitter to scheduled syncs.
@@ -170,6 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         web_public_url=_text(env, "SPIRIS_WEB_PUBLIC_URL", "http://localhost:8080"),
         link_signing_key=_text(env, "SPIRIS_LINK_SIGNING_KEY"),
         refresh_margin=timedelta(seconds=_int(env, "SPIRIS_TOKEN_REFRESH_MARGIN_SECONDS", 300)),
+        refresh_timeout=timedelta(seconds=_float(env, "SPIRIS_TOKEN_REFRESH_TIMEOUT_SECONDS", 30.0)),
         reconcile_interval=_float(env, "SPIRIS_OPERATOR_RECONCILE_INTERVAL", 30.0),
         retry_base=timedelta(seconds=_float(env, "SPIRIS_SYNC_RETRY_BASE_SECONDS", 30.0)),
         retry_max=timedelta(seconds=_float(env, "SPIRIS_SYNC_RETRY_MAX_SECONDS", 3600.0)),

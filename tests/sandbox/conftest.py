@@ -1,7 +1,8 @@
 """Fixtures for the sandbox conformance suite: real `SandboxServer`s on free 127.0.0.1 ports.
 
 `sandbox_factory(**config)` starts a server per test (cheap: books are built lazily); `shared_sandbox` is one
-module-wide server for read-only checks.
+module-wide server for read-only checks. Every `/v2` response of every server is validated against our JSON
+Schemas of the official OpenAPI document (`spec_validation`); a test whose responses break them fails.
 """
 
 from __future__ import annotations
@@ -11,15 +12,33 @@ from typing import Any
 
 import pytest
 from sandbox_oauth import make_config
+from spec_validation import ResponseRecorder
 from spiris_sandbox.server import SandboxServer
 
 
+@pytest.fixture(scope="module")
+def module_recorder() -> Iterator[ResponseRecorder]:
+    recorder = ResponseRecorder()
+    yield recorder
+    assert not recorder.found, "responses that break the spec schemas:\n" + "\n".join(recorder.found)
+
+
+@pytest.fixture(autouse=True)
+def spec_conformance(module_recorder: ResponseRecorder) -> Iterator[ResponseRecorder]:
+    """Fail the test that produced a response breaking the spec schemas (checked after it)."""
+    before = len(module_recorder.found)
+    yield module_recorder
+    new = module_recorder.found[before:]
+    del module_recorder.found[before:]
+    assert not new, "responses that break the spec schemas:\n" + "\n".join(new)
+
+
 @pytest.fixture
-def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
+def sandbox_factory(module_recorder: ResponseRecorder) -> Iterator[Callable[..., SandboxServer]]:
     servers: list[SandboxServer] = []
 
     def start(**overrides: Any) -> SandboxServer:
-        server = SandboxServer(make_config(**overrides)).start()
+        server = SandboxServer(make_config(**overrides), wrap=module_recorder.wrap).start()
         servers.append(server)
         return server
 
@@ -29,6 +48,6 @@ def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
 
 
 @pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(make_config()) as server:
+def shared_sandbox(module_recorder: ResponseRecorder) -> Iterator[SandboxServer]:
+    with SandboxServer(make_config(), wrap=module_recorder.wrap) as server:
         yield server

@@ -166,7 +166,8 @@ def test_change_add_and_delete_for_incremental_sync(sandbox_factory: Factory) ->
         attachment_id = new_voucher["Attachments"]["AttachmentIds"][0]
         assert client.get(f"/v2/attachments/{attachment_id}").status_code == 200
         assert control.delete(f"/companies/1/attachments/{attachment_id}").status_code == 200
-        assert client.get(f"/v2/attachments/{attachment_id}").status_code == 404
+        gone = client.get(f"/v2/attachments/{attachment_id}")
+        assert gone.status_code == 400 and gone.json()["ErrorCode"] == 3000  # no 404 in the spec
         kept = client.get(f"/v2/vouchers/{year['id']}/{new_voucher['Id']}").json()
         assert attachment_id in kept["Attachments"]["AttachmentIds"]
 
