@@ -3,7 +3,9 @@
 One method per endpoint. Single resources return a model; list endpoints return an iterator of `Page`s (walked
 by `spiris_client.paging`, `$pagesize` 1000 by default) so callers can checkpoint per page; `$filter` and
 `$orderby` are passed through verbatim (encoded properly on the wire). All requests go through
-`spiris_client.transport` (retries, 429 waits, one token renewal on 401) and are counted in `calls`.
+`spiris_client.transport` (retries, 429 waits, one token renewal on 401) and are counted in `calls`. Where
+Spiris renders or signs on request — invoice PDFs (`/pdf`, `/print`), the SIE 4 export and attachment pages
+with temporary URLs — reads wait `render_timeout` (default 120 s) instead of the normal `timeout`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from spiris_client.models import (
     CustomerInvoice,
     DocumentInfo,
     FiscalYear,
+    OpeningBalance,
     Page,
     SupplierInvoice,
     Voucher,
@@ -42,6 +45,7 @@ from spiris_client.transport import ApiTransport, QueryParams
 PRODUCTION_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 SANDBOX_API_URL = "https://eaccountingapi-sandbox.test.vismaonline.com/v2"
 DEFAULT_USER_AGENT = "spiris-operator/0.1 (+https://github.com/senseworks)"
+DEFAULT_RENDER_TIMEOUT = 120.0
 
 T = TypeVar("T")
 
@@ -70,6 +74,7 @@ class SpirisApi:
         token_provider: TokenProvider,
         rate_limiter: RateLimiter | None = None,
         timeout: float | httpx.Timeout = 30.0,
+        render_timeout: float = DEFAULT_RENDER_TIMEOUT,
         max_retries: int = 4,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
@@ -81,6 +86,9 @@ class SpirisApi:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.calls = CallCounter()
+        connect = timeout.connect if isinstance(timeout, httpx.Timeout) else timeout
+        # Only the wait for the answer grows; connecting to a host that is down still fails fast.
+        self._render_timeout = httpx.Timeout(render_timeout, connect=connect)
         self.policy = RetryPolicy(
             max_retries=max_retries,
             backoff_base=backoff_base,
@@ -121,9 +129,14 @@ class SpirisApi:
     # ---------------------------------------------------------------------------------------------
 
     def _object(
-        self, path: str, parse: Callable[[Mapping[str, Any]], T], params: QueryParams | None = None
+        self,
+        path: str,
+        parse: Callable[[Mapping[str, Any]], T],
+        params: QueryParams | None = None,
+        *,
+        timeout: httpx.Timeout | None = None,
     ) -> T:
-        body = self._transport.get_json(path, params)
+        body = self._transport.get_json(path, params, timeout=timeout)
         if not isinstance(body, Mapping):
             raise SpirisError(f"Spiris answered {path.split('/')[0]} with something other than an object")
         return parse(body)
@@ -136,9 +149,10 @@ class SpirisApi:
         params: QueryParams | None = None,
         page_size: int = MAX_PAGE_SIZE,
         start_page: int = 1,
+        timeout: httpx.Timeout | None = None,
     ) -> Iterator[Page[T]]:
         return iterate_pages(
-            lambda query: self._transport.get_json(path, query),
+            lambda query: self._transport.get_json(path, query, timeout=timeout),
             parse,
             params=params,
             page_size=page_size,
@@ -158,6 +172,18 @@ class SpirisApi:
 
     def fiscal_year(self, fiscal_year_id: str) -> FiscalYear:
         return self._object(f"fiscalyears/{_segment(fiscal_year_id)}", FiscalYear.from_api)
+
+    def opening_balances(
+        self, *, page_size: int = MAX_PAGE_SIZE, start_page: int = 1
+    ) -> Iterator[Page[OpeningBalance]]:
+        """Pages of `GET /fiscalyears/openingbalances`: the opening balances of the company's first fiscal
+        year (`{Meta, Data: [{Name, Number, Balance}]}`)."""
+        return self._pages(
+            "fiscalyears/openingbalances",
+            OpeningBalance.from_api,
+            page_size=page_size,
+            start_page=start_page,
+        )
 
     # -- ledger
     # -----------------------------------------------------------------------------------------------
@@ -240,6 +266,8 @@ class SpirisApi:
             },
             page_size=page_size,
             start_page=start_page,
+            # Signing a temporary URL per item makes these pages slow (spiris-api.md §0a).
+            timeout=self._render_timeout if include_temporary_url else None,
         )
 
     def customer_invoice(self, invoice_id: str) -> CustomerInvoice:
@@ -270,7 +298,9 @@ class SpirisApi:
     def customer_invoice_pdf_url(self, invoice_id: str) -> str:
         """The temporary URL of the invoice PDF (`GET /customerinvoices/{id}/pdf` → `{Url}`); download at
         once."""
-        body = self._transport.get_json(f"customerinvoices/{_segment(invoice_id)}/pdf")
+        body = self._transport.get_json(
+            f"customerinvoices/{_segment(invoice_id)}/pdf", timeout=self._render_timeout
+        )
         url = Fields(body).text("Url") if isinstance(body, Mapping) else None
         if not url:
             raise SpirisError("Spiris answered customerinvoices/{invoiceId}/pdf without a Url")
@@ -281,7 +311,9 @@ class SpirisApi:
 
         A `Content-Length` that the body does not reach raises `DownloadError` instead of ending short.
         """
-        with self._transport.stream(f"customerinvoices/{_segment(invoice_id)}/print") as response:
+        with self._transport.stream(
+            f"customerinvoices/{_segment(invoice_id)}/print", timeout=self._render_timeout
+        ) as response:
             yield from checked_chunks(response, chunk_size=chunk_size)
 
     def supplier_invoice(self, invoice_id: str) -> SupplierInvoice:
@@ -309,4 +341,8 @@ class SpirisApi:
     def sie4export(self, from_date: date, to_date: date) -> DocumentInfo:
         """`GET /sie4export/{from}/{to}`: a SIE4 file behind `temporary_url` (range within one fiscal
         year)."""
-        return self._object(f"sie4export/{_segment(from_date)}/{_segment(to_date)}", DocumentInfo.from_api)
+        return self._object(
+            f"sie4export/{_segment(from_date)}/{_segment(to_date)}",
+            DocumentInfo.from_api,
+            timeout=self._render_timeout,
+        )

@@ -61,12 +61,38 @@ class SpirisApiError(SpirisError):
         super().__init__(text)
 
 
+QUERY_OPTIONS = (
+    "$filter",
+    "$orderby",
+    "$select",
+    "$page",
+    "$pagesize",
+    "modifiedsinceutc",
+    "includematched",
+    "includetemporaryurl",
+)
+"""The query options and parameters we send; a 400 naming one of them is a refusal of the query."""
+
+
+def names_query_option(error: SpirisApiError) -> bool:
+    """Whether `error` points at our query: `Errors[].Field` or the message names a query option."""
+    for detail in error.errors:
+        fields = {str(k).lower(): v for k, v in detail.items()}
+        field = str(fields.get("field") or "").strip().lower()
+        if field.startswith("$") or field in QUERY_OPTIONS:
+            return True
+    message = (error.developer_message or "").lower()
+    return any(option in message for option in QUERY_OPTIONS if option.startswith("$"))
+
+
 class BadRequest(SpirisApiError):
-    """400: a bad query (`6000 QueryParameterError`, `6001 InvalidInput`) or a business validation error."""
+    """400: a bad query (`6000 QueryParameterError`, `6001 InvalidInput`, or — undocumented, as production is
+    believed to answer — 2000 DataModelValidationError naming `$filter`) or a business validation error."""
 
     @property
     def is_query_error(self) -> bool:
-        return self.error_code in (6000, 6001)
+        """Spiris refused the query itself (so dropping the filter may help), whatever the code."""
+        return self.error_code in (6000, 6001) or names_query_option(self)
 
 
 class Unauthorized(SpirisApiError):
@@ -147,8 +173,14 @@ class Forbidden(SpirisApiError):
         return _GUIDANCE[self.reason]
 
 
+NOT_FOUND_CODES = frozenset({3000, 3001, 3002, 5007})
+"""ResourceNotFound, FiscalYearDoesNotExist, AccountNotFound, ItemToAttachNotFound."""
+
+
 class NotFound(SpirisApiError):
-    """404: the resource does not exist (e.g. "Voucher not found")."""
+    """The resource does not exist: a 404, or any answer carrying a not-found ErrorCode (3000-3002, 5007) —
+    where the spec declares no 404 (`/attachments/{id}`, `/customerinvoices/{id}/pdf`, ...) Spiris is believed
+    to answer 400 with ErrorCode 3000, so `status` may be 400."""
 
 
 class RateLimited(SpirisApiError):
@@ -212,6 +244,13 @@ class DownloadError(SpirisError):
 
 class DownloadExpired(DownloadError):
     """The temporary URL kept answering 403/404/410 even after fetching fresh URLs."""
+
+
+def api_error_for(status: int, error_code: int | None) -> type[SpirisApiError]:
+    """The `SpirisApiError` subclass for an answer: a not-found ErrorCode wins over a 400 status."""
+    if error_code in NOT_FOUND_CODES and status in (400, 404):
+        return NotFound
+    return api_error_for_status(status)
 
 
 def api_error_for_status(status: int) -> type[SpirisApiError]:

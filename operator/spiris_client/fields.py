@@ -4,7 +4,9 @@ Spiris sends PascalCase, an earlier published spec used camelCase; `Fields` look
 case. Amounts become `Decimal` (the JSON is parsed with `parse_float=Decimal`; a stray float is converted
 through its shortest repr, never its binary value), business dates become `date` (the calendar date as
 written, no time-zone shift), `*Utc` stamps become aware UTC datetimes whether or not they end in `Z`, and
-.NET's 7-digit fractions are accepted.
+.NET's 7-digit fractions are accepted. Ids go through `guid`: the empty GUID
+(`00000000-0000-0000-0000-000000000000`), which Spiris sends where a non-nullable id has no value (an unbooked
+invoice's `VoucherId`), becomes None like a missing id.
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def to_guid(value: Any) -> str | None:
+    """An id as Spiris sent it, or None for a missing, blank or empty (all-zero) GUID."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else format(value)
+    text = text.strip()
+    if not text or text.strip("{}").replace("-", "").strip("0") == "":
+        return None
+    return text
 
 
 def loads(content: bytes | str) -> Any:
@@ -132,6 +146,14 @@ class Fields:
     def array(self, name: str) -> list[Any]:
         value = self.get(name)
         return list(value) if isinstance(value, list) else []
+
+    def guid(self, name: str) -> str | None:
+        """An id field; the empty GUID means "none" (see `to_guid`)."""
+        return to_guid(self.get(name))
+
+    def guid_tuple(self, name: str) -> tuple[str, ...]:
+        """An array of ids, without empty GUIDs."""
+        return tuple(g for g in (to_guid(v) for v in self.array(name)) if g is not None)
 
     def text_tuple(self, name: str) -> tuple[str, ...]:
         return tuple(format(v) for v in self.array(name) if v is not None)

@@ -192,11 +192,11 @@ class Account:
         return cls(
             number=f.req_text("Number"),
             name=f.text("Name") or "",
-            fiscal_year_id=f.text("FiscalYearId"),
+            fiscal_year_id=f.guid("FiscalYearId"),
             is_active=f.flag("IsActive"),
             type=f.integer("Type"),
             type_description=f.text("TypeDescription"),
-            vat_code_id=f.text("VatCodeId"),
+            vat_code_id=f.guid("VatCodeId"),
             modified_utc=f.utc("ModifiedUtc"),
             created_utc=f.utc("CreatedUtc"),
             raw=dict(obj),
@@ -229,6 +229,27 @@ class AccountBalance:
 
 
 @dataclasses.dataclass(frozen=True)
+class OpeningBalance:
+    """One item of `GET /fiscalyears/openingbalances` (`OpeningBalancesApi`: the company's first fiscal
+    year). The `{AccountNumber, Balance}` shape is only the PUT body; older answers using it are read too."""
+
+    number: int
+    name: str | None
+    balance: Decimal
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, obj: Mapping[str, Any]) -> OpeningBalance:
+        f = Fields(obj)
+        number = f.integer("Number")
+        if number is None:
+            number = f.integer("AccountNumber")
+        if number is None:
+            raise ValueError("Spiris opening balance lacks Number")
+        return cls(number=number, name=f.text("Name"), balance=f.amount_or_zero("Balance"), raw=dict(obj))
+
+
+@dataclasses.dataclass(frozen=True)
 class VoucherRow:
     account_number: int
     account_description: str | None
@@ -255,14 +276,14 @@ class VoucherRow:
             credit_amount=f.amount_or_zero("CreditAmount"),
             transaction_text=f.text("TransactionText"),
             cost_center_item_ids=(
-                f.text("CostCenterItemId1"),
-                f.text("CostCenterItemId2"),
-                f.text("CostCenterItemId3"),
+                f.guid("CostCenterItemId1"),
+                f.guid("CostCenterItemId2"),
+                f.guid("CostCenterItemId3"),
             ),
-            vat_code_id=f.text("VatCodeId"),
+            vat_code_id=f.guid("VatCodeId"),
             vat_code_and_percent=f.text("VatCodeAndPercent"),
             vat_amount=f.amount("VatAmount"),
-            project_id=f.text("ProjectId"),
+            project_id=f.guid("ProjectId"),
             raw=dict(obj),
         )
 
@@ -278,9 +299,9 @@ class AttachmentLink:
     @classmethod
     def from_fields(cls, f: Fields) -> AttachmentLink:
         return cls(
-            document_id=f.text("DocumentId"),
+            document_id=f.guid("DocumentId"),
             document_type=f.integer("DocumentType"),
-            attachment_ids=f.text_tuple("AttachmentIds"),
+            attachment_ids=f.guid_tuple("AttachmentIds"),
         )
 
 
@@ -314,7 +335,7 @@ class Voucher:
             imported_voucher_number=f.text("ImportedVoucherNumber"),
             attachments=AttachmentLink.from_fields(link) if link is not None else None,
             voucher_type=f.integer("VoucherType"),
-            source_id=f.text("SourceId"),
+            source_id=f.guid("SourceId"),
             modified_utc=f.utc("ModifiedUtc"),
             created_utc=f.utc("CreatedUtc"),
             raw=dict(obj),
@@ -368,7 +389,7 @@ class Attachment:
         return cls(
             id=f.req_text("Id"),
             content_type=f.text("ContentType"),
-            document_id=f.text("DocumentId"),
+            document_id=f.guid("DocumentId"),
             attached_document_type=f.integer("AttachedDocumentType"),
             file_name=f.text("FileName"),
             temporary_url=f.text("TemporaryUrl"),
@@ -454,7 +475,7 @@ class CustomerInvoice:
             due_date=f.day("DueDate"),
             delivery_date=f.day("DeliveryDate"),
             is_credit_invoice=bool(f.flag("IsCreditInvoice")),
-            customer_id=f.text("CustomerId"),
+            customer_id=f.guid("CustomerId"),
             customer_number=f.text("CustomerNumber"),
             customer_name=f.text("CustomerName"),
             currency_code=f.text("CurrencyCode"),
@@ -464,10 +485,10 @@ class CustomerInvoice:
             total_roundings=f.amount("TotalRoundings"),
             total_amount_invoice_currency=f.amount("TotalAmountInvoiceCurrency"),
             remaining_amount=f.amount("RemainingAmount"),
-            voucher_id=f.text("VoucherId"),
+            voucher_id=f.guid("VoucherId"),
             voucher_number=f.text("VoucherNumber"),
-            sales_document_attachments=f.text_tuple("SalesDocumentAttachments"),
-            referring_invoice_id=f.text("ReferringInvoiceId"),
+            sales_document_attachments=f.guid_tuple("SalesDocumentAttachments"),
+            referring_invoice_id=f.guid("ReferringInvoiceId"),
             payment_status=f.integer("PaymentStatus"),
             payment_date=f.day("PaymentDate"),
             is_quick_invoice=f.flag("IsQuickInvoice"),
@@ -505,9 +526,9 @@ class SupplierInvoiceRow:
             credit_amount=f.amount_or_zero("CreditAmount"),
             transaction_text=f.text("TransactionText"),
             line_number=f.integer("LineNumber"),
-            vat_code_id=f.text("VatCodeId"),
+            vat_code_id=f.guid("VatCodeId"),
             vat_amount=f.amount("VatAmount"),
-            project_id=f.text("ProjectId"),
+            project_id=f.guid("ProjectId"),
             raw=dict(obj),
         )
 
@@ -551,7 +572,7 @@ class SupplierInvoice:
         f = Fields(obj)
         return cls(
             id=f.req_text("Id"),
-            supplier_id=f.text("SupplierId"),
+            supplier_id=f.guid("SupplierId"),
             supplier_name=f.text("SupplierName"),
             supplier_number=f.text("SupplierNumber"),
             invoice_number=f.text("InvoiceNumber"),
@@ -565,11 +586,11 @@ class SupplierInvoice:
             is_credit_invoice=bool(f.flag("IsCreditInvoice")),
             ocr_number=f.text("OcrNumber"),
             message=f.text("Message"),
-            voucher_id=f.text("VoucherId"),
+            voucher_id=f.guid("VoucherId"),
             voucher_number=f.text("VoucherNumber"),
             number=f.integer("Number"),
             number_series=f.text("NumberSeries"),
-            attachments=f.text_tuple("Attachments"),
+            attachments=f.guid_tuple("Attachments"),
             rows=tuple(SupplierInvoiceRow.from_api(r) for r in f.mappings("Rows")),
             status=f.integer("Status"),
             payment_status=f.integer("PaymentStatus"),
@@ -604,7 +625,7 @@ class DocumentInfo:
     def from_api(cls, obj: Mapping[str, Any]) -> DocumentInfo:
         f = Fields(obj)
         return cls(
-            id=f.text("Id"),
+            id=f.guid("Id"),
             content_type=f.text("ContentType"),
             created_utc=f.utc("CreatedUtc"),
             name=f.text("Name"),

@@ -25,7 +25,7 @@ import httpx
 
 from spiris_client.backoff import RetryPolicy, rate_limit_wait
 from spiris_client.call_counter import CallCounter
-from spiris_client.errors import RateLimited, SpirisApiError, SpirisUnavailable, api_error_for_status
+from spiris_client.errors import RateLimited, SpirisApiError, SpirisUnavailable, api_error_for
 from spiris_client.fields import Fields, loads
 from spiris_client.ratelimit import RateLimiter, endpoint_template
 from spiris_client.redaction import install_log_redaction, logger
@@ -70,7 +70,7 @@ def _error_from(response: httpx.Response, *, template: str) -> SpirisApiError:
         "developer_message": message,
         "errors": errors,
     }
-    cls = api_error_for_status(status)
+    cls = api_error_for(status, error_code)
     if cls is RateLimited:
         return RateLimited(retry_after=None, **kwargs)
     return cls(**kwargs)
@@ -116,9 +116,12 @@ class ApiTransport:
         query = encode_query(params or {})
         return f"{url}?{query}" if query else url
 
-    def get_json(self, path: str, params: QueryParams | None = None) -> Any:
-        """GET `path` (relative to the base URL) and parse the JSON body with Decimal amounts."""
-        response = self._send(self.url(path, params), endpoint_template(path), stream=False)
+    def get_json(
+        self, path: str, params: QueryParams | None = None, *, timeout: httpx.Timeout | None = None
+    ) -> Any:
+        """GET `path` (relative to the base URL) and parse the JSON body with Decimal amounts; `timeout`
+        overrides the client's for endpoints where Spiris renders or signs on request."""
+        response = self._send(self.url(path, params), endpoint_template(path), stream=False, timeout=timeout)
         content = response.content
         try:
             return loads(content)
@@ -128,17 +131,21 @@ class ApiTransport:
             ) from exc
 
     @contextlib.contextmanager
-    def stream(self, path: str, params: QueryParams | None = None) -> Iterator[httpx.Response]:
+    def stream(
+        self, path: str, params: QueryParams | None = None, *, timeout: httpx.Timeout | None = None
+    ) -> Iterator[httpx.Response]:
         """GET `path` and yield the successful response unread (the caller streams or reads it)."""
         template = endpoint_template(path)
         url = self.url(path, params)
-        response = self._send(url, template, stream=True)
+        response = self._send(url, template, stream=True, timeout=timeout)
         try:
             yield response
         finally:
             response.close()
 
-    def _send(self, url: str, template: str, *, stream: bool) -> httpx.Response:
+    def _send(
+        self, url: str, template: str, *, stream: bool, timeout: httpx.Timeout | None = None
+    ) -> httpx.Response:
         token = self._tokens.access_token()
         transient_failures = 0
         rate_limit_waits = 0
@@ -148,7 +155,12 @@ class ApiTransport:
             self._limiter.acquire(template)
             self._counter.record(template, retry=attempts > 0)
             attempts += 1
-            request = self._client.build_request("GET", url, headers={"Authorization": f"Bearer {token}"})
+            request = self._client.build_request(
+                "GET",
+                url,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
             try:
                 response = self._client.send(request, stream=True)
                 if not stream or response.status_code >= 400:
