@@ -185,6 +185,7 @@ class Account:
     modified_utc: datetime | None
     created_utc: datetime | None
     raw: Mapping[str, Any] = _raw()
+    vat_code_description: str | None = None
 
     @classmethod
     def from_api(cls, obj: Mapping[str, Any]) -> Account:
@@ -200,6 +201,7 @@ class Account:
             modified_utc=f.utc("ModifiedUtc"),
             created_utc=f.utc("CreatedUtc"),
             raw=dict(obj),
+            vat_code_description=f.text("VatCodeDescription"),
         )
 
 

@@ -16,7 +16,15 @@ from spiris_store.missing_documents import (
     list_missing_documents,
     record_missing_document,
 )
-from spiris_store.runs import finish_run, get_run, last_watermark, latest_run, start_run, update_run
+from spiris_store.runs import (
+    finish_run,
+    get_run,
+    last_full_pass,
+    last_watermark,
+    latest_run,
+    start_run,
+    update_run,
+)
 from spiris_store.upserts import (
     ensure_company,
     find_document,
@@ -38,6 +46,7 @@ __all__ = [
     "finish_run",
     "get_checkpoint",
     "get_run",
+    "last_full_pass",
     "last_watermark",
     "latest_run",
     "ledger_counts",

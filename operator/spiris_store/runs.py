@@ -199,6 +199,21 @@ def last_watermark(conn: Connection, *, company_key: str, fiscal_year: int) -> d
     return row[0] if row is not None else None
 
 
+def last_full_pass(conn: Connection, *, company_key: str, fiscal_year: int) -> datetime | None:
+    """When the latest succeeded or degraded run that listed the whole year (a full voucher pass, planned or
+    fallen back to) started; None if there was none. Decides when a periodic full pass is due."""
+    row = conn.execute(
+        """
+        SELECT started_at FROM spiris.sync_runs
+        WHERE company_key = %s AND fiscal_year = %s AND outcome IN ('succeeded', 'degraded')
+            AND coalesce(checksums->'listing'->>'modeUsed', mode) = 'full'
+        ORDER BY started_at DESC, id DESC LIMIT 1
+        """,
+        (company_key, fiscal_year),
+    ).fetchone()
+    return row[0] if row is not None else None
+
+
 _COUNT_COLUMNS = (
     "accounts_count",
     "vouchers_count",

@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         ("--client-id", "SPIRIS_CLIENT_ID"),
         ("--rate-limit-per-minute", "SPIRIS_RATE_LIMIT_PER_MINUTE"),
         ("--lookback-seconds", "SPIRIS_SYNC_LOOKBACK_SECONDS"),
+        ("--full-pass-every-seconds", "SPIRIS_SYNC_FULL_PASS_EVERY_SECONDS"),
         ("--trigger", "SPIRIS_SYNC_TRIGGER"),
     ):
         run.add_argument(flag, help=f"(env {variable})")

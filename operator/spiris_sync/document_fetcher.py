@@ -5,9 +5,10 @@ its expiring ``TemporaryUrl``), a customer invoice (``/customerinvoices/{id}/pri
 URL) and a supplier invoice (``/supplierinvoices/{id}`` → its attachment ids → attachments). Bytes are
 streamed straight into ``DocumentStore.put_stream`` (hashed while streaming, content-addressed), never held in
 memory. A document that cannot be had — 404, a link still expired after fresh ones, a broken download, a
-refused scope, one object the store rejects — raises :class:`DocumentUnavailable` with the reason, so it is
-recorded as missing and retried next run; Spiris or the store being down altogether propagates and stops the
-run.
+refused scope or product variant (4009), any other 400 refusal of this one document, one object the store
+rejects — raises :class:`DocumentUnavailable` with the reason, so it is recorded as missing and retried next
+run; not-found is recognised by ErrorCode (Spiris answers 400 + 3000 where its spec declares no 404). Spiris
+or the store being down altogether propagates and stops the run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from collections.abc import Callable, Iterable
 
 from spiris_client.api import SpirisApi
 from spiris_client.downloads import Downloader
-from spiris_client.errors import DownloadError, DownloadExpired, Forbidden, NotFound, SpirisApiError
+from spiris_client.errors import (
+    BadRequest,
+    DownloadError,
+    DownloadExpired,
+    Forbidden,
+    NotFound,
+    SpirisApiError,
+)
 from spiris_client.models import Attachment
 from spiris_store.documents import DocumentStore
 from spiris_store.errors import DocumentIntegrityError, StorageUnavailable
@@ -27,6 +35,20 @@ from spiris_store.records import DocumentRecord, DocumentSource
 CUSTOMER_INVOICE_TYPES = frozenset({14, 15, 23, 24})
 SUPPLIER_INVOICE_TYPES = frozenset({12, 13, 25, 26})
 PDF = "application/pdf"
+
+
+PRODUCT_VARIANT_CODE = 4009
+
+
+def _code(exc: SpirisApiError) -> str:
+    return f"{exc.status}" + (f", ErrorCode {exc.error_code}" if exc.error_code is not None else "")
+
+
+def refusal_reason(exc: Forbidden) -> str:
+    """A stored, human reason for a 403 on one document."""
+    if exc.error_code == PRODUCT_VARIANT_CODE:
+        return "the company's Spiris product variant does not include this document type (ErrorCode 4009)"
+    return exc.guidance
 
 
 class DocumentUnavailable(Exception):
@@ -67,10 +89,12 @@ class DocumentFetcher:
         """The attachment ids of a supplier invoice."""
         try:
             invoice = self._api.supplier_invoice(str(invoice_id))
-        except NotFound:
-            raise DocumentUnavailable("supplier invoice not found in Spiris (404)") from None
+        except NotFound as exc:
+            raise DocumentUnavailable(f"supplier invoice not found in Spiris ({_code(exc)})") from None
         except Forbidden as exc:
-            raise DocumentUnavailable(f"no access to supplier invoices: {exc.guidance}") from None
+            raise DocumentUnavailable(f"no access to supplier invoices: {refusal_reason(exc)}") from None
+        except BadRequest as exc:
+            raise DocumentUnavailable(f"Spiris refused the supplier invoice ({_code(exc)})") from None
         ids = []
         for value in invoice.attachments:
             try:
@@ -121,10 +145,13 @@ class DocumentFetcher:
             return download()
         except DocumentIntegrityError as exc:
             raise DocumentUnavailable(f"download corrupted: {exc}", retryable=True) from None
-        except NotFound:
-            raise DocumentUnavailable("not found in Spiris (404)") from None
+        except NotFound as exc:
+            raise DocumentUnavailable(f"not found in Spiris ({_code(exc)})") from None
         except Forbidden as exc:
-            raise DocumentUnavailable(f"no access: {exc.guidance}") from None
+            raise DocumentUnavailable(f"no access: {refusal_reason(exc)}") from None
+        except BadRequest as exc:
+            # Any other refusal of this one document (e.g. a SourceId that is no invoice): missing, not fatal.
+            raise DocumentUnavailable(f"Spiris refused this document ({_code(exc)})") from None
         except DownloadExpired:
             raise DocumentUnavailable(
                 "temporary download link expired, also after fetching fresh ones"

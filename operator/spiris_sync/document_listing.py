@@ -20,6 +20,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from spiris_client.api import SpirisApi
+from spiris_client.errors import SpirisApiError
 from spiris_client.models import Attachment, Page
 from spiris_store.records import DocumentRecord
 
@@ -54,19 +55,25 @@ def supplier_invoice_attachments(
     if len(needed) < MIN_NEEDED:
         return {}
     index: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
-    for page in api.supplier_invoices():
-        if any("Attachments" not in invoice.raw for invoice in page.items):
-            # INFERRED: spiris-api.md §3.9 does not promise that list items carry Attachments as the single
-            # GET does; without them the list cannot replace that GET, so every invoice is fetched singly.
-            logger.warning("supplier invoice list items lack Attachments; fetching the invoices one by one")
-            return {}
-        for invoice in page.items:
-            invoice_id = _uuid(invoice.id)
-            if invoice_id in needed:
-                attachments = (_uuid(a) for a in invoice.attachments)
-                index[invoice_id] = tuple(a for a in attachments if a is not None)
-        if not _paging_pays(page, still_needed=len(needed) - len(index)):
-            break
+    try:
+        for page in api.supplier_invoices():
+            if any("Attachments" not in invoice.raw for invoice in page.items):
+                # INFERRED: spiris-api.md §3.9 does not promise that list items carry Attachments as the
+                # single GET does; without them the list cannot replace that GET, so every invoice is
+                # fetched singly.
+                logger.warning("supplier invoice list items lack Attachments; fetching the invoices singly")
+                return {}
+            for invoice in page.items:
+                invoice_id = _uuid(invoice.id)
+                if invoice_id in needed:
+                    attachments = (_uuid(a) for a in invoice.attachments)
+                    index[invoice_id] = tuple(a for a in attachments if a is not None)
+            if not _paging_pays(page, still_needed=len(needed) - len(index)):
+                break
+    except SpirisApiError as exc:
+        # A variant without supplier invoices (4009), a refused scope or query: the per-document path then
+        # decides, invoice by invoice, what is missing — the listing is an optimisation, never fatal.
+        logger.warning("supplier invoice list refused (%s); fetching the rest one by one", exc.status)
     logger.info("supplier invoice list gave %d of %d needed invoices", len(index), len(needed))
     return index
 
@@ -85,18 +92,22 @@ def download_listed_attachments(
         return 0
     seen: set[uuid.UUID] = set()
     stored = 0
-    for page in fetcher.api.attachments(include_matched=True, include_temporary_url=True):
-        listed: list[tuple[DocumentRef, Attachment]] = []
-        for attachment in page.items:
-            attachment_id = _uuid(attachment.id)
-            if attachment_id is not None and attachment_id in wanted and attachment_id not in seen:
-                seen.add(attachment_id)
-                listed.append((wanted[attachment_id], attachment))
-        records = [r for r in pool.map(lambda item: _download(fetcher, *item), listed) if r is not None]
-        stored += len(records)
-        on_page(records)
-        if not _paging_pays(page, still_needed=len(wanted) - len(seen)):
-            break
+    try:
+        for page in fetcher.api.attachments(include_matched=True, include_temporary_url=True):
+            listed: list[tuple[DocumentRef, Attachment]] = []
+            for attachment in page.items:
+                attachment_id = _uuid(attachment.id)
+                if attachment_id is not None and attachment_id in wanted and attachment_id not in seen:
+                    seen.add(attachment_id)
+                    listed.append((wanted[attachment_id], attachment))
+            records = [r for r in pool.map(lambda item: _download(fetcher, *item), listed) if r is not None]
+            stored += len(records)
+            on_page(records)
+            if not _paging_pays(page, still_needed=len(wanted) - len(seen)):
+                break
+    except SpirisApiError as exc:
+        # Refused listing (scope, variant, query): the per-document path fetches and judges each one.
+        logger.warning("attachments list refused (%s); the rest go one by one", exc.status)
     logger.info(
         "attachments list: %d of %d wanted attachments listed, %d downloaded from list links",
         len(seen),

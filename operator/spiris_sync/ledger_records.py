@@ -78,6 +78,7 @@ def account_record(account: Account, *, fiscal_year_id: uuid.UUID) -> AccountRec
         type=account.type,
         type_description=account.type_description,
         vat_code_id=_uuid(account.vat_code_id),
+        vat_code_description=account.vat_code_description,
         is_active=account.is_active if account.is_active is not None else True,
         created_utc=account.created_utc,
         modified_utc=account.modified_utc,

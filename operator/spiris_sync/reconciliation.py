@@ -154,18 +154,12 @@ def opening_balances(api: Any, *, previous_end: date | None) -> dict[int, Decima
 
 
 def first_year_opening_balances(api: Any) -> dict[int, Decimal]:
-    """``GET /fiscalyears/openingbalances`` (the company's first fiscal year only; a bare JSON list).
-
-    The client has no typed method for it yet, so the body is read through its transport (same retries,
-    rate budget and call counting as every other request).
-    """
-    body = api._transport.get_json("fiscalyears/openingbalances")
-    items = body.get("Data", []) if isinstance(body, dict) else body
+    """``GET /fiscalyears/openingbalances``, every page (``{Meta, Data: [{Name, Number, Balance}]}``; the
+    company's first fiscal year only)."""
     opening: dict[int, Decimal] = {}
-    for item in items or []:
-        fields = {str(k).lower(): v for k, v in item.items()}
-        account = int(fields["accountnumber"])
-        opening[account] = opening.get(account, ZERO) + Decimal(str(fields.get("balance") or 0))
+    for page in api.opening_balances():
+        for item in page.items:
+            opening[item.number] = opening.get(item.number, ZERO) + item.balance
     return {a: v for a, v in opening.items() if a < RESULT_ACCOUNTS_FROM and v != ZERO}
 
 

@@ -176,6 +176,7 @@ class SyncRun:
         self.progress = progress
         self.document_workers = document_workers
         self.include_documents = include_documents
+        self.periodic_full = False
 
     def execute(self) -> RunResult:
         token = read_token(self.settings.token_file)
@@ -217,7 +218,8 @@ class SyncRun:
             last_watermark = ledger.last_watermark(
                 conn, company_key=self.company_key, fiscal_year=self.fiscal_year
             )
-            planned_mode = listing_mode(self.mode, watermark=last_watermark)
+            self.periodic_full = self._full_pass_due(conn, last_watermark)
+            planned_mode = listing_mode("full" if self.periodic_full else self.mode, watermark=last_watermark)
             run = ledger.start_run(
                 conn,
                 company_key=self.company_key,
@@ -261,6 +263,16 @@ class SyncRun:
                 if failure is not exc:
                     raise failure from exc
                 raise
+
+    def _full_pass_due(self, conn: psycopg.Connection[Any], last_watermark: datetime.datetime | None) -> bool:
+        """An incremental run becomes a full one when the last full pass is older than `full_pass_every`: the
+        only way to notice what `ModifiedUtc` filtering cannot (deletions, changes that do not bump it)."""
+        every = self.settings.full_pass_every
+        if self.mode != "incremental" or every is None or last_watermark is None:
+            return False
+        last_full = ledger.last_full_pass(conn, company_key=self.company_key, fiscal_year=self.fiscal_year)
+        now = datetime.datetime.now(datetime.UTC)
+        return last_full is None or now - last_full >= every
 
     def _trigger(self) -> str:
         if self.settings.job_name:
@@ -328,7 +340,7 @@ class SyncRun:
             company_key=key,
             fiscal_year_id=plan.fiscal_year_id,
             run_id=run_id,
-            requested_mode=self.mode,
+            requested_mode=planned_mode if self.periodic_full else self.mode,
             last_watermark=last_watermark,
             lookback=self.settings.lookback,
             progress=self.progress,
@@ -378,6 +390,16 @@ class SyncRun:
                 )
             error = "; ".join(reasons)
         listing_info = self._listing_info(listing, documents, planned_mode)
+        if self.periodic_full:
+            # Everything this full pass had to insert, change or mark vanished, the incremental passes since
+            # the last full one missed (INFERRED causes: ModifiedUtc not bumped, clock skew beyond the
+            # look-back, deletions).
+            listing_info["periodicFullPass"] = True
+            listing_info["missedByIncremental"] = {
+                "inserted": listing.inserted,
+                "updated": listing.updated,
+                "vanished": listing.vanished,
+            }
         with conn.transaction():
             ledger.finish_run(
                 conn,

@@ -18,7 +18,12 @@ from spiris_sync.exit_codes import ConfigurationError
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
 DEFAULT_RATE_LIMIT_PER_MINUTE = 600
-DEFAULT_LOOKBACK = datetime.timedelta(minutes=5)
+# `ModifiedUtc` semantics are unverified in production (does a later attached receipt bump it, is the server's
+# comparison really UTC, how late do slow writes become visible): hours, not minutes, of overlap are cheap
+# (re-listing a few hours of changes) and cover clock and commit skew.
+DEFAULT_LOOKBACK = datetime.timedelta(hours=6)
+# An incremental schedule still runs a full pass this often, recording what the incremental passes missed.
+DEFAULT_FULL_PASS_EVERY = datetime.timedelta(days=7)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +62,8 @@ class SyncSettings:
     job_name: str | None
     host: str
     trigger: str
+    # None: never turn an incremental run into a periodic full one.
+    full_pass_every: datetime.timedelta | None = DEFAULT_FULL_PASS_EVERY
 
 
 def _pick(
@@ -147,9 +154,28 @@ def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str
         DEFAULT_LOOKBACK
         if lookback_raw is None
         else datetime.timedelta(
-            seconds=_parse_positive_int(lookback_raw, variable="SPIRIS_SYNC_LOOKBACK_SECONDS", default=300)
+            seconds=_parse_positive_int(
+                lookback_raw,
+                variable="SPIRIS_SYNC_LOOKBACK_SECONDS",
+                default=int(DEFAULT_LOOKBACK.total_seconds()),
+            )
         )
     )
+    full_raw = _pick(
+        flags, env, flag="full_pass_every_seconds", variable="SPIRIS_SYNC_FULL_PASS_EVERY_SECONDS"
+    )
+    full_every: datetime.timedelta | None = DEFAULT_FULL_PASS_EVERY
+    if full_raw is not None:
+        if full_raw.strip() == "0":
+            full_every = None
+        else:
+            full_every = datetime.timedelta(
+                seconds=_parse_positive_int(
+                    full_raw,
+                    variable="SPIRIS_SYNC_FULL_PASS_EVERY_SECONDS",
+                    default=int(DEFAULT_FULL_PASS_EVERY.total_seconds()),
+                )
+            )
     return SyncSettings(
         database_url=database_url,
         object_store=object_store,
@@ -166,4 +192,5 @@ def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str
         job_name=env.get("SPIRIS_JOB_NAME") or env.get("JOB_NAME") or None,
         host=socket.gethostname(),
         trigger=_pick(flags, env, flag="trigger", variable="SPIRIS_SYNC_TRIGGER") or "manual",
+        full_pass_every=full_every,
     )

@@ -1,12 +1,16 @@
 """Listing a fiscal year's vouchers page by page into the ledger, resumable after a crash.
 
 Incremental mode asks Spiris only for vouchers modified since the last good run's watermark minus a look-back
-window (``$filter=ModifiedUtc gt …``, ``$orderby=ModifiedUtc``); the next watermark is the first page's
+window (``$filter=ModifiedUtc gt …``, ``$orderby=ModifiedUtc,Id``); the next watermark is the first page's
 ``Meta.ServerTimeUtc``, taken before anything was read, so changes made while we page are caught next time.
-Should Spiris reject the filter (400, ErrorCode 6000) the pass falls back to a full re-list and says so. Full
-mode re-lists the year (``$orderby=VoucherDate``) and afterwards marks vouchers Spiris no longer lists as
-vanished (never deleting them) — but only when the listing is provably complete, so a voucher that slid
-between pages while Spiris' data moved is never wrongly marked.
+Should Spiris refuse the query (any 400 that is a query refusal: 6000, 6001, or 2000 naming ``$filter``) the
+pass falls back to a full re-list and says so. Full mode re-lists the year (``$orderby=VoucherDate,Id``) and
+afterwards marks vouchers Spiris no longer lists as vanished (never deleting them) — but only when the listing
+is provably complete, so a voucher that slid between pages while Spiris' data moved is never wrongly marked.
+
+Both orders end in ``Id``: an OData server over SQL orders rows with equal keys (many vouchers share a date or
+a ``ModifiedUtc``) differently on every request, so page-number paging over a non-unique key repeats some
+vouchers and skips others; the unique last key makes the order total and the pages a partition.
 
 Every page is upserted and its checkpoint written in one transaction. The checkpoint's ``state`` remembers the
 pass (mode, filter, next watermark, counts): a rerun after SIGKILL continues at the next page with the very
@@ -34,8 +38,8 @@ from spiris_sync.progress import ProgressReporter
 logger = logging.getLogger(__name__)
 
 PHASE = "vouchers"
-INCREMENTAL_ORDER = "ModifiedUtc"
-FULL_ORDER = "VoucherDate"
+INCREMENTAL_ORDER = "ModifiedUtc,Id"
+FULL_ORDER = "VoucherDate,Id"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +117,7 @@ class VoucherPass:
         state = dict(checkpoint.state)
         state["page"] = checkpoint.page
         state["started_at"] = checkpoint.started_at
+        state["run_id"] = checkpoint.run_id
         # A full run must not finish an interrupted incremental pass (it would miss vanished vouchers); the
         # other way round is fine: an interrupted full pass is at least as thorough.
         if self._requested == "full" and state.get("mode") != "full":
@@ -145,11 +150,26 @@ class VoucherPass:
         state = self._load_resumable()
         resumed = state is not None
         if state is not None and state.get("done"):
-            logger.info("voucher pass already complete (resumed run); not listing again")
-            self._progress.set(
-                vouchers_done=int(state.get("fetched", 0)), vouchers_total=int(state.get("total", 0))
+            if state.get("run_id") == self._run_id:
+                self._progress.set(
+                    vouchers_done=int(state.get("fetched", 0)), vouchers_total=int(state.get("total", 0))
+                )
+                return self._listing(state, resumed=True)
+            # An earlier run listed everything and then failed (documents pass, reconciliation): vouchers
+            # booked since would never be fetched by this run, so list again, incrementally from that
+            # pass's watermark.
+            watermark = _from_iso(state.get("next_watermark"))
+            logger.info(
+                "an earlier run's voucher pass completed; catching up from its watermark %s", watermark
             )
-            return self._listing(state, resumed=True)
+            ledger.clear_checkpoints(
+                self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=PHASE
+            )
+            if watermark is not None:
+                self._last_watermark = watermark
+                if self._requested == "full" and state.get("mode") == "full":
+                    self._requested = "incremental"
+            state = None
         if state is None:
             mode = listing_mode(self._requested, watermark=self._last_watermark)
             filter_from = (
@@ -220,7 +240,7 @@ class VoucherPass:
         self._progress.set(vouchers_done=state["fetched"], vouchers_total=state["total"])
 
     def _save(self, state: dict[str, Any], *, page: int) -> None:
-        persisted = {k: v for k, v in state.items() if k not in ("page", "started_at")}
+        persisted = {k: v for k, v in state.items() if k not in ("page", "started_at", "run_id")}
         ledger.set_checkpoint(
             self._conn,
             company_key=self._company_key,

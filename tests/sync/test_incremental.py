@@ -120,7 +120,7 @@ def test_full_run_marks_vanished_vouchers_without_deleting(make_stack) -> None:
 
 
 class _FilterOnUnknownProperty(SpirisApi):
-    """Sends the incremental filter on a property the sandbox does not know, so it answers a real 6000 —
+    """Sends the incremental filter on a property the sandbox does not know, so it refuses the query —
     as a Spiris that cannot filter vouchers on ModifiedUtc would."""
 
     def vouchers(self, fiscal_year_id: str, *, filter: str | None = None, **kwargs: Any) -> Any:
@@ -138,7 +138,8 @@ def test_rejected_modified_filter_falls_back_to_a_full_relist(make_stack, monkey
     assert result.outcome == "succeeded"
     assert result.listing is not None
     assert result.listing["modeUsed"] == "full"
-    assert "6000" in result.listing["fallbackReason"]
+    # The sandbox answers a rejected filter as production is believed to: 2000 naming $filter.
+    assert "ErrorCode 2000" in result.listing["fallbackReason"]
     assert result.counts.vouchers_fetched == stack.truth(2025)["vouchers"]
     run = latest_run(stack.database_url)
     assert run["checksums"]["listing"]["fallbackReason"] == result.listing["fallbackReason"]

@@ -28,7 +28,12 @@ def test_settings_from_env_and_flags() -> None:
     settings = load_sync_settings({"s3_bucket": "from-flag"}, ENV)
     assert settings.object_store.bucket == "from-flag"
     assert settings.rate_limit_per_minute == 600
-    assert settings.lookback == datetime.timedelta(minutes=5)
+    assert settings.lookback == datetime.timedelta(hours=6)
+    assert settings.full_pass_every == datetime.timedelta(days=7)
+    tuned = load_sync_settings(
+        {"lookback_seconds": "600"}, {**ENV, "SPIRIS_SYNC_FULL_PASS_EVERY_SECONDS": "0"}
+    )
+    assert tuned.lookback == datetime.timedelta(minutes=10) and tuned.full_pass_every is None
     assert settings.object_store.secure is False
     assert "secret" not in repr(settings)
 
