@@ -58,6 +58,17 @@ class FysResult:
     consent_problem: bool = False
 
 
+def _sie4_note(sie4: Any) -> str:
+    """The SIE 4 comparison in a condition message (the CRD has no field for it yet)."""
+    if not isinstance(sie4, dict):
+        return ""
+    if sie4.get("error"):
+        return "; SIE 4 comparison not possible"
+    if sie4.get("equal"):
+        return f"; Spiris' SIE 4 export matches voucher by voucher ({sie4.get('matched')} vouchers)"
+    return f"; SIE 4 export: {sie4.get('differences')} vouchers differ ({sie4.get('matched')} match)"
+
+
 def _conds(fys: Mapping[str, Any], now: datetime, *wanted: Condition) -> list[dict[str, Any]]:
     generation = int((fys.get("metadata") or {}).get("generation") or 0)
     return conditions.merge(
@@ -118,10 +129,13 @@ def _finish(
         synced = Condition.true("Synced", outcome, f"Job {status.get('activeJob')} finished: {outcome}")
         wanted = [synced, Condition.true("Ready", "FiscalYearResolved", "fiscal year resolved")]
         if balanced is not None:
+            sie4 = (report.reconciliation or {}).get("sie4") if report else None
             wanted.append(
-                Condition.true("Reconciled", "Balanced", "per-account sums match Spiris")
+                Condition.true("Reconciled", "Balanced", "per-account sums match Spiris" + _sie4_note(sie4))
                 if balanced
-                else Condition.false("Reconciled", "Differences", "per-account sums differ from Spiris")
+                else Condition.false(
+                    "Reconciled", "Differences", "the copy differs from Spiris" + _sie4_note(sie4)
+                )
             )
         new["conditions"] = _conds(fys, now, *wanted)
         return FysResult(status=new, events=[], finished_outcome=outcome)

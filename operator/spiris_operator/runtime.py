@@ -85,11 +85,25 @@ def _run_reader(settings: OperatorSettings) -> Any:
 
 
 def _reconciliation(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The status form of a run's reconciliation: account differences plus the SIE 4 comparison's."""
     if raw is None:
         return None
     differences = raw.get("differences")
     count = len(differences) if isinstance(differences, list | dict) else int(differences or 0)
-    return {"balanced": bool(raw.get("balanced", count == 0)), "differences": count}
+    result: dict[str, Any] = {"balanced": bool(raw.get("balanced", count == 0)), "differences": count}
+    sie4 = raw.get("sie4")
+    if isinstance(sie4, dict):
+        sie4_differences = sum(int(sie4.get(k) or 0) for k in ("missingInCopy", "extraInCopy", "differing"))
+        result["differences"] = count + sie4_differences
+        # Pruned until the CRD declares status.reconciliation.sie4; the Reconciled message carries it too.
+        result["sie4"] = {
+            "equal": bool(sie4.get("equal")),
+            "matched": int(sie4.get("matched") or 0) + int(sie4.get("matchedInOtherRowOrder") or 0),
+            "vouchers": int(sie4.get("vouchersInExport") or 0),
+            "differences": sie4_differences,
+            "error": sie4.get("error"),
+        }
+    return result
 
 
 def build_runtime(settings: OperatorSettings) -> Runtime:

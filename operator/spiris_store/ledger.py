@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from spiris_store.checkpoints import clear_checkpoints, get_checkpoint, set_checkpoint
 from spiris_store.deletion import delete_company
-from spiris_store.ledger_queries import account_sums, ledger_counts, unbalanced_vouchers
+from spiris_store.ledger_queries import (
+    account_sums,
+    ledger_counts,
+    unbalanced_vouchers,
+    vouchers_with_rows,
+)
 from spiris_store.missing_documents import (
     clear_missing_document,
     list_missing_documents,
@@ -64,4 +69,5 @@ __all__ = [
     "upsert_fiscal_years",
     "upsert_vouchers",
     "voucher_content_sha256",
+    "vouchers_with_rows",
 ]

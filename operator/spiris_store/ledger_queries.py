@@ -81,3 +81,33 @@ def ledger_counts(conn: Connection, *, company_key: str, fiscal_year_id: uuid.UU
     ).fetchone()
     assert row is not None
     return LedgerCounts(*(int(x) for x in row))
+
+
+def vouchers_with_rows(
+    conn: Connection, *, company_key: str, fiscal_year_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str | None, str | None, date, list[tuple[int, Decimal, Decimal]]]]:
+    """Every live voucher of the fiscal year as (id, number, number series, date, rows in Spiris' order as
+    (account, debit, credit)): what a row-by-row comparison with Spiris' SIE 4 export needs."""
+    rows = conn.execute(
+        """
+        SELECT v.id, v.number, v.number_series, v.voucher_date,
+            coalesce(array_agg(r.account_number ORDER BY r.row_no) FILTER (WHERE r.row_no IS NOT NULL), '{}'),
+            coalesce(array_agg(r.debit ORDER BY r.row_no) FILTER (WHERE r.row_no IS NOT NULL), '{}'),
+            coalesce(array_agg(r.credit ORDER BY r.row_no) FILTER (WHERE r.row_no IS NOT NULL), '{}')
+        FROM spiris.vouchers v
+        LEFT JOIN spiris.voucher_rows r ON r.company_key = v.company_key AND r.voucher_id = v.id
+        WHERE v.company_key = %s AND v.fiscal_year_id = %s AND v.vanished_at IS NULL
+        GROUP BY v.id, v.number, v.number_series, v.voucher_date
+        """,
+        (company_key, fiscal_year_id),
+    ).fetchall()
+    return [
+        (
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            [(int(a), Decimal(d), Decimal(c)) for a, d, c in zip(row[4], row[5], row[6], strict=True)],
+        )
+        for row in rows
+    ]

@@ -153,11 +153,12 @@ def opening_balances(api: Any, *, previous_end: date | None) -> dict[int, Decima
     return first_year_opening_balances(api)
 
 
-def first_year_opening_balances(api: Any) -> dict[int, Decimal]:
+def first_year_opening_balances(api: Any, *, page_size: int | None = None) -> dict[int, Decimal]:
     """``GET /fiscalyears/openingbalances``, every page (``{Meta, Data: [{Name, Number, Balance}]}``; the
     company's first fiscal year only)."""
     opening: dict[int, Decimal] = {}
-    for page in api.opening_balances():
+    pages = api.opening_balances() if page_size is None else api.opening_balances(page_size=page_size)
+    for page in pages:
         for item in page.items:
             opening[item.number] = opening.get(item.number, ZERO) + item.balance
     return {a: v for a, v in opening.items() if a < RESULT_ACCOUNTS_FROM and v != ZERO}

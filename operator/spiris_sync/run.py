@@ -28,7 +28,7 @@ from spiris_store.connection import connect
 from spiris_store.documents import DocumentStore, S3Settings
 from spiris_store.records import RunCounts, RunOutcome
 
-from spiris_sync import reconciliation
+from spiris_sync import reconciliation, sie_comparison
 from spiris_sync.document_fetcher import DocumentFetcher
 from spiris_sync.document_pass import DocumentPass, DocumentsSummary
 from spiris_sync.exit_codes import (
@@ -238,6 +238,7 @@ class SyncRun:
                 return self._sync(
                     conn=conn,
                     api=api,
+                    downloader=downloader,
                     fetcher=fetcher,
                     run_id=run.id,
                     last_watermark=last_watermark,
@@ -300,6 +301,7 @@ class SyncRun:
         *,
         conn: psycopg.Connection[Any],
         api: SpirisApi,
+        downloader: Downloader,
         fetcher: DocumentFetcher,
         run_id: int,
         last_watermark: datetime.datetime | None,
@@ -361,6 +363,23 @@ class SyncRun:
                 vouchers_processed=0, documents_fetched=0, documents_linked=0, missing=0, resumed=False
             )
         report = self._reconcile(conn=conn, api=api, plan=plan)
+        sie4 = None
+        if listing.mode_used == "full":
+            # Spiris' own SIE 4 export of the year, voucher by voucher and row by row: the proof that the copy
+            # is complete (one export call and one download per full run).
+            sie4 = sie_comparison.compare_with_export(
+                api=api,
+                downloader=downloader,
+                copy=ledger.vouchers_with_rows(conn, company_key=key, fiscal_year_id=fy_uuid),
+                start=plan.start_date,
+                end=plan.end_date,
+            )
+        reconciliation_json = report.as_json()
+        if sie4 is not None:
+            reconciliation_json["sie4"] = sie4.as_json()
+        sie4_differs = sie4 is not None and sie4.error is None and not sie4.equal
+        if sie4_differs:
+            reconciliation_json["balanced"] = False
         counts = ledger.ledger_counts(conn, company_key=key, fiscal_year_id=fy_uuid)
         run_counts = RunCounts(
             accounts=counts.accounts,
@@ -372,7 +391,9 @@ class SyncRun:
             vouchers_fetched=listing.fetched,
             documents_fetched=documents.documents_fetched,
         )
-        degraded = (self.include_documents and counts.missing_documents > 0) or not report.balanced
+        degraded = (
+            (self.include_documents and counts.missing_documents > 0) or not report.balanced or sie4_differs
+        )
         outcome: RunOutcome = "degraded" if degraded else "succeeded"
         error = None
         if degraded:
@@ -387,6 +408,11 @@ class SyncRun:
                 reasons.append(
                     f"reconciliation found {len(report.differences)} account differences and "
                     f"{len(report.unbalanced_vouchers)} unbalanced vouchers"
+                )
+            if sie4 is not None and sie4_differs:
+                reasons.append(
+                    f"Spiris' SIE 4 export differs from the copy: {sie4.missing_in_copy_count} missing, "
+                    f"{sie4.extra_in_copy_count} extra, {sie4.differing_count} differing"
                 )
             error = "; ".join(reasons)
         listing_info = self._listing_info(listing, documents, planned_mode)
@@ -410,7 +436,7 @@ class SyncRun:
                 api_calls_by_endpoint=counted.by_endpoint(),
                 error=error,
                 next_watermark=listing.next_watermark,
-                reconciliation=report.as_json(),
+                reconciliation=reconciliation_json,
                 checksums={
                     "listing": listing_info,
                     "vouchers_content_sha256": self._voucher_checksum(conn, fy_uuid),
@@ -430,7 +456,7 @@ class SyncRun:
             counts=run_counts,
             api_calls=counted.total(),
             api_calls_by_endpoint=counted.by_endpoint(),
-            reconciliation=report.as_json(),
+            reconciliation=reconciliation_json,
             listing=listing_info,
             error=error,
         )

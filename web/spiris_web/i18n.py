@@ -55,6 +55,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "success.title": "Klart \u2013 {company} är kopplat",
         "success.body": "{product} kan nu läsa bokföringen för {company} (org.nr {orgnr}).",
         "success.next": "Du behöver inte göra något mer. Du kan stänga det här fönstret.",
+        "connected_read_only.title": "Kopplat \u2013 men {company} är skrivskyddat i Spiris",
+        "connected_read_only.body": "{product} kan läsa bokföringen för {company} (org.nr {orgnr}). Spiris "
+        "anger att företaget är skrivskyddat, så inget nytt kan bokföras där.",
+        "connected_read_only.next": "Om företaget ska fortsätta bokföra: aktivera abonnemanget i Spiris "
+        "(Inställningar → Abonnemang). För att bara läsa behöver du inte göra något mer.",
+        "connected_without_invoices.title": "Kopplat \u2013 utan kundfakturor",
+        "connected_without_invoices.body": "{product} kan läsa bokföringen för {company} (org.nr {orgnr}). "
+        "Företaget har produktvarianten Bokföring i Spiris, som saknar kundfakturor: verifikationer, "
+        "leverantörsfakturor och kvitton hämtas, men kundfakturornas PDF:er kan inte hämtas.",
+        "connected_without_invoices.next": "Vill ni att kundfakturorna följer med, byt till en variant med "
+        "fakturering i Spiris. Annars behöver du inte göra något mer.",
         "link_invalid.title": "Länken fungerar inte",
         "link_invalid.body": "Länken är ofullständig eller har ändrats, så vi kan inte lita på den.",
         "link_invalid.next": "Öppna länken igen direkt från meddelandet du fick, utan att ändra den. "
@@ -103,6 +114,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Ingenting har kopplats.",
         "missing_module.next": "Kontrollera att du valde rätt företag. Saknas modulen, kontakta Spiris eller "
         "er redovisningskonsult och öppna sedan länken igen.",
+        "variant_without_bookkeeping.title": "Företagets Spiris saknar bokföring",
+        "variant_without_bookkeeping.body": "Företaget har en produktvariant i Spiris med bara fakturering, "
+        "utan bokföring, så det finns ingen huvudbok att läsa. Ingenting har kopplats.",
+        "variant_without_bookkeeping.next": "Kontrollera att du valde rätt företag. Annars behöver företaget "
+        "en variant med bokföring (t.ex. Standard eller Pro) i Spiris; öppna sedan länken igen.",
         "company_inactive.title": "Företaget är inte aktivt i Spiris",
         "company_inactive.body": "Spiris svarar att företaget inte är aktivt eller att startguiden inte är "
         "klar. Ingenting har kopplats.",
@@ -154,6 +170,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "success.title": "Done \u2013 {company} is connected",
         "success.body": "{product} can now read the bookkeeping of {company} (org. no. {orgnr}).",
         "success.next": "There is nothing more to do. You can close this window.",
+        "connected_read_only.title": "Connected \u2013 but {company} is read-only in Spiris",
+        "connected_read_only.body": "{product} can read the bookkeeping of {company} (org. no. {orgnr}). "
+        "Spiris reports the company as read-only, so nothing new can be booked there.",
+        "connected_read_only.next": "If the company is to go on bookkeeping, reactivate its subscription in "
+        "Spiris (Settings → Subscription). To only read, there is nothing more to do.",
+        "connected_without_invoices.title": "Connected \u2013 without customer invoices",
+        "connected_without_invoices.body": "{product} can read the bookkeeping of {company} (org. no. "
+        "{orgnr}). The company has the Spiris product variant Bookkeeping, which has no customer invoices: "
+        "vouchers, supplier invoices and receipts are copied, but customer-invoice PDFs cannot be.",
+        "connected_without_invoices.next": "If customer invoices should be included, switch to a variant "
+        "with invoicing in Spiris. Otherwise there is nothing more to do.",
         "link_invalid.title": "This link does not work",
         "link_invalid.body": "The link is incomplete or has been altered, so we cannot trust it.",
         "link_invalid.next": "Open the link again directly from the message you received, without changing "
@@ -203,6 +230,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Spiris. Nothing has been connected.",
         "missing_module.next": "Check that you chose the right company. If the module is missing, contact "
         "Spiris or your accountant, then open the link again.",
+        "variant_without_bookkeeping.title": "The company's Spiris has no bookkeeping",
+        "variant_without_bookkeeping.body": "The company has a Spiris product variant with invoicing only, "
+        "without bookkeeping, so there is no ledger to read. Nothing has been connected.",
+        "variant_without_bookkeeping.next": "Check that you chose the right company. Otherwise the company "
+        "needs a variant with bookkeeping (e.g. Standard or Pro) in Spiris; then open the link again.",
         "company_inactive.title": "The company is not active in Spiris",
         "company_inactive.body": "Spiris reports that the company is not active or its startup guide is not "
         "completed. Nothing has been connected.",

@@ -3,8 +3,9 @@
 Order matters and every step can only refuse: verify the state (signature, expiry), bind it to this browser
 (cookie nonce) and recover the PKCE verifier from the encrypted flow cookie (clearing it: one attempt per
 flow), honour `error=access_denied`, re-check that the link is still current and unused, exchange the code,
-read the company settings, refuse a company other than `spec.expectedCorporateIdentityNumber`, and only then
-write the token Secret. Whatever fails, nothing is written and the page says what to do next. No code, token
+read the company settings, refuse a company other than `spec.expectedCorporateIdentityNumber`, check the
+company's state, product variant and a probe voucher page (`company_checks`), and only then write the token
+Secret. Whatever fails, nothing is written and the page says what to do next. No code, token
 or state value is ever logged or rendered.
 """
 
@@ -29,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spiris_web.browser_binding import BROWSER_COOKIE
+from spiris_web.company_checks import CompanyRefused, CompanyState, check_company
 from spiris_web.connections import KubernetesUnavailable, SecretChangedConcurrently
 from spiris_web.consent_pages import expected_orgnr
 from spiris_web.link_validation import LinkRefused, recheck_for_state
@@ -99,6 +101,7 @@ def complete_consent(
             raise _Refused(Outcome.WRONG_COMPANY, "company differs from expectation", {
                 **values, "expected_orgnr": expected,
             })
+        outcome = _checked(ctx, token=token, company=company)
         _store(ctx, connection=connection, token=token, state=state)
     except LinkRefused as exc:
         logger.info("callback link refused", extra={"reason": exc.reason, "outcome": exc.outcome.value,
@@ -114,7 +117,32 @@ def complete_consent(
     ctx.metrics.tokens_stored.inc()
     logger.info("consent stored", extra={"namespace": state.namespace, "connection": state.name,
                                          "company_identifier": company.identifier})
-    return Outcome.SUCCESS, values
+    return outcome, values
+
+
+def _checked(ctx: WebContext, *, token: TokenSet, company: CompanyIdentity) -> Outcome:
+    """The company checks (state, variant, probe voucher page), Spiris failures translated into pages."""
+    logger.info(
+        "company checks",
+        extra={
+            "company_status": company.company_status,
+            "product_variant": company.product_variant,
+            "activated_modules": ",".join(company.activated_modules)[:200],
+        },
+    )
+    state = CompanyState(
+        company_status=company.company_status,
+        product_variant=company.product_variant,
+        activated_modules=company.activated_modules,
+    )
+    try:
+        return check_company(state, lambda: ctx.spiris.probe_vouchers(token))
+    except CompanyRefused as exc:
+        raise _Refused(exc.outcome, exc.reason, {"company": company.name}) from None
+    except Unauthorized:
+        raise _Refused(Outcome.AUTHORIZATION_FAILED, "new token rejected by the voucher probe") from None
+    except SpirisError as exc:
+        raise _Refused(Outcome.SPIRIS_UNAVAILABLE, f"voucher probe failed ({type(exc).__name__})") from None
 
 
 def _store(ctx: WebContext, *, connection: dict[str, Any], token: TokenSet, state: StateClaims) -> None:

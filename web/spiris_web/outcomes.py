@@ -13,6 +13,8 @@ class Outcome(Enum):
     """A result page; the value is its message-key prefix in `i18n`."""
 
     SUCCESS = "success"
+    CONNECTED_READ_ONLY = "connected_read_only"
+    CONNECTED_WITHOUT_INVOICES = "connected_without_invoices"
     LINK_INVALID = "link_invalid"
     LINK_EXPIRED = "link_expired"
     LINK_USED = "link_used"
@@ -26,6 +28,7 @@ class Outcome(Enum):
     WRONG_COMPANY = "wrong_company"
     MISSING_PERMISSION = "missing_permission"
     MISSING_MODULE = "missing_module"
+    VARIANT_WITHOUT_BOOKKEEPING = "variant_without_bookkeeping"
     COMPANY_INACTIVE = "company_inactive"
     SPIRIS_UNAVAILABLE = "spiris_unavailable"
     SERVICE_UNAVAILABLE = "service_unavailable"
@@ -37,11 +40,16 @@ class Outcome(Enum):
 
     @property
     def is_failure(self) -> bool:
-        return self is not Outcome.SUCCESS
+        return self not in _CONNECTED
 
+
+_CONNECTED = frozenset({Outcome.SUCCESS, Outcome.CONNECTED_READ_ONLY, Outcome.CONNECTED_WITHOUT_INVOICES})
 
 _STATUS: dict[Outcome, int] = {
     Outcome.SUCCESS: 200,
+    Outcome.CONNECTED_READ_ONLY: 200,
+    Outcome.CONNECTED_WITHOUT_INVOICES: 200,
+    Outcome.VARIANT_WITHOUT_BOOKKEEPING: 403,
     Outcome.LINK_INVALID: 400,
     Outcome.LINK_EXPIRED: 410,
     Outcome.LINK_USED: 410,

@@ -1,9 +1,10 @@
 """What the web component needs from Spiris, as one small interface over `spiris_client`.
 
-Three calls: build the authorize URL (state, PKCE S256, the company-picker parameters for sandbox or
-production), exchange the callback's code (with the PKCE verifier), and read which company the new token is
-for. `SpirisClientGateway` implements them with `spiris_client.oauth.SpirisOAuth` and `SpirisApi`; handlers
-depend only on the protocol, which keeps them independent of HTTP details.
+Four calls: build the authorize URL (state, PKCE S256, the company-picker parameters for sandbox or
+production), exchange the callback's code (with the PKCE verifier), read which company the new token is for
+(with its status, product variant and modules), and probe one voucher page. `SpirisClientGateway`
+implements them with `spiris_client.oauth.SpirisOAuth` and `SpirisApi`; handlers depend only on the
+protocol, which keeps them independent of HTTP details.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class CompanyIdentity:
     name: str
     corporate_identity_number: str
     identifier: str
+    company_status: int | None = None
+    product_variant: int | None = None
+    activated_modules: tuple[str, ...] = ()
 
 
 class SpirisGateway(Protocol):
@@ -41,6 +45,10 @@ class SpirisGateway(Protocol):
 
     def company_identity(self, token: TokenSet) -> CompanyIdentity:
         """Which company `token` reads."""
+        ...
+
+    def probe_vouchers(self, token: TokenSet) -> None:
+        """Read one voucher page (raises the client's errors, e.g. `Forbidden`)."""
         ...
 
 
@@ -63,9 +71,9 @@ class SpirisClientGateway:
     def exchange_code(self, *, code: str, code_verifier: str) -> TokenSet:
         return self._oauth.exchange_code(code, code_verifier)
 
-    def company_identity(self, token: TokenSet) -> CompanyIdentity:
+    def _api(self, token: TokenSet) -> SpirisApi:
         # A person is waiting on this page: few, short retries rather than the worker's patient defaults.
-        with SpirisApi(
+        return SpirisApi(
             self._api_url,
             token_provider=StaticTokenProvider(token.access_token),
             timeout=15.0,
@@ -73,10 +81,22 @@ class SpirisClientGateway:
             backoff_cap=2.0,
             max_rate_limit_waits=1,
             max_rate_limit_wait=10.0,
-        ) as api:
+        )
+
+    def company_identity(self, token: TokenSet) -> CompanyIdentity:
+        with self._api(token) as api:
             settings = api.company_settings()
         return CompanyIdentity(
             name=settings.name,
             corporate_identity_number=settings.corporate_identity_number or "",
             identifier=settings.company_identifier or "",
+            company_status=settings.company_status,
+            product_variant=settings.product_variant,
+            activated_modules=settings.activated_modules,
         )
+
+    def probe_vouchers(self, token: TokenSet) -> None:
+        with self._api(token) as api:
+            years = sorted(api.fiscal_years(), key=lambda y: (y.start_date is None, y.start_date))
+            if years:
+                next(iter(api.vouchers(years[-1].id, page_size=1)), None)

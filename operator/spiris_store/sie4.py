@@ -1,0 +1,241 @@
+"""SIE 4 (the Swedish accounting exchange format): the one codec of the package — today its reader.
+
+A SIE 4 file is CP437 ("PC8") text, one record per line: a `#LABEL` and fields separated by blanks; a field
+with blanks is quoted (`"Faktura 12"`, `\\"` and `\\\\` escaped), an object list sits in braces (`{1 "100"}`).
+Verifications are `#VER series number date [text [regdate [sign]]]` followed by a `{ ... }` block of
+`#TRANS account {objects} amount [date [text [quantity [sign]]]]` rows; `#RTRANS` (a row added later) is
+followed by the same row as `#TRANS` for older readers and `#BTRANS` is a removed row, so only `#TRANS` rows
+count. Amounts are decimal with a point (never floats). Besides verifications the reader keeps the header
+fields, `#KONTO`, `#RAR`, `#IB`, `#UB` and `#RES`; unknown labels are skipped, as the standard asks. A future
+writer belongs here too, so reading and writing share `tokens` and `quote`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+
+ENCODING = "cp437"
+
+
+class Sie4Error(ValueError):
+    """The bytes are not a readable SIE 4 file; the message says where."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Sie4Transaction:
+    """One `#TRANS` row: the account and the signed amount (debit positive, credit negative)."""
+
+    account: int
+    amount: Decimal
+    objects: tuple[tuple[str, str], ...] = ()
+    date: datetime.date | None = None
+    text: str | None = None
+    quantity: Decimal | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Sie4Voucher:
+    """One `#VER` with its `#TRANS` rows in file order."""
+
+    series: str
+    number: str
+    date: datetime.date
+    text: str | None
+    transactions: tuple[Sie4Transaction, ...]
+    line: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.series, self.number)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sie4File:
+    """What the reader keeps of one file."""
+
+    format: str | None
+    sie_type: str | None
+    program: str | None
+    company_name: str | None
+    org_number: str | None
+    fiscal_years: dict[int, tuple[datetime.date, datetime.date]]
+    accounts: dict[int, str]
+    opening_balances: dict[tuple[int, int], Decimal]
+    closing_balances: dict[tuple[int, int], Decimal]
+    results: dict[tuple[int, int], Decimal]
+    vouchers: tuple[Sie4Voucher, ...]
+
+
+_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(\{)|(\})|([^\s"{}]+))')
+
+
+def tokens(line: str) -> list[str | list[str]]:
+    """The fields of one record line; a `{...}` object list becomes a list of its fields."""
+    out: list[str | list[str]] = []
+    stack: list[list[str]] = []
+    position = 0
+    while position < len(line):
+        if line[position:].strip() == "":
+            break
+        match = _TOKEN.match(line, position)
+        if match is None:
+            raise Sie4Error(f"unreadable field at column {position + 1}")
+        position = match.end()
+        quoted, opening, closing, bare = match.groups()
+        if opening:
+            stack.append([])
+            continue
+        if closing:
+            if not stack:
+                raise Sie4Error(f"unbalanced '}}' at column {position}")
+            inner = stack.pop()
+            if stack:
+                stack[-1].extend(inner)
+            else:
+                out.append(inner)
+            continue
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else str(bare)
+        if stack:
+            stack[-1].append(value)
+        else:
+            out.append(value)
+    if stack:
+        raise Sie4Error("unclosed '{'")
+    return out
+
+
+def quote(text: str) -> str:
+    """A field as SIE 4 writes it: quoted, with `\\` and `"` escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text(fields: list[str | list[str]], index: int) -> str | None:
+    if index >= len(fields) or isinstance(fields[index], list):
+        return None
+    value = fields[index]
+    assert isinstance(value, str)
+    return value or None
+
+
+def _date(value: str | None, *, line: int) -> datetime.date:
+    if value is None or not re.fullmatch(r"\d{8}", value):
+        raise Sie4Error(f"line {line}: bad date {value!r}")
+    try:
+        return datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        raise Sie4Error(f"line {line}: bad date {value!r}") from None
+
+
+def _amount(value: str | None, *, line: int) -> Decimal:
+    try:
+        return Decimal(str(value).replace(",", "."))
+    except (InvalidOperation, TypeError):
+        raise Sie4Error(f"line {line}: bad amount {value!r}") from None
+
+
+def _int(value: str | None, *, line: int, what: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise Sie4Error(f"line {line}: bad {what} {value!r}") from None
+
+
+def _transaction(fields: list[str | list[str]], *, line: int) -> Sie4Transaction:
+    objects = fields[2] if len(fields) > 2 and isinstance(fields[2], list) else []
+    offset = 3 if len(fields) > 2 and isinstance(fields[2], list) else 2
+    day = _text(fields, offset + 1)
+    quantity = _text(fields, offset + 3)
+    return Sie4Transaction(
+        account=_int(_text(fields, 1), line=line, what="account"),
+        amount=_amount(_text(fields, offset), line=line),
+        objects=tuple(zip(objects[0::2], objects[1::2], strict=False)),
+        date=_date(day, line=line) if day else None,
+        text=_text(fields, offset + 2),
+        quantity=_amount(quantity, line=line) if quantity else None,
+    )
+
+
+def read_sie4(content: bytes) -> Sie4File:
+    """Parse a SIE 4 file (CP437). Raises :class:`Sie4Error` on anything it cannot read."""
+    text = content.decode(ENCODING)
+    header: dict[str, str | None] = {}
+    years: dict[int, tuple[datetime.date, datetime.date]] = {}
+    accounts: dict[int, str] = {}
+    balances: dict[str, dict[tuple[int, int], Decimal]] = {"#IB": {}, "#UB": {}, "#RES": {}}
+    vouchers: list[Sie4Voucher] = []
+    open_voucher: tuple[list[str | list[str]], int] | None = None
+    rows: list[Sie4Transaction] = []
+    in_block = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line == "{":
+            if open_voucher is None or in_block:
+                raise Sie4Error(f"line {number}: '{{' without #VER")
+            in_block = True
+            continue
+        if line == "}":
+            if not in_block or open_voucher is None:
+                raise Sie4Error(f"line {number}: '}}' without '{{'")
+            fields, start = open_voucher
+            vouchers.append(
+                Sie4Voucher(
+                    series=_text(fields, 1) or "",
+                    number=_text(fields, 2) or "",
+                    date=_date(_text(fields, 3), line=start),
+                    text=_text(fields, 4),
+                    transactions=tuple(rows),
+                    line=start,
+                )
+            )
+            open_voucher, rows, in_block = None, [], False
+            continue
+        if not line.startswith("#"):
+            raise Sie4Error(f"line {number}: not a record")
+        try:
+            fields = tokens(line)
+        except Sie4Error as exc:
+            raise Sie4Error(f"line {number}: {exc}") from None
+        label = str(fields[0]).upper()
+        if in_block:
+            if label == "#TRANS":
+                rows.append(_transaction(fields, line=number))
+            elif label not in ("#RTRANS", "#BTRANS"):
+                raise Sie4Error(f"line {number}: {label} inside a verification")
+            continue
+        if open_voucher is not None:
+            raise Sie4Error(f"line {open_voucher[1]}: #VER without its '{{' block")
+        if label == "#VER":
+            open_voucher = (fields, number)
+        elif label in ("#FORMAT", "#SIETYP", "#PROGRAM", "#FNAMN", "#ORGNR"):
+            header[label] = _text(fields, 1)
+        elif label == "#KONTO":
+            accounts[_int(_text(fields, 1), line=number, what="account")] = _text(fields, 2) or ""
+        elif label == "#RAR":
+            index = _int(_text(fields, 1), line=number, what="year index")
+            years[index] = (_date(_text(fields, 2), line=number), _date(_text(fields, 3), line=number))
+        elif label in balances:
+            key = (
+                _int(_text(fields, 1), line=number, what="year index"),
+                _int(_text(fields, 2), line=number, what="account"),
+            )
+            balances[label][key] = _amount(_text(fields, 3), line=number)
+    if open_voucher is not None:
+        raise Sie4Error(f"line {open_voucher[1]}: #VER never closed")
+    return Sie4File(
+        format=header.get("#FORMAT"),
+        sie_type=header.get("#SIETYP"),
+        program=header.get("#PROGRAM"),
+        company_name=header.get("#FNAMN"),
+        org_number=header.get("#ORGNR"),
+        fiscal_years=years,
+        accounts=accounts,
+        opening_balances=balances["#IB"],
+        closing_balances=balances["#UB"],
+        results=balances["#RES"],
+        vouchers=tuple(vouchers),
+    )
