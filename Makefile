@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv system-deps test lint typecheck pytest run demo bench clean
+.PHONY: venv system-deps kubeplane test lint typecheck pytest run demo kube bench clean
 
 $(STAMP): pyproject.toml dev/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,18 +25,29 @@ typecheck: $(STAMP)
 	$(BIN)/mypy operator/spiris_client operator/spiris_store operator/spiris_sync operator/spiris_connection \
 		operator/spiris_operator web/spiris_web dev/spiris_sandbox dev/spiris_localstack
 
-pytest: $(STAMP) system-deps
+pytest: $(STAMP) system-deps kubeplane
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-run: $(STAMP) system-deps
-	$(BIN)/spiris-local run
+# The repository parts the local stack runs: given to it, never found by walking up from its own files.
+LOCAL_PARTS := --crds crds --chart charts/spiris-operator --kubeplane-src dev/kubeplane
 
-demo: $(STAMP) system-deps
-	$(BIN)/spiris-local demo
+# The control plane (etcd, kube-apiserver, kube-controller-manager, kubectl from Kubernetes' Go modules), built
+# once per machine and cached outside the checkout, keyed by its inputs.
+kubeplane:
+	@bash dev/kubeplane/build.sh >/dev/null
 
-bench: $(STAMP) system-deps
+run: $(STAMP) system-deps kubeplane
+	$(BIN)/spiris-local run $(LOCAL_PARTS)
+
+demo: $(STAMP) system-deps kubeplane
+	$(BIN)/spiris-local demo $(LOCAL_PARTS)
+
+kube: $(STAMP) system-deps kubeplane
+	$(BIN)/spiris-local kube --dir .local/kube $(LOCAL_PARTS)
+
+bench: $(STAMP) system-deps kubeplane
 	$(BIN)/python benchmarks/run.py
 
 clean:

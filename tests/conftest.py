@@ -1,4 +1,4 @@
-"""Session-wide fixtures: the local stack as real services (PostgreSQL 15, SeaweedFS S3, Kubernetes emulator).
+"""Session-wide fixtures: the local stack as real services (PostgreSQL 15, SeaweedFS S3, a real Kubernetes).
 
 Each server starts once per test session on 127.0.0.1 and a free port and is stopped by PID at the end, even
 when tests fail. Function-scoped helpers hand every test its own database, bucket or namespace so tests never
@@ -14,10 +14,13 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
-from spiris_localstack.job_runner import JobRunner
-from spiris_localstack.kube_server import KubeServer
+from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
+from spiris_localstack.kube_binary import kubeplane_binary
+from spiris_localstack.kube_cluster import LocalKube
+from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.s3 import S3Server
+from testkit.paths import CHART, CHART_VALUES, CRDS, KUBEPLANE_SOURCE
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -59,26 +62,41 @@ def fresh_bucket(s3_server: S3Server) -> str:
 
 
 @pytest.fixture(scope="session")
-def kube_server() -> Iterator[KubeServer]:
-    """The Kubernetes API emulator serving the repository's crds/; `.url`, `.kubeconfig` (file path)."""
-    with KubeServer() as server:
-        yield server
+def kube_cluster() -> Iterator[LocalKube]:
+    """The real control plane (etcd, kube-apiserver, kube-controller-manager; crds/ installed) and the node
+    agent running its pods, once per session; `.admin_kubeconfig`, `.rest`, `.kubectl`."""
+    binary = kubeplane_binary(source_dir=KUBEPLANE_SOURCE)
+    with LocalKube(binary=binary, crd_dir=CRDS) as kube:
+        yield kube
+
+
+@pytest.fixture(scope="session")
+def kube_node(kube_cluster: LocalKube) -> NodeAgent:
+    """The node agent: `.job_log(namespace, job)` has the output of every pod a Job had."""
+    assert kube_cluster.node is not None
+    return kube_cluster.node
 
 
 @pytest.fixture
-def kube_namespace(kube_server: KubeServer) -> str:
-    """The name of a new Namespace, already created in the emulator."""
+def kube_namespace(kube_cluster: LocalKube) -> Iterator[str]:
+    """A new Namespace with its `default` ServiceAccount (pods need it); deleted after the test."""
     name = f"t-{uuid.uuid4().hex[:10]}"
-    kube_server.create_namespace(name)
-    return name
+    kube_cluster.create_namespace(name)
+    yield name
+    kube_cluster.rest.call("DELETE", f"/api/v1/namespaces/{name}", allow=(404,))
 
 
 @pytest.fixture
-def job_runner(kube_server: KubeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JobRunner]:
-    """The local Job controller for this test: runs the emulator's Jobs as processes; stopped (and every
-    process it started killed) after the test. `.log_path(namespace, name)` has each Job's output."""
-    with JobRunner(kubeconfig=kube_server.kubeconfig, log_dir=tmp_path_factory.mktemp("job-logs")) as runner:
-        yield runner
+def chart_access(kube_cluster: LocalKube, kube_namespace: str, tmp_path: Path) -> Iterator[ChartAccess]:
+    """The chart's ServiceAccounts and RBAC for a release in the test's namespace watching only it, with a
+    kubeconfig per component (`.kubeconfig("operator" | "web" | "sync")`): nothing runs as admin."""
+    access = install_chart_rbac(
+        rest=kube_cluster.rest, chart=CHART, values={**CHART_VALUES, "watchNamespaces": [kube_namespace]},
+        release=f"r{uuid.uuid4().hex[:8]}", namespace=kube_namespace, out_dir=tmp_path / "rbac",
+        components=("operator", "web", "sync"),
+    )
+    yield access
+    access.remove_cluster_objects(kube_cluster.rest)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

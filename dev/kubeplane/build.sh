@@ -22,15 +22,25 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags="$ldflags -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 echo "kubeplane: building Kubernetes $k8s_version control plane (etcd, kube-apiserver, kube-controller-manager, kubectl)" >&2
-echo "kubeplane: a cold build takes 10-20 minutes on 2 cores; it is cached in $out" >&2
+echo "kubeplane: a cold build takes about 4 minutes on 2 cores (3 GB of Go build cache); it is cached in $out" >&2
 start=$(date +%s)
 cd "$here"
+command -v go >/dev/null 2>&1 || { echo "kubeplane: Go is not installed (the machines have Go 1.26 in /usr/local/go)" >&2; exit 1; }
 go mod download
-# -v names each package as it compiles: the visible progress of a long build.
+# -v names each package as it compiles: the visible progress of a long build. The full output is kept in the cache
+# folder, and its tail is shown if the build fails.
 total=$(go list -deps . | wc -l)
-go build -v -trimpath -ldflags "$ldflags" -o "$out/kubeplane.tmp" . 2>&1 \
-  | awk -v total="$total" '{ n++; if (n % 25 == 0 || n == 1) { printf "kubeplane: compiled %d/%d packages (%s)\n", n, total, $0 > "/dev/stderr"; fflush("/dev/stderr") } }'
-[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "kubeplane: build failed" >&2; exit 1; }
+log="$out/build.log"
+set +e
+go build -v -trimpath -ldflags "$ldflags" -o "$out/kubeplane.tmp" . 2>&1 | tee "$log" \
+  | awk -v total="$total" '{ n++; if (n % 100 == 0) { printf "kubeplane: compiled %d/%d packages\n", n, total > "/dev/stderr"; fflush("/dev/stderr") } }'
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  echo "kubeplane: build failed ($status); the end of $log:" >&2
+  tail -n 30 "$log" >&2
+  exit 1
+fi
 mv "$out/kubeplane.tmp" "$out/kubeplane"
 echo "kubeplane: built in $(( $(date +%s) - start )) s, $(du -h "$out/kubeplane" | cut -f1)" >&2
 echo "$out/kubeplane"

@@ -1,11 +1,14 @@
 """`spiris-local`: the README's run command (`make run`) and its automated twin (`make demo`).
 
-`spiris-local run` starts the whole product on this machine — PostgreSQL, S3, the Kubernetes API with the
-local Job runner, the Spiris sandbox, the web component and the operator — applies a SpirisConnection with
+`spiris-local run` starts the whole product on this machine — PostgreSQL, S3, the real Kubernetes control plane
+with the node agent running its pods, the Spiris sandbox, the web component and the operator — applies a SpirisConnection with
 `sync.latestFiscalYears: 2`, prints the consent link, kubeconfig, Postgres DSN and S3 endpoint, and follows
 the syncs until Ctrl-C. `spiris-local demo` does the same with a headless browser giving consent, checks the
 stored ledger and documents against the sandbox's seeded truth, and exits 0 only when everything matches.
-Everything started is stopped by PID on the way out, whatever happens.
+`spiris-local kube --dir DIR` starts the control plane and its node alone, writes DIR/kubeconfig, prints
+`kubeconfig: <path>` and then `ready`, and runs until SIGINT/SIGTERM. Everything started is stopped by PID on
+the way out, whatever happens. The repository's parts are given on the command line (`--crds`, `--chart`,
+`--kubeplane` or `--kubeplane-src`); `make` passes them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from spiris_localstack.local_flow import (
     wait_for_ready,
     watch_syncs,
 )
+from spiris_localstack.kube_binary import kubeplane_binary
+from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.processes import MissingBinaryError, ServiceStartError
 from spiris_localstack.stack import LocalStack, StackOptions
 
@@ -42,7 +47,46 @@ def _options(args: argparse.Namespace) -> StackOptions:
         company=args.company,
         web_port=args.web_port,
         work_dir=Path(args.work_dir) if args.work_dir else None,
+        crd_dir=Path(args.crds),
+        chart_dir=Path(args.chart),
+        kubeplane=_kubeplane(args),
     )
+
+
+def _kubeplane(args: argparse.Namespace) -> Path:
+    return kubeplane_binary(binary=args.kubeplane, source_dir=args.kubeplane_src)
+
+
+def _add_repository_parts(cmd: argparse.ArgumentParser, *, chart: bool = True) -> None:
+    cmd.add_argument("--crds", default="crds", help="the folder of the CRD manifests to install")
+    if chart:
+        cmd.add_argument("--chart", default="charts/spiris-operator",
+                         help="the Helm chart whose ServiceAccounts and RBAC the components run under")
+    cmd.add_argument("--kubeplane", default=None, help="the kubeplane binary (default: $SPIRIS_KUBEPLANE)")
+    cmd.add_argument("--kubeplane-src", default=None,
+                     help="build (or reuse the cached build of) kubeplane from this Go module folder")
+
+
+def kube_only(args: argparse.Namespace) -> int:
+    """`spiris-local kube`: the control plane and its node until a signal."""
+    directory = Path(args.dir).resolve()
+    kube = LocalKube(binary=_kubeplane(args), crd_dir=Path(args.crds), base_dir=directory)
+    try:
+        kube.start()
+        say(f"kubeconfig: {kube.admin_kubeconfig}")
+        say(f"kubectl: {kube.kubectl}  (server {kube.plane.version} at {kube.plane.server}, "
+            f"ready in {kube.plane.ready_seconds:.1f} s)")
+        say("ready")
+        signal.pause()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except (MissingBinaryError, ServiceStartError) as exc:
+        say(f"spiris-local kube failed: {exc}")
+        return 1
+    finally:
+        kube.stop()
+        say("control plane stopped.")
 
 
 def _demo_login(stack: LocalStack) -> tuple[str, str]:
@@ -131,11 +175,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd.add_argument(
             "--screenshots", default=None, help="demo: save every consent page's screenshot here"
         )
+        _add_repository_parts(cmd)
+    kube = sub.add_parser("kube", help="the Kubernetes control plane and its node alone")
+    kube.add_argument("--dir", required=True, help="where the plane keeps its state; DIR/kubeconfig is written")
+    _add_repository_parts(kube, chart=False)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (a background job)
+    if args.command == "kube":
+        return kube_only(args)
     automated = args.command == "demo"
-    stack = LocalStack(options=_options(args), announce=lambda m: say(f"· {m}"))
+    try:
+        options = _options(args)
+    except MissingBinaryError as exc:
+        say(f"spiris-local {args.command} failed: {exc}")
+        return 1
+    stack = LocalStack(options=options, announce=lambda m: say(f"· {m}"))
     try:
         stack.start()
         return run(

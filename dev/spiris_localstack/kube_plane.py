@@ -11,6 +11,7 @@ kubectl, the kubernetes client and Kopf all accept.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import ssl
@@ -83,6 +84,7 @@ class ControlPlane(Service):
         self.controller_manager_port = 0
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.ready_seconds: float | None = None
+        self.version = ""
 
     # --- addresses and credentials
 
@@ -212,6 +214,7 @@ class ControlPlane(Service):
             return self.request("GET", "/readyz", timeout=3).status_code == 200
 
         self._wait("kube-apiserver", ready)
+        self.version = str(self.request("GET", "/version").json()["gitVersion"])
 
     def _start_controller_manager(self) -> None:
         pki = self._pki()
@@ -246,21 +249,24 @@ class ControlPlane(Service):
 
     def install_crds(self, files: Sequence[Path]) -> None:
         """Create (or replace) each CRD in ``files`` and wait until every one is Established."""
+        self.install_crds_documents([document for path in files for document in yaml.safe_load_all(path.read_text())
+                                     if document and document.get("kind") == "CustomResourceDefinition"])
+
+    def install_crds_documents(self, documents: Sequence[dict[str, Any]]) -> None:
+        """Create (or replace) each CRD document and wait until every one is Established."""
         names = []
-        for path in files:
-            for document in yaml.safe_load_all(path.read_text()):
-                if not document or document.get("kind") != "CustomResourceDefinition":
-                    continue
-                name = document["metadata"]["name"]
-                names.append(name)
-                base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-                response = self.request("POST", base, json=document)
-                if response.status_code == 409:
-                    current = self.request("GET", f"{base}/{name}").json()
-                    document["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-                    response = self.request("PUT", f"{base}/{name}", json=document)
-                if response.status_code >= 300:
-                    raise ServiceStartError(f"CRD {name} refused by the API server: {response.text[:500]}")
+        for document in documents:
+            document = copy.deepcopy(dict(document))
+            name = document["metadata"]["name"]
+            names.append(name)
+            base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+            response = self.request("POST", base, json=document)
+            if response.status_code == 409:
+                current = self.request("GET", f"{base}/{name}").json()
+                document["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                response = self.request("PUT", f"{base}/{name}", json=document)
+            if response.status_code >= 300:
+                raise ServiceStartError(f"CRD {name} refused by the API server: {response.text[:500]}")
         for name in names:
             def established(crd: str = name) -> bool:
                 status = self.request(

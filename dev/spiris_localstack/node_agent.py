@@ -123,6 +123,7 @@ class NodeAgent(Service):
         self.node_name = node_name
         self.requested_dir = work_dir
         self.work_dir: Path | None = None
+        self.volume_root: Path | None = None
         # The local-process mode runs the venv's console scripts where an image would have them on PATH.
         self.path_prefix = path_prefix if path_prefix is not None else str(Path(sys.executable).parent)
         self.enforce_security_context = enforce_security_context
@@ -140,9 +141,11 @@ class NodeAgent(Service):
     # --- lifecycle
 
     def start(self) -> NodeAgent:
-        # Not under /tmp: pods mount their emptyDir over /tmp, which would hide their other volumes' sources.
-        self.work_dir = self.requested_dir or Path(tempfile.mkdtemp(prefix="spiris-node-", dir="/var/tmp"))
+        self.work_dir = self.requested_dir or Path(tempfile.mkdtemp(prefix="spiris-node-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        # Volumes live outside /tmp whatever the work dir: pods mount their emptyDir over /tmp, which would hide
+        # the sources of their other volumes from the bind mounts that follow.
+        self.volume_root = Path(tempfile.mkdtemp(prefix="spiris-node-volumes-", dir="/var/tmp"))
         self._rest = KubeRest(self.credentials)
         self._log_server = KubeletLogServer(lookup=self._log_lookup, cert=self.serving_cert,
                                             key=self.serving_key, ca=self.credentials.ca_file).start()
@@ -183,7 +186,9 @@ class NodeAgent(Service):
             self._rest = None
         if self.work_dir is not None and self.requested_dir is None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
-        self.work_dir = None
+        if self.volume_root is not None:
+            shutil.rmtree(self.volume_root, ignore_errors=True)
+        self.work_dir = self.volume_root = None
 
     # --- what tests and tools read
 
@@ -344,9 +349,13 @@ class NodeAgent(Service):
 
     def _new_run(self, pod: JsonObj) -> PodRun:
         meta = pod["metadata"]
-        root = self._work() / "pods" / f"{meta['namespace']}_{meta['name']}_{meta['uid'][:8]}"
+        pod_dir = f"{meta['namespace']}_{meta['name']}_{meta['uid'][:8]}"
+        root = self._work() / "pods" / pod_dir
         root.mkdir(parents=True, exist_ok=True)
-        root.chmod(0o711)
+        assert self.volume_root is not None
+        volumes_dir = self.volume_root / pod_dir
+        volumes_dir.mkdir(parents=True, exist_ok=True)
+        volumes_dir.chmod(0o711)
         identity = self._identity(pod, pod["spec"]["containers"][0])
         owner = None
         if identity.user is not None:
@@ -357,7 +366,7 @@ class NodeAgent(Service):
             log_path = root / f"{spec['name']}.log"
             self.logs.setdefault((meta["namespace"], meta["name"]), []).append((spec["name"], log_path))
             containers.append(ContainerRun(spec=spec, log_path=log_path))
-        return PodRun(pod=pod, root=root, volumes=PodVolumes(pod, rest=self._api(), root=root, owner=owner),
+        return PodRun(pod=pod, root=root, volumes=PodVolumes(pod, rest=self._api(), root=volumes_dir, owner=owner),
                       containers=containers)
 
     def _identity(self, pod: JsonObj, container: JsonObj) -> Identity:
@@ -510,7 +519,7 @@ class NodeAgent(Service):
             if container.process is not None:
                 container.process.wait(timeout=5)
         with contextlib.suppress(OSError):
-            shutil.rmtree(run.root / "volumes", ignore_errors=True)
+            run.volumes.remove()
         self.runs.pop(run.pod["metadata"]["uid"], None)
 
     # --- status

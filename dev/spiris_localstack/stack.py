@@ -1,10 +1,11 @@
 """The whole product on one machine: every real service of the local flow, started in order, stopped by PID.
 
-`LocalStack` starts PostgreSQL, SeaweedFS S3, the Kubernetes API emulator, the local Job runner, the Spiris
-sandbox, the web component and the operator — the last three as real processes talking real HTTP to each
-other, configured through the same environment variables a cluster gives them (docs/architecture.md). It also
-prepares the namespace the way an installer would (the database and S3 Secrets the sync Jobs reference), runs
-the schema migration, and applies a SpirisConnection. `make run`, `make demo` and the end-to-end test all use
+`LocalStack` starts PostgreSQL, SeaweedFS S3, the real Kubernetes control plane with the node agent that runs
+its pods (the sync Jobs), the Spiris sandbox, the web component and the operator — the last three as real
+processes talking real HTTP to each other, configured through the same environment variables a cluster gives
+them (docs/architecture.md). The operator and the web authenticate as the chart's ServiceAccounts under the
+chart's RBAC (``chart_rbac``), never as admin. It also prepares the namespace the way an installer would (the
+database and S3 Secrets the sync Jobs reference), runs the schema migration, and applies a SpirisConnection. `make run`, `make demo` and the end-to-end test all use
 it, so what the test proves is what a person runs.
 """
 
@@ -25,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from spiris_localstack.job_runner import JobRunner
-from spiris_localstack.kube_server import KubeServer
+from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
+from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.processes import (
     ServiceStartError,
@@ -66,6 +67,12 @@ class StackOptions:
     max_concurrent_jobs: int = 2
     web_port: int = 0
     work_dir: Path | None = None
+    #: The repository parts the stack is given (never found by walking up from this file).
+    crd_dir: Path = Path("crds")
+    chart_dir: Path = Path("charts/spiris-operator")
+    kubeplane: Path | None = None
+    #: Where the chart's operator and web ServiceAccounts live, as in a real install.
+    release_namespace: str = "spiris-system"
 
 
 @dataclass
@@ -83,8 +90,8 @@ class LocalStack:
     announce: Callable[[str], None] = lambda message: None
     postgres: PostgresServer | None = None
     s3: S3Server | None = None
-    kube: KubeServer | None = None
-    job_runner: JobRunner | None = None
+    kube: LocalKube | None = None
+    access: ChartAccess | None = None
     work_dir: Path = field(default_factory=Path)
     client_id: str = "spiris-local"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
@@ -122,14 +129,19 @@ class LocalStack:
         self.announce("starting SeaweedFS (S3)")
         self.s3 = S3Server().start()
         self.s3.create_bucket(options.bucket)
-        self.announce("starting the Kubernetes API")
-        self.kube = KubeServer().start()
-        self.kube.create_namespace(options.namespace)
+        self.announce("starting Kubernetes (etcd, kube-apiserver, kube-controller-manager, the node agent)")
+        if options.kubeplane is None:
+            raise ServiceStartError("no kubeplane binary given (make builds it; see dev/kubeplane/build.sh)")
+        self.kube = LocalKube(binary=options.kubeplane, crd_dir=options.crd_dir,
+                              base_dir=self.work_dir / "kube").start()
+        for namespace in (options.release_namespace, options.namespace):
+            self.kube.create_namespace(namespace)
+        self.access = install_chart_rbac(
+            rest=self.kube.rest, chart=options.chart_dir, values=self.chart_values(),
+            release="spiris", namespace=options.release_namespace, out_dir=self.work_dir / "rbac")
         self._install_namespace_secrets()
         self.announce("migrating the ledger schema")
         self._migrate()
-        (self.work_dir / "jobs").mkdir(exist_ok=True)
-        self.job_runner = JobRunner(kubeconfig=self.kube.kubeconfig, log_dir=self.work_dir / "jobs").start()
 
         web_port = options.web_port or free_port()
         self.web_url = f"http://127.0.0.1:{web_port}"
@@ -187,10 +199,10 @@ class LocalStack:
         for proc in reversed(self._processes):
             stop_process(proc.process, grace=10.0)
         self._processes.clear()
-        for service in (self.job_runner, self.kube, self.s3, self.postgres):
+        for service in (self.kube, self.s3, self.postgres):
             if service is not None:
                 service.stop()
-        self.job_runner = self.kube = self.s3 = self.postgres = None
+        self.kube = self.s3 = self.postgres = None
 
     # --- environments (the same variables the Helm chart sets)
 
@@ -200,10 +212,19 @@ class LocalStack:
         keep["PYTHONUNBUFFERED"] = "1"
         return keep
 
-    def _spiris_env(self) -> dict[str, str]:
-        assert self.kube is not None
+    def chart_values(self) -> dict[str, Any]:
+        """The chart values of this local install (only its ServiceAccounts and RBAC are applied)."""
         return {
-            "KUBECONFIG": self.kube.kubeconfig,
+            "publicUrl": self.web_url or "http://127.0.0.1:8080",
+            "watchNamespaces": [self.options.namespace],
+            "spiris": {"oauthClient": {"existingSecret": "spiris-oauth-client"}},
+            "linkSigningKey": {"existingSecret": "spiris-link-signing-key"},
+            "database": {"existingSecret": "spiris-database"},
+            "s3": {"endpoint": "127.0.0.1:9000", "secure": False, "existingSecret": "spiris-s3"},
+        }
+
+    def _spiris_env(self) -> dict[str, str]:
+        return {
             "SPIRIS_API_URL": f"{self.sandbox_url}/v2",
             "SPIRIS_IDENTITY_URL": self.sandbox_url,
             "SPIRIS_SANDBOX": "true",
@@ -228,14 +249,18 @@ class LocalStack:
         }
 
     def web_env(self) -> dict[str, str]:
-        return {**self._base_env(), **self._spiris_env()}
+        assert self.access is not None
+        return {**self._base_env(), **self._spiris_env(), "KUBECONFIG": self.access.kubeconfig("web")}
 
     def operator_env(self) -> dict[str, str]:
         options = self.options
+        assert self.access is not None
         return {
             **self._base_env(),
             **self._spiris_env(),
             **self.store_env(),
+            "KUBECONFIG": self.access.kubeconfig("operator"),
+            "SPIRIS_SYNC_SERVICE_ACCOUNT": self.access.service_accounts["sync"],
             "SPIRIS_WATCH_NAMESPACES": options.namespace,
             "SPIRIS_MAX_CONCURRENT_JOBS": str(options.max_concurrent_jobs),
             "SPIRIS_OPERATOR_RECONCILE_INTERVAL": str(options.reconcile_interval),
@@ -265,16 +290,7 @@ class LocalStack:
             secret("spiris-database", {"database-url": self.postgres.dsn}),
             secret("spiris-s3", {"access-key": self.s3.access_key, "secret-key": self.s3.secret_key}),
         ):
-            self.kube.request("POST", f"/api/v1/namespaces/{namespace}/secrets", json=body)
-        self.kube.request(
-            "POST",
-            f"/api/v1/namespaces/{namespace}/serviceaccounts",
-            json={
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": {"name": "spiris-sync", "namespace": namespace},
-            },
-        )
+            self.kube.json("POST", f"/api/v1/namespaces/{namespace}/secrets", body)
 
     def _migrate(self) -> None:
         result = subprocess.run(
@@ -339,26 +355,21 @@ class LocalStack:
                 "deletionPolicy": "Retain",
             },
         }
-        return self.kube.request(
-            "POST", f"/apis/{GROUP}/{VERSION}/namespaces/{options.namespace}/spirisconnections", json=body
+        return self.kube.json(
+            "POST", f"/apis/{GROUP}/{VERSION}/namespaces/{options.namespace}/spirisconnections", body
         )
 
     def get_object(self, plural: str, name: str) -> dict[str, Any] | None:
         assert self.kube is not None
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{self.options.namespace}/{plural}/{name}"
-        try:
-            return self.kube.request("GET", path)
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 404:
-                return None
-            raise
+        return self.kube.rest.get(path)
 
     def list_objects(
         self, plural: str, *, group: str = GROUP, version: str = VERSION
     ) -> list[dict[str, Any]]:
         assert self.kube is not None
         prefix = "/api/v1" if group == "" else f"/apis/{group}/{version}"
-        listed = self.kube.request("GET", f"{prefix}/namespaces/{self.options.namespace}/{plural}")
+        listed = self.kube.json("GET", f"{prefix}/namespaces/{self.options.namespace}/{plural}")
         return list(listed.get("items") or [])
 
     def wait_for(self, check: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.5) -> Any:

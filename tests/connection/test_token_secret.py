@@ -1,4 +1,4 @@
-"""The token Secret against the Kubernetes API emulator: manifest, parse, consent write, compare-and-swap."""
+"""The token Secret against the real Kubernetes API server: manifest, parse, consent write, compare-and-swap."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from spiris_client.oauth import TokenSet
 from spiris_connection import token_secret
 from spiris_connection.token_secret import TokenSecretConflict, TokenSecretInvalid
-from spiris_localstack.kube_server import KubeServer
+from spiris_localstack.kube_cluster import LocalKube
 from spiris_operator.kube_api import KubeApi, connect
 
 
@@ -26,8 +26,8 @@ def _token(n: int) -> TokenSet:
 
 
 @pytest.fixture
-def kube(kube_server: KubeServer) -> Iterator[KubeApi]:
-    api = connect(kube_server.kubeconfig)
+def kube(kube_cluster: LocalKube) -> Iterator[KubeApi]:
+    api = connect(kube_cluster.admin_kubeconfig)
     yield api
     api.close()
 

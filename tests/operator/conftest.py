@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from operator_stack import BIN, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SIGNING_KEY, OperatorProcess
-from spiris_localstack.kube_server import KubeServer
+from spiris_localstack.chart_rbac import ChartAccess
+from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.processes import free_port
 from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi, connect
@@ -22,18 +23,21 @@ from spiris_sandbox.server import SandboxServer
 
 
 @pytest.fixture
-def kube(kube_server: KubeServer) -> Iterator[KubeApi]:
-    api = connect(kube_server.kubeconfig)
+def kube(kube_cluster: LocalKube) -> Iterator[KubeApi]:
+    """The test's own client: the platform team's admin kubeconfig (the operator never gets it)."""
+    api = connect(kube_cluster.admin_kubeconfig)
     yield api
     api.close()
 
 
 @pytest.fixture
-def operator_env(kube_server: KubeServer, kube_namespace: str) -> dict[str, str]:
-    """The environment of an operator watching only the test's namespace, with fast timers."""
+def operator_env(chart_access: ChartAccess, kube_namespace: str) -> dict[str, str]:
+    """The environment of an operator watching only the test's namespace, with fast timers, authenticated as
+    the chart's operator ServiceAccount under the chart's RBAC."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIRIS_", "S3_", "DATABASE_URL"))}
     env.update(
-        KUBECONFIG=kube_server.kubeconfig,
+        KUBECONFIG=chart_access.kubeconfig("operator"),
+        SPIRIS_SYNC_SERVICE_ACCOUNT=chart_access.service_accounts["sync"],
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         SPIRIS_WATCH_NAMESPACES=kube_namespace,
         SPIRIS_CLIENT_ID=CLIENT_ID,

@@ -18,7 +18,7 @@ from operator_stack import (
     store_consent,
     wait_for,
 )
-from spiris_localstack.job_runner import JobRunner
+from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi
 from spiris_sandbox.server import SandboxServer
@@ -93,7 +93,7 @@ def test_sync_refused_by_spiris_leads_to_reconsent(
     start_operator,
     spiris_env,
     sync_stack,
-    job_runner: JobRunner,
+    kube_node: NodeAgent,
 ) -> None:
     start_operator(**spiris_env, **sync_stack)
     connection = create_connection(kube, kube_namespace, "acme")

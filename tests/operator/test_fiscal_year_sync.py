@@ -22,7 +22,7 @@ from operator_stack import (
     store_consent,
     wait_for,
 )
-from spiris_localstack.job_runner import JobRunner
+from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi
 from spiris_sandbox.server import SandboxServer
@@ -91,7 +91,7 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     start_operator,
     spiris_env,
     sync_stack,
-    job_runner: JobRunner,
+    kube_node: NodeAgent,
     s3_server: S3Server,
 ) -> None:
     operator = start_operator(**spiris_env, **sync_stack)
@@ -113,9 +113,8 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     watcher.stop()
     status = done["status"]
     job_name = "acme-2025-sync-1"
-    assert status["phase"] in {"Succeeded", "Degraded"}, job_runner.log_path(
-        kube_namespace, job_name
-    ).read_text()
+    assert status["phase"] in {"Succeeded", "Degraded"}, kube_node.job_log(kube_namespace, job_name
+    )
     truth = _year_truth(sandbox, "2025-01-01")
     assert status["fiscalYearId"].lower() == truth["id"].lower()
     assert status["counts"]["vouchers"] == truth["vouchers"]
@@ -149,7 +148,7 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     visible = "\n".join(
         [
             operator.output,
-            job_runner.log_path(kube_namespace, job_name).read_text(),
+            kube_node.job_log(kube_namespace, job_name),
             json.dumps(kube.list_custom("fiscalyearsyncs", kube_namespace)),
             json.dumps(kube.list_custom("spirisconnections", kube_namespace)),
             json.dumps(jobs),
@@ -194,7 +193,7 @@ def test_latest_two_years_make_two_syncs_within_the_job_cap(
     start_operator,
     spiris_env,
     sync_stack,
-    job_runner,
+    kube_node,
 ) -> None:
     start_operator(**spiris_env, **sync_stack, SPIRIS_MAX_CONCURRENT_JOBS="1")
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"slow_ms": 30}, timeout=10).raise_for_status()
@@ -238,7 +237,7 @@ def test_operator_crash_mid_sync_creates_no_duplicate_job(
     start_operator,
     spiris_env,
     sync_stack,
-    job_runner,
+    kube_node,
 ) -> None:
     first = start_operator(**spiris_env, **sync_stack)
     _ready_connection(kube, kube_namespace, sandbox, {})
@@ -268,7 +267,7 @@ def test_on_demand_resync_by_annotation(
     start_operator,
     spiris_env,
     sync_stack,
-    job_runner,
+    kube_node,
 ) -> None:
     start_operator(**spiris_env, **sync_stack)
     _ready_connection(kube, kube_namespace, sandbox, {})

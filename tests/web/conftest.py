@@ -29,8 +29,9 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from spiris_connection import consent_link
 from spiris_connection.token_secret import secret_name
+from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
 from spiris_localstack.consent_browser import CHROMIUM, CHROMIUM_ARGS
-from spiris_localstack.kube_server import KubeServer
+from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.processes import free_port
 from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.seed import generate_user_data
@@ -38,6 +39,7 @@ from spiris_sandbox.server import SandboxServer
 from spiris_web.app import create_app
 from spiris_web.logging_json import JsonFormatter
 from spiris_web.settings import WebSettings
+from testkit.paths import CHART, CHART_VALUES
 
 SIGNING_KEY = "web-test-signing-key-0123456789abcdef"
 SANDBOX_SEED = 11
@@ -190,8 +192,23 @@ class WebUnderTest:
 
 
 @pytest.fixture(scope="session")
+def web_access(kube_cluster: LocalKube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartAccess]:
+    """The chart's cluster-wide RBAC (no watchNamespaces) for a release in its own namespace: the web under
+    test authenticates as the chart's web ServiceAccount, never as admin."""
+    namespace = "spiris-web-tests"
+    kube_cluster.create_namespace(namespace)
+    access = install_chart_rbac(
+        rest=kube_cluster.rest, chart=CHART, values=CHART_VALUES, release="webtests", namespace=namespace,
+        out_dir=tmp_path_factory.mktemp("web-rbac"), components=("web",),
+    )
+    yield access
+    access.remove_cluster_objects(kube_cluster.rest)
+
+
+@pytest.fixture(scope="session")
 def web(
-    kube_server: KubeServer, sandbox: SandboxServer, web_port: int, log_capture: LogCapture
+    kube_cluster: LocalKube, web_access: ChartAccess, sandbox: SandboxServer, web_port: int,
+    log_capture: LogCapture,
 ) -> Iterator[WebUnderTest]:
     config = sandbox.config
     settings = WebSettings(
@@ -202,7 +219,7 @@ def web(
         identity_url=sandbox.url,
         api_url=f"{sandbox.url}/v2",
         sandbox=True,
-        kubeconfig=kube_server.kubeconfig,
+        kubeconfig=web_access.kubeconfig("web"),
     )
     server = uvicorn.Server(uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=web_port, log_config=None, access_log=False,
@@ -219,7 +236,7 @@ def web(
         yield WebUnderTest(
             url=settings.public_url,
             settings=settings,
-            api_client=k8s_config.new_client_from_config(config_file=kube_server.kubeconfig),
+            api_client=k8s_config.new_client_from_config(config_file=kube_cluster.admin_kubeconfig),
         )
     finally:
         server.should_exit = True

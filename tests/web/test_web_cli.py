@@ -26,7 +26,7 @@ def test_cli_refuses_missing_configuration() -> None:
     assert "SPIRIS_WEB_PUBLIC_URL is required" in result.stderr
 
 
-def test_cli_serves_and_logs_json_without_secrets(kube_server: Any, sandbox: Any) -> None:
+def test_cli_serves_and_logs_json_without_secrets(web_access: Any, sandbox: Any) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -37,7 +37,7 @@ def test_cli_serves_and_logs_json_without_secrets(kube_server: Any, sandbox: Any
         "SPIRIS_IDENTITY_URL": sandbox.url,
         "SPIRIS_API_URL": f"{sandbox.url}/v2",
         "SPIRIS_SANDBOX": "true",
-        "KUBECONFIG": kube_server.kubeconfig,
+        "KUBECONFIG": web_access.kubeconfig("web"),
     }
     process = subprocess.Popen(
         [CLI, "--host", "127.0.0.1", "--port", str(port)], env=env,

@@ -71,6 +71,11 @@ namespaces, or the release namespace when cluster-wide (other namespaces are pre
 - apiGroups: ["spiris.senseworks.io"]
   resources: ["spirisconnections/status", "fiscalyearsyncs/status"]
   verbs: ["get", "update", "patch"]
+# Children it owns with blockOwnerDeletion (FiscalYearSyncs of a connection, Jobs of a FiscalYearSync): the
+# OwnerReferencesPermissionEnforcement admission plugin requires update on the owner's finalizers.
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["spirisconnections/finalizers", "fiscalyearsyncs/finalizers"]
+  verbs: ["update"]
 # Token Secrets: read, watch and refresh (compare-and-swap update). The web creates them; owner references delete them.
 - apiGroups: [""]
   resources: ["secrets"]
@@ -91,6 +96,10 @@ namespaces, or the release namespace when cluster-wide (other namespaces are pre
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "update"]
+# The token Secret is owned by its connection with blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["spirisconnections/finalizers"]
+  verbs: ["update"]
 {{- end -}}
 
 {{- define "spiris.syncRules" -}}
