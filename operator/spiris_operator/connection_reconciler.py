@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from spiris_client import errors as spiris_errors
-from spiris_connection import consent_link, token_secret
+from spiris_connection import consent_link, orgnr, token_secret
 from spiris_connection.token_secret import StoredToken, TokenSecretConflict, TokenSecretInvalid
 
 from spiris_operator import conditions, fiscal_year_children, sync_schedule
@@ -178,7 +178,7 @@ def _verify(
     spec = connection.get("spec") or {}
     company = ctx.reader.company(stored.token.access_token)
     expected = spec.get("expectedCorporateIdentityNumber")
-    if expected and company.corporate_identity_number != expected:
+    if expected and not orgnr.same_company(company.corporate_identity_number, expected):
         message = (
             f"the token is for organisation number {company.corporate_identity_number or '(none)'}, "
             f"expected {expected}; consent again with the right company"

@@ -64,8 +64,6 @@ JOURNAL_ANNOTATION = "spiris.senseworks.io/refresh-spending"
 _REFRESH_ANNOTATIONS = (LEASE_ANNOTATION, JOURNAL_ANNOTATION)
 #: Time reserved after the Spiris call for persisting its result (several Kubernetes round trips).
 PERSIST_BUDGET_SECONDS = 2.5 * REQUEST_TIMEOUT
-#: How long a refresher refused with ``invalid_grant`` waits for another holder's late write of that token.
-LATE_WRITE_WAIT_SECONDS = PERSIST_BUDGET_SECONDS
 _POLL_SECONDS = 0.25
 _MAX_ROUNDS = 20
 _TRANSIENT_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
@@ -119,10 +117,12 @@ def _lock_for(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def claim_seconds(lease: timedelta, refresh_timeout: float) -> float:
+def claim_seconds(
+    lease: timedelta, refresh_timeout: float, persist_budget: float = PERSIST_BUDGET_SECONDS
+) -> float:
     """How long a claim must hold: the configured lease, but never less than the slowest refresh plus the
     time to persist its result (a claim lapsing mid-refresh lets a second replica spend the same token)."""
-    return max(lease.total_seconds(), refresh_timeout + PERSIST_BUDGET_SECONDS + 5.0)
+    return max(lease.total_seconds(), refresh_timeout + persist_budget + 5.0)
 
 
 def _read_raw(kube: KubeApi, namespace: str, name: str) -> dict[str, Any] | None:
@@ -300,6 +300,7 @@ def ensure_fresh(
     holder: str,
     force: bool = False,
     refresh_timeout: float = 30.0,
+    persist_budget: float = PERSIST_BUDGET_SECONDS,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RefreshOutcome | None:
@@ -316,7 +317,7 @@ def ensure_fresh(
     persister = _Persister(
         kube, connection=connection, namespace=namespace, name=name, sleep=sleep, clock=clock
     )
-    hold = claim_seconds(lease, refresh_timeout)
+    hold = claim_seconds(lease, refresh_timeout, persist_budget)
     # What we saw before queueing for the lock: if it changes meanwhile, someone else refreshed.
     entry = _read_raw(kube, namespace, name)
     first_seen: str | None = token_secret.parse_secret(entry).access_token if entry is not None else None
@@ -330,7 +331,7 @@ def ensure_fresh(
             held_back = _unsaved.get(key)
             if held_back is not None:
                 # A token refreshed earlier and not stored yet: storing it comes before anything else.
-                stored_back = persister.persist(held_back, secret, deadline=clock() + PERSIST_BUDGET_SECONDS)
+                stored_back = persister.persist(held_back, secret, deadline=clock() + persist_budget)
                 _unsaved.pop(key, None)
                 if stored_back is not None:
                     return RefreshOutcome(stored=stored_back, refreshed=True)
@@ -360,7 +361,7 @@ def ensure_fresh(
             if claimed is None:
                 forced = False
                 continue
-            if clock() + refresh_timeout + PERSIST_BUDGET_SECONDS > until:
+            if clock() + refresh_timeout + persist_budget > until:
                 continue  # writing the claim took so long it no longer covers a refresh: claim again
             try:
                 fresh = refresher.refresh(refresh_token)
@@ -372,6 +373,7 @@ def ensure_fresh(
                     spent=spent,
                     holder=holder,
                     journal=previous_journal,
+                    wait=persist_budget,
                     clock=clock,
                     sleep=sleep,
                 ):
@@ -438,6 +440,7 @@ def _superseded_after_refusal(
     spent: str,
     holder: str,
     journal: tuple[str, str] | None,
+    wait: float,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> bool:
@@ -461,7 +464,7 @@ def _superseded_after_refusal(
             namespace,
             name,
             version,
-            until=clock() + LATE_WRITE_WAIT_SECONDS,
+            until=clock() + wait,
             clock=clock,
             sleep=sleep,
             spent=spent,
