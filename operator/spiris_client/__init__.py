@@ -8,12 +8,15 @@ else of ours.
 from spiris_client.api import PRODUCTION_API_URL, SANDBOX_API_URL, SpirisApi
 from spiris_client.backoff import RetryPolicy, parse_retry_after, parse_try_again_seconds
 from spiris_client.call_counter import CallCounter, EndpointCalls
+from spiris_client.download_policy import DownloadPolicy
 from spiris_client.downloads import Downloader
 from spiris_client.errors import (
     BadRequest,
     ConsentRequired,
     DownloadError,
     DownloadExpired,
+    DownloadRefused,
+    DownloadTooLarge,
     Forbidden,
     ForbiddenReason,
     NotFound,
@@ -80,6 +83,9 @@ __all__ = [
     "DocumentInfo",
     "DownloadError",
     "DownloadExpired",
+    "DownloadPolicy",
+    "DownloadRefused",
+    "DownloadTooLarge",
     "Downloader",
     "EndpointCalls",
     "FileTokenProvider",

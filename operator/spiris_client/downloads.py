@@ -5,7 +5,11 @@ The links are pre-authorised and expire; they live on a storage host that must n
 caller's `refresh_url()` (re-fetching the metadata, e.g. `lambda: api.attachment(id).temporary_url`) supplies
 a fresh one, a bounded number of times, then `DownloadExpired`. 5xx and transport failures are retried with
 backoff on the same link. A body shorter than its `Content-Length` raises `DownloadError` — a download is
-never silently short. URLs are logged without their query string or storage id.
+never silently short. Every URL, the first and each redirect hop (followed here, not by httpx, so each is
+checked), must pass the `DownloadPolicy` (https to Spiris' storage hosts, public addresses only) or
+`DownloadRefused` is raised; bodies are requested with `Accept-Encoding: identity` and cut off at `max_bytes`
+decoded bytes (`DownloadTooLarge`), so neither a huge file nor a gzip bomb can fill the Job's disk. Neither
+is retried. URLs are logged without their query string or storage id.
 """
 
 from __future__ import annotations
@@ -13,26 +17,39 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import httpx
 
 from spiris_client.backoff import RetryPolicy
-from spiris_client.errors import DownloadError, DownloadExpired
+from spiris_client.download_policy import DownloadPolicy, guarded_transport
+from spiris_client.errors import DownloadError, DownloadExpired, DownloadRefused, DownloadTooLarge
 from spiris_client.redaction import install_log_redaction, logger, redact_url
 
 EXPIRED_STATUSES = frozenset({403, 404, 410})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_CHUNK_SIZE = 64 * 1024
+#: Default cap on one document's decoded size (the Job's /tmp emptyDir is 1 GiB).
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+_MAX_REDIRECTS = 5
 
 
-def checked_chunks(response: httpx.Response, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
-    """The body of a streamed response, raising `DownloadError` if it ends before its `Content-Length`."""
+def checked_chunks(
+    response: httpx.Response, *, chunk_size: int = DEFAULT_CHUNK_SIZE, max_bytes: int | None = None
+) -> Iterator[bytes]:
+    """The body of a streamed response, raising `DownloadError` if it ends before its `Content-Length` and
+    `DownloadTooLarge` once more than `max_bytes` decoded bytes arrived (or are announced)."""
     expected_header = response.headers.get("Content-Length")
     expected = int(expected_header) if expected_header and expected_header.isdigit() else None
+    if max_bytes is not None and expected is not None and expected > max_bytes:
+        raise DownloadTooLarge(f"the document is {expected} bytes, over the {max_bytes}-byte limit")
     received = 0
     try:
         for chunk in response.iter_bytes(chunk_size):
             received += len(chunk)
+            if max_bytes is not None and received > max_bytes:
+                raise DownloadTooLarge(f"the document is over the {max_bytes}-byte limit")
             yield chunk
     except httpx.TransportError as exc:
         raise DownloadError(f"download broke off after {received} bytes: {type(exc).__name__}") from exc
@@ -59,8 +76,12 @@ class Downloader:
         rng: random.Random | None = None,
         user_agent: str = "spiris-operator",
         transport: httpx.BaseTransport | None = None,
+        policy: DownloadPolicy | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         install_log_redaction()
+        self._policy_rules = policy if policy is not None else DownloadPolicy()
+        self._max_bytes = max_bytes
         self._max_renewals = max_renewals
         self._policy = RetryPolicy(
             max_retries=max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
@@ -70,12 +91,13 @@ class Downloader:
         self._rng = rng
         # Deliberately a separate client with no auth and no default credentials: storage must never get a
         # token.
+        # Redirects are followed by `_open`, which checks every hop against the policy.
         self._client = httpx.Client(
             timeout=timeout,
-            transport=transport,
-            follow_redirects=True,
+            transport=transport if transport is not None else guarded_transport(self._policy_rules),
+            follow_redirects=False,
             trust_env=False,
-            headers={"User-Agent": user_agent},
+            headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
         )
         self.renewals = 0
 
@@ -102,11 +124,13 @@ class Downloader:
             if not current:
                 raise DownloadExpired("Spiris returned no temporary URL for the document")
             try:
-                with self._client.stream("GET", current) as response:
+                with self._open(current) as response:
                     status = response.status_code
-                    if status < 400:
+                    if status < 300:
                         logger.debug("downloading %s", redact_url(current))
-                        yield from checked_chunks(response, chunk_size=self._chunk_size)
+                        yield from checked_chunks(
+                            response, chunk_size=self._chunk_size, max_bytes=self._max_bytes
+                        )
                         return
                     response.read()
             except httpx.TransportError as exc:
@@ -139,6 +163,21 @@ class Downloader:
                 continue
             raise DownloadError(f"storage answered {status}")
 
+    @contextmanager
+    def _open(self, url: str) -> Iterator[httpx.Response]:
+        """The response for `url` after following at most five redirects, each hop checked first."""
+        current = url
+        for _ in range(_MAX_REDIRECTS + 1):
+            self._policy_rules.check_url(current)
+            with self._client.stream("GET", current) as response:
+                location = response.headers.get("Location")
+                if response.status_code not in REDIRECT_STATUSES or not location:
+                    yield response
+                    return
+                response.read()
+                current = str(response.url.join(location))
+        raise DownloadRefused(f"more than {_MAX_REDIRECTS} redirects")
+
     def download_to(
         self, url: str, dest: BinaryIO, *, refresh_url: Callable[[], str | None] | None = None
     ) -> int:
@@ -157,7 +196,7 @@ class Downloader:
                     dest.write(chunk)
                     written += len(chunk)
                 return written
-            except DownloadExpired:
+            except (DownloadExpired, DownloadRefused, DownloadTooLarge):
                 raise
             except DownloadError:
                 if start is None or attempts >= self._policy.max_retries:

@@ -246,6 +246,15 @@ class DownloadExpired(DownloadError):
     """The temporary URL kept answering 403/404/410 even after fetching fresh URLs."""
 
 
+class DownloadRefused(DownloadError):
+    """The link (or a redirect hop) points where the worker must not go: not https, a host off the
+    allow-list, or a loopback/private/link-local address. Never retried."""
+
+
+class DownloadTooLarge(DownloadError):
+    """The document is larger than the configured cap (decoded bytes). Never retried."""
+
+
 def api_error_for(status: int, error_code: int | None) -> type[SpirisApiError]:
     """The `SpirisApiError` subclass for an answer: a not-found ErrorCode wins over a 400 status."""
     if error_code in NOT_FOUND_CODES and status in (400, 404):

@@ -16,6 +16,12 @@ __all__ = ["JobSettings", "OperatorSettings", "StoreAccess", "load_settings"]
 
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
+#: The worker's download policy (allowed storage hosts, http/private addresses for local stacks, size cap).
+DOWNLOAD_ENV = (
+    "SPIRIS_DOWNLOAD_ALLOWED_HOSTS",
+    "SPIRIS_DOWNLOAD_ALLOW_INSECURE",
+    "SPIRIS_DOWNLOAD_MAX_BYTES",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class JobSettings:
     ttl_seconds_after_finished: int = 86400
     active_deadline_seconds: int = 6 * 3600
     backoff_limit: int = 2
+    #: The worker's download policy settings, copied into every Job when the operator has them.
+    download_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
             env, "SPIRIS_SYNC_JOB_DEADLINE_SECONDS", JobSettings.active_deadline_seconds
         ),
         backoff_limit=_int(env, "SPIRIS_SYNC_JOB_BACKOFF_LIMIT", JobSettings.backoff_limit),
+        download_env=tuple((name, _text(env, name)) for name in DOWNLOAD_ENV if _text(env, name)),
     )
     store = StoreAccess(
         database_url=_text(env, "DATABASE_URL") or None,

@@ -3,7 +3,8 @@ means.
 
 The Job name is derived from the FiscalYearSync and its run counter, so an operator that restarts between
 deciding to run and recording the decision recreates the very same name and gets a 409 instead of a second
-Job. The token reaches the worker only as a mounted file; credentials only as ``secretKeyRef``. A
+Job. The access token (never the refresh token) reaches the worker only as a mounted file; credentials only
+as ``secretKeyRef``. A
 ``podFailurePolicy`` stops retries for exit codes that a retry cannot fix (2 configuration, 3 consent, 6
 degraded), and the Failed condition's message carries the exit code, from which :func:`job_state` names the
 outcome.
@@ -133,7 +134,8 @@ def build_job(
     if (spec.get("include") or {}).get("documents") is False:
         command.append("--skip-documents")
     env = [
-        _literal("SPIRIS_TOKEN_FILE", f"{TOKEN_MOUNT}/{token_secret.TOKEN_KEY}"),
+        # Only the access token: the worker never refreshes, so it never gets the refresh token.
+        _literal("SPIRIS_TOKEN_FILE", f"{TOKEN_MOUNT}/{token_secret.ACCESS_TOKEN_KEY}"),
         _literal("SPIRIS_API_URL", settings.api_url),
         _literal("SPIRIS_IDENTITY_URL", settings.identity_url),
         _literal("SPIRIS_CLIENT_ID", settings.client_id),
@@ -147,6 +149,7 @@ def build_job(
         _secret_ref("S3_ACCESS_KEY", settings.s3_secret, settings.s3_access_key_key),
         _secret_ref("S3_SECRET_KEY", settings.s3_secret, settings.s3_secret_key_key),
     ]
+    env.extend(_literal(name, value) for name, value in settings.download_env)
     if settings.s3_region:
         env.append(_literal("S3_REGION", settings.s3_region))
     if settings.s3_secure:
@@ -218,7 +221,12 @@ def build_job(
                             "name": "token",
                             "secret": {
                                 "secretName": token_secret.secret_name(conn_meta["name"]),
-                                "items": [{"key": token_secret.TOKEN_KEY, "path": token_secret.TOKEN_KEY}],
+                                "items": [
+                                    {
+                                        "key": token_secret.ACCESS_TOKEN_KEY,
+                                        "path": token_secret.ACCESS_TOKEN_KEY,
+                                    }
+                                ],
                                 "defaultMode": 0o400,
                             },
                         },

@@ -23,6 +23,8 @@ from spiris_client.errors import (
     BadRequest,
     DownloadError,
     DownloadExpired,
+    DownloadRefused,
+    DownloadTooLarge,
     Forbidden,
     NotFound,
     SpirisApiError,
@@ -156,6 +158,11 @@ class DocumentFetcher:
             raise DocumentUnavailable(
                 "temporary download link expired, also after fetching fresh ones"
             ) from None
+        except DownloadTooLarge as exc:
+            # The same bytes come back on every retry: recorded missing with the reason, never re-fetched now.
+            raise DocumentUnavailable(f"too large: {exc}") from None
+        except DownloadRefused as exc:
+            raise DocumentUnavailable(f"download link refused: {exc}") from None
         except DownloadError as exc:
             raise DocumentUnavailable(f"download failed: {exc}", retryable=True) from None
 

@@ -19,6 +19,7 @@ import httpx
 import psycopg
 from spiris_client import errors as client_errors
 from spiris_client.api import SpirisApi
+from spiris_client.download_policy import DownloadPolicy
 from spiris_client.downloads import Downloader
 from spiris_client.oauth import TokenSet
 from spiris_client.tokens import FileTokenProvider
@@ -198,7 +199,14 @@ class SyncRun:
                 rate_limiter=budget,
             )
             stack.callback(api.close)
-            downloader = Downloader()
+            downloader = Downloader(
+                policy=DownloadPolicy.from_settings(
+                    allowed_hosts=self.settings.download_allowed_hosts,
+                    trusted_origin=self.settings.api_url,
+                    allow_insecure=self.settings.download_allow_insecure,
+                ),
+                max_bytes=self.settings.download_max_bytes,
+            )
             stack.callback(downloader.close)
             object_store = self.settings.object_store
             store = DocumentStore(

@@ -13,6 +13,8 @@ import datetime
 import socket
 from collections.abc import Mapping
 
+from spiris_client.downloads import DEFAULT_MAX_BYTES as DEFAULT_DOWNLOAD_MAX_BYTES
+
 from spiris_sync.exit_codes import ConfigurationError
 
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
@@ -64,6 +66,13 @@ class SyncSettings:
     trigger: str
     # None: never turn an incremental run into a periodic full one.
     full_pass_every: datetime.timedelta | None = DEFAULT_FULL_PASS_EVERY
+    #: Download link policy (spiris_client.download_policy): extra allowed storage hosts, http and private
+    #: addresses (local stacks only), and the cap on one document's size.
+    download_allowed_hosts: tuple[str, ...] = ()
+    download_allow_insecure: bool = False
+    download_max_bytes: int = DEFAULT_DOWNLOAD_MAX_BYTES
+    #: How long a run waits for another live run of the same company and fiscal year before giving up.
+    lock_wait_seconds: int = 300
 
 
 def _pick(
@@ -193,4 +202,20 @@ def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str
         host=socket.gethostname(),
         trigger=_pick(flags, env, flag="trigger", variable="SPIRIS_SYNC_TRIGGER") or "manual",
         full_pass_every=full_every,
+        download_allowed_hosts=tuple(
+            h.strip() for h in (env.get("SPIRIS_DOWNLOAD_ALLOWED_HOSTS") or "").split(",") if h.strip()
+        ),
+        download_allow_insecure=_parse_bool(
+            env.get("SPIRIS_DOWNLOAD_ALLOW_INSECURE"),
+            variable="SPIRIS_DOWNLOAD_ALLOW_INSECURE",
+            default=False,
+        ),
+        download_max_bytes=_parse_positive_int(
+            env.get("SPIRIS_DOWNLOAD_MAX_BYTES"),
+            variable="SPIRIS_DOWNLOAD_MAX_BYTES",
+            default=DEFAULT_DOWNLOAD_MAX_BYTES,
+        ),
+        lock_wait_seconds=_parse_positive_int(
+            env.get("SPIRIS_SYNC_LOCK_WAIT_SECONDS"), variable="SPIRIS_SYNC_LOCK_WAIT_SECONDS", default=300
+        ),
     )

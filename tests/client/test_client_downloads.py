@@ -19,6 +19,7 @@ from spiris_client import (
     Downloader,
     DownloadError,
     DownloadExpired,
+    DownloadPolicy,
     SpirisApi,
     TokenSet,
 )
@@ -36,7 +37,9 @@ def api(api_for: ApiFor, issue_token: Callable[..., TokenSet]) -> SpirisApi:
 @pytest.fixture
 def downloader() -> Iterator[Downloader]:
     waits: list[float] = []
-    with Downloader(sleep=waits.append, backoff_cap=0.01) as d:
+    # The sandbox and the recording storage both live on 127.0.0.1 over http: the local-stack policy.
+    local = DownloadPolicy(allowed_hosts=("127.0.0.1",), allow_insecure=True)
+    with Downloader(sleep=waits.append, backoff_cap=0.01, policy=local) as d:
         yield d
 
 

@@ -142,7 +142,8 @@ def test_job_manifest_is_locked_down_and_carries_no_token() -> None:
     )
     assert not security["allowPrivilegeEscalation"]
     env = {e["name"]: e for e in container["env"]}
-    assert env["SPIRIS_TOKEN_FILE"]["value"] == "/var/run/spiris/token/token.json"
+    # The Job gets the access token alone: the mounted key carries no refresh token.
+    assert env["SPIRIS_TOKEN_FILE"]["value"] == "/var/run/spiris/token/access-token.json"
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "spiris-database"
     assert "value" not in env["S3_SECRET_KEY"] and "SPIRIS_CLIENT_SECRET" not in env
     assert (env["SPIRIS_FYS_NAMESPACE"]["value"], env["SPIRIS_FYS_NAME"]["value"]) == ("clients", "acme-2025")
@@ -151,6 +152,7 @@ def test_job_manifest_is_locked_down_and_carries_no_token() -> None:
     assert container["command"][container["command"].index("--mode") + 1] == "full"
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["token"]["secret"]["secretName"] == "acme-spiris-token"
+    assert volumes["token"]["secret"]["items"] == [{"key": "access-token.json", "path": "access-token.json"}]
     assert "emptyDir" in volumes["tmp"]
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert mounts == {"/var/run/spiris/token", "/tmp"}
