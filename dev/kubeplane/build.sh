@@ -4,8 +4,11 @@
 # A cold build on a 2-core machine takes several minutes: progress goes to stderr as packages compile.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# The machines install Go in /usr/local/go; a login shell may not have it on PATH.
+command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
 cache_root=${SPIRIS_KUBEPLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spiris-kubeplane}
 k8s_version=$(cat "$here/KUBERNETES_VERSION")
+command -v go >/dev/null 2>&1 || { echo "kubeplane: Go is not installed (the machines have Go 1.26 in /usr/local/go)" >&2; exit 1; }
 key=$( (cat "$here/go.mod" "$here/go.sum" "$here"/*.go; go version) | sha256sum | cut -c1-16)
 out="$cache_root/$key"
 if [ -x "$out/kubeplane" ]; then
@@ -25,7 +28,6 @@ echo "kubeplane: building Kubernetes $k8s_version control plane (etcd, kube-apis
 echo "kubeplane: a cold build takes about 4 minutes on 2 cores (3 GB of Go build cache); it is cached in $out" >&2
 start=$(date +%s)
 cd "$here"
-command -v go >/dev/null 2>&1 || { echo "kubeplane: Go is not installed (the machines have Go 1.26 in /usr/local/go)" >&2; exit 1; }
 go mod download
 # -v names each package as it compiles: the visible progress of a long build. The full output is kept in the cache
 # folder, and its tail is shown if the build fails.

@@ -21,8 +21,8 @@ class LocalKube(Service):
     """A control plane and its node; ``.plane``, ``.node``, ``.rest`` (admin), ``.kubectl``."""
 
     def __init__(self, *, binary: Path, crd_dir: Path | None, base_dir: Path | None = None,
-                 enforce_security_context: bool = True) -> None:
-        self.plane = ControlPlane(binary=binary, crd_dir=crd_dir, base_dir=base_dir)
+                 enforce_security_context: bool = True, audit: bool = False) -> None:
+        self.plane = ControlPlane(binary=binary, crd_dir=crd_dir, base_dir=base_dir, audit=audit)
         self.enforce_security_context = enforce_security_context
         self.node: NodeAgent | None = None
         self._rest: KubeRest | None = None

@@ -72,11 +72,13 @@ class ControlPlane(Service):
     """etcd + kube-apiserver + kube-controller-manager from ``binary``; ``.server``, ``.admin_kubeconfig``."""
 
     def __init__(self, *, binary: str | Path, crd_dir: str | Path | None = None,
-                 base_dir: str | Path | None = None, start_timeout: float = 180.0) -> None:
+                 base_dir: str | Path | None = None, start_timeout: float = 180.0, audit: bool = False) -> None:
         self.binary = Path(binary)
         self.crd_dir = Path(crd_dir) if crd_dir is not None else None
         self.requested_dir = Path(base_dir) if base_dir is not None else None
         self.start_timeout = start_timeout
+        #: Write the API server's audit log (one JSON line per request, who and what): benchmarks count with it.
+        self.audit = audit
         self.base_dir: Path | None = None
         self.pki: PlanePki | None = None
         self.etcd_port = 0
@@ -99,6 +101,10 @@ class ControlPlane(Service):
     @property
     def ca_file(self) -> Path:
         return self._pki().ca.cert
+
+    @property
+    def audit_log(self) -> Path:
+        return self._base() / "audit.log"
 
     def log_path(self, component: str) -> Path:
         return self._base() / f"{component}.log"
@@ -208,6 +214,7 @@ class ControlPlane(Service):
             f"--kubelet-certificate-authority={pki.ca.cert}",
             "--kubelet-preferred-address-types=InternalIP",
             "--event-ttl=1h", "--v=0",
+            *self._audit_flags(),
         ])
 
         def ready() -> bool:
@@ -215,6 +222,16 @@ class ControlPlane(Service):
 
         self._wait("kube-apiserver", ready)
         self.version = str(self.request("GET", "/version").json()["gitVersion"])
+
+    def _audit_flags(self) -> list[str]:
+        if not self.audit:
+            return []
+        policy = self._base() / "audit-policy.yaml"
+        policy.write_text(yaml.safe_dump({
+            "apiVersion": "audit.k8s.io/v1", "kind": "Policy",
+            "omitStages": ["RequestReceived", "ResponseStarted"], "rules": [{"level": "Metadata"}]}))
+        return [f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}", "--audit-log-format=json",
+                "--audit-log-mode=blocking", "--audit-log-maxsize=0"]
 
     def _start_controller_manager(self) -> None:
         pki = self._pki()

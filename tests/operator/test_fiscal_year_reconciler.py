@@ -1,5 +1,6 @@
-"""The FiscalYearSync reconciler called directly against the API emulator, with Job statuses written the way
-the Job controller writes them: retries with backoff, no retry for consent problems, the cap, suspend.
+"""The FiscalYearSync reconciler called directly against the real API server, with Job outcomes written the
+way the Job controller writes them (its pods wait for Secrets this namespace never gets, so the controller
+never decides first): retries with backoff, no retry for consent problems, the cap, suspend.
 """
 
 from __future__ import annotations
@@ -64,7 +65,20 @@ def _pass(kube: KubeApi, namespace: str, ctx: FysContext, name: str = "acme-2025
 
 
 def _finish_job(kube: KubeApi, namespace: str, name: str, condition: dict[str, Any]) -> None:
-    status = {"startTime": "2026-03-01T12:00:00Z", "conditions": [{"status": "True", **condition}]}
+    """The terminal conditions as the Job controller sets them: the API server accepts Failed only after
+    FailureTarget and Complete only after SuccessCriteriaMet, with the matching counts."""
+    now = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    first = {"type": "FailureTarget" if condition["type"] == "Failed" else "SuccessCriteriaMet",
+             "status": "True", "reason": condition.get("reason", "CompletionsReached"),
+             "message": condition.get("message", ""), "lastTransitionTime": now}
+    final = {"status": "True", "lastTransitionTime": now, **condition}
+    status: dict[str, Any] = {"conditions": [first, final], "active": 0, "ready": 0, "terminating": 0}
+    if not kube.batch.read_namespaced_job_status(name, namespace).status.start_time:
+        status["startTime"] = now  # immutable once the controller has set it
+    if condition["type"] == "Complete":
+        status.update(succeeded=1, completionTime=now)
+    else:
+        status.update(failed=1)
     kube.batch.patch_namespaced_job_status(name, namespace, {"status": status})
 
 

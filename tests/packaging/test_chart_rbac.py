@@ -22,6 +22,9 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
         (GROUP, "fiscalyearsyncs"): {"get", "list", "watch", "create", "update", "patch", "delete"},
         (GROUP, "spirisconnections/status"): {"get", "update", "patch"},
         (GROUP, "fiscalyearsyncs/status"): {"get", "update", "patch"},
+        # blockOwnerDeletion on the children it owns (OwnerReferencesPermissionEnforcement).
+        (GROUP, "spirisconnections/finalizers"): {"update"},
+        (GROUP, "fiscalyearsyncs/finalizers"): {"update"},
         ("", "secrets"): {"get", "list", "watch", "update"},
         ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
         ("", "events"): {"create", "patch"},
@@ -36,6 +39,7 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
     },
     "web": {
         (GROUP, "spirisconnections"): {"get", "list"},
+        (GROUP, "spirisconnections/finalizers"): {"update"},
         ("", "secrets"): {"get", "create", "update"},
     },
     "sync": {
