@@ -39,6 +39,14 @@ class CallCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._per_endpoint: dict[str, EndpointCalls] = {}
+        #: Strings in answers whose NUL characters or lone surrogates were replaced (text_cleaning).
+        self.cleaned_texts = 0
+
+    def record_cleaned(self, count: int) -> None:
+        """Count strings cleaned in one parsed answer."""
+        if count:
+            with self._lock:
+                self.cleaned_texts += count
 
     def record(self, template: str, *, retry: bool = False) -> None:
         """Count one request about to be sent to `template`."""

@@ -29,6 +29,7 @@ from spiris_client.errors import RateLimited, SpirisApiError, SpirisUnavailable,
 from spiris_client.fields import Fields, loads
 from spiris_client.ratelimit import RateLimiter, endpoint_template
 from spiris_client.redaction import install_log_redaction, logger
+from spiris_client.text_cleaning import clean_tree
 from spiris_client.tokens import TokenProvider
 
 QueryParams = Mapping[str, str | int | bool | None]
@@ -124,11 +125,14 @@ class ApiTransport:
         response = self._send(self.url(path, params), endpoint_template(path), stream=False, timeout=timeout)
         content = response.content
         try:
-            return loads(content)
+            parsed = loads(content)
         except ValueError as exc:
             raise SpirisUnavailable(
                 f"Spiris answered {endpoint_template(path)} with a body that is not JSON", attempts=1
             ) from exc
+        cleaned, count = clean_tree(parsed)
+        self._counter.record_cleaned(count)
+        return cleaned
 
     @contextlib.contextmanager
     def stream(

@@ -448,6 +448,8 @@ class SyncRun:
                 checksums={
                     "listing": listing_info,
                     "vouchers_content_sha256": self._voucher_checksum(conn, fy_uuid),
+                    # Strings from Spiris with NUL or lone surrogates, stored with U+FFFD instead.
+                    "textCleaned": api.calls.cleaned_texts,
                 },
                 fiscal_year_id=fy_uuid,
             )
