@@ -12,13 +12,13 @@ outcome.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from spiris_connection import token_secret
+from spiris_connection.child_names import bounded_name, label_value
 
 from spiris_operator.settings import JobSettings
 
@@ -43,7 +43,6 @@ JOB_LABELS = {
     "app.kubernetes.io/managed-by": "spiris-operator",
 }
 TOKEN_MOUNT = "/var/run/spiris/token"
-_MAX_NAME = 63
 _EXIT_CODE = re.compile(r"exit code (\d+)")
 
 #: Worker exit codes (docs/architecture.md) → the outcome shown in status.
@@ -55,24 +54,21 @@ OUTCOMES = {
     4: "SpirisUnavailable",
     5: "StorageUnavailable",
     6: "Degraded",
+    7: "RunInProgress",
 }
 #: Outcomes a retry cannot fix: the Job fails at once instead of burning its backoffLimit.
 _FINAL_EXIT_CODES = [2, 3, 6]
 
 
 def job_name(fys_name: str, run: int) -> str:
-    """``{fys}-sync-{run}``, shortened with a hash when the FiscalYearSync's name is long (Job names ≤ 63)."""
-    suffix = f"-sync-{run}"
-    if len(fys_name) + len(suffix) <= _MAX_NAME:
-        return f"{fys_name}{suffix}"
-    digest = hashlib.sha256(fys_name.encode()).hexdigest()[:8]
-    keep = _MAX_NAME - len(suffix) - len(digest) - 1
-    return f"{fys_name[:keep].rstrip('-.')}-{digest}{suffix}"
+    """``{fys}-sync-{run}``, shortened with a hash when the FiscalYearSync's name is long (Job names ≤ 63, as
+    the ``job-name`` label of its pods)."""
+    return bounded_name(fys_name, f"-sync-{run}")
 
 
 def fys_job_selector(fys_name: str) -> str:
     """Label selector for all Jobs of one FiscalYearSync (``kubectl get jobs -l ...``)."""
-    return f"app.kubernetes.io/component=sync-job,{FYS_LABEL}={fys_name}"
+    return f"app.kubernetes.io/component=sync-job,{FYS_LABEL}={label_value(fys_name)}"
 
 
 def active_job_selector() -> str:
@@ -116,8 +112,8 @@ def build_job(
     name = job_name(fys_meta["name"], run)
     labels = {
         **JOB_LABELS,
-        token_secret.CONNECTION_LABEL: conn_meta["name"],
-        FYS_LABEL: fys_meta["name"],
+        token_secret.CONNECTION_LABEL: label_value(conn_meta["name"]),
+        FYS_LABEL: label_value(fys_meta["name"]),
         RUN_LABEL: str(run),
     }
     mode = str(spec.get("mode") or "Incremental").lower()

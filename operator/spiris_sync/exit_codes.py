@@ -22,6 +22,7 @@ class ExitCode(enum.IntEnum):
     SPIRIS_UNAVAILABLE = 4
     STORAGE_UNAVAILABLE = 5
     DEGRADED = 6
+    RUN_IN_PROGRESS = 7
 
 
 class SyncFailure(Exception):
@@ -62,3 +63,9 @@ class StorageUnavailable(SyncFailure):
     """Postgres or the object store could not be reached or kept failing."""
 
     exit_code = ExitCode.STORAGE_UNAVAILABLE
+
+
+class RunInProgress(SyncFailure):
+    """Another live run of the same company and fiscal year holds the run lock: nothing was done."""
+
+    exit_code = ExitCode.RUN_IN_PROGRESS

@@ -24,7 +24,7 @@ from spiris_client.downloads import Downloader
 from spiris_client.oauth import TokenSet
 from spiris_client.tokens import FileTokenProvider
 from spiris_store import errors as store_errors
-from spiris_store import ledger
+from spiris_store import ledger, run_lock
 from spiris_store.connection import connect
 from spiris_store.documents import DocumentStore, S3Settings
 from spiris_store.records import RunCounts, RunOutcome
@@ -36,6 +36,7 @@ from spiris_sync.exit_codes import (
     ConfigurationError,
     ConsentRequired,
     ExitCode,
+    RunInProgress,
     SpirisUnavailable,
     StorageUnavailable,
     SyncFailure,
@@ -184,6 +185,7 @@ class SyncRun:
         scopes = tuple((token.scope or "").split())
         with ExitStack() as stack:
             conn = stack.enter_context(_connection(self.settings.database_url))
+            self._hold_run_lock(stack)
             budget = PerThreadRateBudget(
                 self.settings.database_url,
                 client_id=self.settings.client_id,
@@ -282,6 +284,24 @@ class SyncRun:
         last_full = ledger.last_full_pass(conn, company_key=self.company_key, fiscal_year=self.fiscal_year)
         now = datetime.datetime.now(datetime.UTC)
         return last_full is None or now - last_full >= every
+
+    def _hold_run_lock(self, stack: ExitStack) -> None:
+        """One run per company and fiscal year: wait for a live one, else exit 7 without touching its run."""
+        try:
+            stack.enter_context(
+                run_lock.run_lock(
+                    self.settings.database_url,
+                    company_key=self.company_key,
+                    fiscal_year=self.fiscal_year,
+                    wait_seconds=self.settings.lock_wait_seconds,
+                )
+            )
+        except run_lock.RunInProgress as exc:
+            raise RunInProgress(
+                f"{exc}; this run did nothing (waited {self.settings.lock_wait_seconds} s)"
+            ) from None
+        except store_errors.StorageUnavailable as exc:
+            raise StorageUnavailable(f"Postgres is unavailable: {exc}") from None
 
     def _trigger(self) -> str:
         if self.settings.job_name:
