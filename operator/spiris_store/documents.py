@@ -175,7 +175,7 @@ class DocumentStore:
         already stored for this company are not uploaded again. S3 trouble raises `StorageUnavailable`."""
         if source not in DOCUMENT_SOURCES:
             raise ValueError(f"unknown document source {source!r}")
-        given_type = content_type or "application/octet-stream"
+        given_type = clean_content_type(content_type)
         with tempfile.SpooledTemporaryFile(max_size=self._spool_memory_bytes, dir=self._spool_dir) as spool:
             digest = hashlib.sha256()
             size = 0
@@ -212,7 +212,7 @@ class DocumentStore:
                     key,
                     spool,  # type: ignore[arg-type]  # SpooledTemporaryFile is a readable binary file
                     length=size,
-                    content_type=given_type if _MIME.match(given_type) else "application/octet-stream",
+                    content_type=given_type,
                     metadata=metadata,  # type: ignore[arg-type]
                     part_size=self._part_size,
                     num_parallel_uploads=1,  # one part in memory at a time
@@ -357,6 +357,18 @@ def _object_metadata(
     if spiris_invoice_id is not None:
         metadata["spiris-invoice-id"] = str(spiris_invoice_id)
     return metadata
+
+
+def clean_content_type(value: str | None) -> str:
+    """The media type Spiris declared, as stored (Postgres, S3): ``type/subtype`` lower-cased with its
+    parameters only when they are plain printable text; anything else (CR/LF, control characters, no type)
+    becomes ``application/octet-stream``. The bytes themselves are never trusted for this either way."""
+    text = (value or "").strip()
+    if not text or not _MIME.match(text):
+        return "application/octet-stream"
+    media, _, params = text.partition(";")
+    params = params.strip()
+    return f"{media.strip().lower()}; {params}" if params else media.strip().lower()
 
 
 def _header_safe(text: str) -> str:

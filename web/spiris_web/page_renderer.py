@@ -60,7 +60,7 @@ class PageRenderer:
             lang=language,
             other_lang=translate.other_language,
             product=self.product_name,
-            switch_url=f"{switch_path}?lang={translate.other_language}",
+            switch_url=f"{_local_path(switch_path)}?lang={translate.other_language}",
             **(context or {}),
         )
         response = HTMLResponse(html, status_code=status_code)
@@ -85,3 +85,9 @@ class PageRenderer:
             values=values,
             context={"outcome": outcome.value, "success": not outcome.is_failure, "details": values or {}},
         )
+
+
+def _local_path(path: str) -> str:
+    """A path of this site only: ``//evil.example`` or ``/\\evil.example`` (which browsers read as another
+    host) collapse to ``/evil.example``, so the language link can never leave the site."""
+    return "/" + path.lstrip("/\\")
