@@ -66,7 +66,8 @@ def kube_cluster() -> Iterator[LocalKube]:
     """The real control plane (etcd, kube-apiserver, kube-controller-manager; crds/ installed) and the node
     agent running its pods, once per session; `.admin_kubeconfig`, `.rest`, `.kubectl`."""
     binary = kubeplane_binary(source_dir=KUBEPLANE_SOURCE)
-    with LocalKube(binary=binary, crd_dir=CRDS) as kube:
+    # The audit log records who made each request: tests check components by their ServiceAccount's requests.
+    with LocalKube(binary=binary, crd_dir=CRDS, audit=True) as kube:
         yield kube
 
 

@@ -1,10 +1,12 @@
-"""The chart's own ServiceAccounts and RBAC installed on the local control plane, and a kubeconfig per component.
+"""The chart's own ServiceAccounts and RBAC installed on the local control plane, and a kubeconfig per
+component.
 
 Locally the operator and the web run as processes rather than pods, but never as admin: this renders the Helm
-chart (``helm-python-sdk``, the Helm Go SDK) with the given values, applies exactly its ServiceAccounts, Roles,
-ClusterRoles and bindings, and mints each component's token through the TokenRequest API, so every call the
-operator or the web makes is authorised by the chart's rules and nothing else — a missing verb fails here as it
-would in a cluster. The sync Jobs run as pods under the chart's sync ServiceAccount through the node agent.
+chart (``helm-python-sdk``, the Helm Go SDK) with the given values, applies exactly its ServiceAccounts,
+Roles, ClusterRoles and bindings, and mints each component's token through the TokenRequest API, so every call
+the operator or the web makes is authorised by the chart's rules and nothing else — a missing verb fails here
+as it would in a cluster. The sync Jobs run as pods under the chart's sync ServiceAccount through the node
+agent.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 TOKEN_SECONDS = 48 * 3600
 
 
-def render_chart(chart: Path, values: dict[str, Any], *, release: str, namespace: str) -> list[dict[str, Any]]:
+def render_chart(
+    chart: Path, values: dict[str, Any], *, release: str, namespace: str
+) -> list[dict[str, Any]]:
     """Every object the chart renders for ``values``, as ``helm template`` would."""
     import helm_python as helm
 
@@ -78,7 +82,10 @@ class ChartAccess:
         return str(self.kubeconfigs[component])
 
     def remove_cluster_objects(self, rest: KubeRest) -> None:
-        """Delete the release's cluster-scoped roles and bindings (namespaced ones go with their namespace)."""
+        """Delete the release's cluster-scoped roles and bindings.
+
+        Namespaced ones go with their namespace.
+        """
         for collection, name in self.cluster_objects:
             try:
                 rest.call("DELETE", f"{collection}/{name}", allow=(404,))
@@ -96,7 +103,10 @@ def install_chart_rbac(
     out_dir: Path,
     components: tuple[str, ...] = ("operator", "web"),
 ) -> ChartAccess:
-    """Apply the chart's RBAC for ``values`` and write ``out_dir/<component>.kubeconfig`` for ``components``."""
+    """Apply the chart's RBAC for ``values``.
+
+    Also write ``out_dir/<component>.kubeconfig`` for each of ``components``.
+    """
     objects = [obj for obj in render_chart(chart, values, release=release, namespace=namespace)
                if obj["kind"] in RBAC_KINDS]
     cluster_objects = []
@@ -109,20 +119,24 @@ def install_chart_rbac(
             apply(rest, obj, namespace=namespace)
             if not RBAC_KINDS[kind][2]:
                 cluster_objects.append((object_path(obj, namespace=namespace), obj["metadata"]["name"]))
-    accounts = {
-        obj["metadata"]["labels"][COMPONENT_LABEL]: obj["metadata"]["name"]
+    # The operator's and the web's accounts live in the release namespace, the sync account in each namespace
+    # whose Jobs it runs (the same name everywhere).
+    homes = {
+        obj["metadata"]["labels"][COMPONENT_LABEL]: (obj["metadata"].get("namespace") or namespace,
+                                                      obj["metadata"]["name"])
         for obj in objects
-        if obj["kind"] == "ServiceAccount" and (obj["metadata"].get("namespace") or namespace) == namespace
-        and COMPONENT_LABEL in (obj["metadata"].get("labels") or {})
+        if obj["kind"] == "ServiceAccount" and COMPONENT_LABEL in (obj["metadata"].get("labels") or {})
     }
+    accounts = {component: name for component, (_, name) in homes.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     kubeconfigs = {}
     credentials: KubeCredentials = rest.credentials
     for component in components:
-        token = rest.service_account_token(namespace, accounts[component], expiration_seconds=TOKEN_SECONDS)
+        home, account = homes[component]
+        token = rest.service_account_token(home, account, expiration_seconds=TOKEN_SECONDS)
         kubeconfigs[component] = write_kubeconfig(
             out_dir / f"{component}.kubeconfig",
             kubeconfig_document(server=credentials.server, ca_file=credentials.ca_file, user={"token": token},
                                 name=f"spiris-{component}", namespace=namespace))
-    return ChartAccess(release=release, namespace=namespace, service_accounts=accounts, kubeconfigs=kubeconfigs,
-                       cluster_objects=cluster_objects)
+    return ChartAccess(release=release, namespace=namespace, service_accounts=accounts,
+                       kubeconfigs=kubeconfigs, cluster_objects=cluster_objects)

@@ -5,8 +5,8 @@ its pods (the sync Jobs), the Spiris sandbox, the web component and the operator
 processes talking real HTTP to each other, configured through the same environment variables a cluster gives
 them (docs/architecture.md). The operator and the web authenticate as the chart's ServiceAccounts under the
 chart's RBAC (``chart_rbac``), never as admin. It also prepares the namespace the way an installer would (the
-database and S3 Secrets the sync Jobs reference), runs the schema migration, and applies a SpirisConnection. `make run`, `make demo` and the end-to-end test all use
-it, so what the test proves is what a person runs.
+database and S3 Secrets the sync Jobs reference), runs the schema migration, and applies a SpirisConnection.
+`make run`, `make demo` and the end-to-end test all use it, so what the test proves is what a person runs.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -37,6 +37,8 @@ from spiris_localstack.processes import (
     wait_until_ready,
 )
 from spiris_localstack.s3 import S3Server
+
+T = TypeVar("T")
 
 __all__ = ["LocalStack", "StackOptions"]
 
@@ -325,6 +327,8 @@ class LocalStack:
             found["postgres"] = self.postgres.pid
         if self.s3 is not None and self.s3.pid is not None:
             found["s3"] = self.s3.pid
+        if self.kube is not None:
+            found.update(self.kube.plane.pids())
         return found
 
     # --- the sandbox's seeded truth and the Kubernetes objects of the flow
@@ -372,7 +376,8 @@ class LocalStack:
         listed = self.kube.json("GET", f"{prefix}/namespaces/{self.options.namespace}/{plural}")
         return list(listed.get("items") or [])
 
-    def wait_for(self, check: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.5) -> Any:
+    def wait_for(self, check: Callable[[], T | None], *, timeout: float, what: str,
+                 interval: float = 0.5) -> T:
         """Poll `check` until it is truthy; a stopped component fails fast with its log's tail."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from spiris_connection import token_secret
+from spiris_connection.child_names import bounded_name
 
 __all__ = ["AUTO_LABEL", "child_name", "desired_children", "surplus_children"]
 
@@ -18,11 +19,12 @@ AUTO_LABEL = "spiris.senseworks.io/created-for-latest-years"
 
 
 def child_name(connection_name: str, start_date: str) -> str:
-    """``{connection}-{year}`` for calendar years, ``{connection}-{year}-{month}`` for broken years."""
+    """``{connection}-{year}`` for calendar years, ``{connection}-{year}-{month}`` for broken years
+    (hash-shortened to 63 characters for long connection names: the name is also a label value)."""
     year, month, day = start_date[:10].split("-")
     if (month, day) == ("01", "01"):
-        return f"{connection_name}-{year}"
-    return f"{connection_name}-{year}-{month}"
+        return bounded_name(connection_name, f"-{year}")
+    return bounded_name(connection_name, f"-{year}-{month}")
 
 
 def _latest(fiscal_years: Iterable[Mapping[str, Any]], count: int) -> list[Mapping[str, Any]]:

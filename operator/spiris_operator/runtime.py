@@ -95,7 +95,6 @@ def _reconciliation(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(sie4, dict):
         sie4_differences = sum(int(sie4.get(k) or 0) for k in ("missingInCopy", "extraInCopy", "differing"))
         result["differences"] = count + sie4_differences
-        # Pruned until the CRD declares status.reconciliation.sie4; the Reconciled message carries it too.
         result["sie4"] = {
             "equal": bool(sie4.get("equal")),
             "matched": int(sie4.get("matched") or 0) + int(sie4.get("matchedInOtherRowOrder") or 0),

@@ -2,7 +2,8 @@
 
 A real Chromium gives consent through our pages and the sandbox's login, company picker and consent dialog;
 the real operator turns the connection Ready, creates the FiscalYearSyncs for the two latest years and runs
-the real worker in Jobs (local Job runner) against real Postgres and SeaweedFS. The test then checks the rows
+the real worker in Jobs — created by the real Job controller of the real control plane, run by the node
+agent under the chart's sync ServiceAccount — against real Postgres and SeaweedFS. The test then checks the rows
 in Postgres against the sandbox's seeded truth, the bytes in S3 against their recorded sha256, the CR
 statuses and the Job outcomes; changes vouchers in the sandbox; and waits for the next *scheduled* run to be
 an incremental one that picks the change up. Finally: nothing it started is left running.
@@ -11,6 +12,7 @@ an incremental one that picks the change up. Finally: nothing it started is left
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -28,7 +30,9 @@ from spiris_localstack.local_flow import (
     watch_syncs,
 )
 from spiris_localstack.processes import pid_alive
+from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.stack import LocalStack, StackOptions
+from testkit.paths import CHART, CRDS, KUBEPLANE_SOURCE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -50,6 +54,9 @@ def stack() -> Iterator[LocalStack]:
         schedule_jitter=0.0,
         namespace="e2e",
         connection_name="e2e-company",
+        crd_dir=CRDS,
+        chart_dir=CHART,
+        kubeplane=kubeplane_binary(source_dir=KUBEPLANE_SOURCE),
     )
     started = LocalStack(options=options)
     with started:
@@ -128,6 +135,16 @@ def test_demo_flow_then_scheduled_incremental_sync(stack: LocalStack) -> None:
         conditions = {c["type"]: c["status"] for c in job["status"].get("conditions") or []}
         assert conditions.get("Complete") == "True", job["status"]
         assert job["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+    # What a platform team sees with the same-version kubectl against the real API server.
+    assert stack.kube is not None
+    kubectl = [str(stack.kube.kubectl), "--kubeconfig", stack.kube.admin_kubeconfig, "-n", "e2e"]
+    shown = subprocess.run([*kubectl, "get", "spc,fys"], capture_output=True, text=True, timeout=30, check=True)
+    assert "e2e-company" in shown.stdout and shown.stdout.count("Succeeded") == 2, shown.stdout
+    job_name = jobs[0]["metadata"]["name"]
+    logs = subprocess.run([*kubectl, "logs", f"job/{job_name}"], capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert logs.returncode == 0 and logs.stdout.strip(), logs.stderr
 
     # Change data in Spiris: the next *scheduled* run must be incremental and pick it up.
     latest = max(progress.summaries.values(), key=lambda s: s.start)

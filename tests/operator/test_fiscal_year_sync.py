@@ -42,14 +42,14 @@ def _phase(kube: KubeApi, namespace: str, name: str) -> str:
 
 
 def _ready_connection(
-    kube: KubeApi, namespace: str, sandbox: SandboxServer, spec: dict[str, Any]
+    kube: KubeApi, namespace: str, sandbox: SandboxServer, spec: dict[str, Any], name: str = "acme"
 ) -> dict[str, Any]:
-    connection = create_connection(kube, namespace, "acme", spec)
+    connection = create_connection(kube, namespace, name, spec)
     token = consent_token(sandbox.url)
     store_consent(kube, connection, token)
     wait_for(
         lambda: (
-            condition(kube.get_custom("spirisconnections", namespace, "acme"), "Ready").get("status")
+            condition(kube.get_custom("spirisconnections", namespace, name), "Ready").get("status")
             == "True"
         ),
         what="connection Ready",
@@ -327,3 +327,31 @@ def test_missing_or_unready_connection_is_a_condition_not_a_crash(
     assert "PendingConsent" in condition(not_ready, "Ready")["message"]
     assert not kube.list_jobs(kube_namespace, selector=JOBS)
     assert "Traceback" not in operator.output
+
+
+def test_the_longest_allowed_connection_name_syncs_end_to_end(
+    kube: KubeApi,
+    kube_namespace: str,
+    sandbox: SandboxServer,
+    start_operator,
+    spiris_env,
+    sync_stack,
+    kube_node,
+) -> None:
+    """63 characters, the CRD's maximum: every child name and label value stays within Kubernetes' limits."""
+    name = "a-client-company-with-a-long-name-" + "x" * 29
+    assert len(name) == 63
+    start_operator(**spiris_env, **sync_stack)
+    _ready_connection(kube, kube_namespace, sandbox, {"sync": {"latestFiscalYears": 1}}, name=name)
+    child = wait_for(lambda: next(iter(kube.list_custom("fiscalyearsyncs", kube_namespace)), None),
+                     what="the FiscalYearSync of the latest year")
+    child_name = child["metadata"]["name"]
+    assert len(child_name) <= 63 and child_name.endswith("-2025")
+    wait_for(lambda: _phase(kube, kube_namespace, child_name) in {"Succeeded", "Degraded"}, timeout=100,
+             what="the long-named year to sync")
+    jobs = kube.list_jobs(kube_namespace, selector=JOBS)
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert len(job["metadata"]["name"]) <= 63
+    assert all(len(value) <= 63 for value in job["metadata"]["labels"].values())
+    assert job["metadata"]["labels"]["spiris.senseworks.io/connection"] == name

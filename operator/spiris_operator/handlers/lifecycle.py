@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
+from spiris_connection import token_secret
 
 from spiris_operator.runtime import build_runtime
 from spiris_operator.settings import OperatorSettings
@@ -33,6 +34,8 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         settings.posting.enabled = True
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 60
+        # Only token Secrets stream in, filtered by the API server: not every Secret of every watched namespace.
+        settings.watching.label_selectors["v1", "secrets"] = token_secret.selector()
         settings.networking.request_timeout = 30
         # Reconciles run in threads (blocking clients); one slow call must not starve the others.
         asyncio.get_running_loop().set_default_executor(
