@@ -2,12 +2,12 @@
 
 All objects are created first (1,000 connections, two FiscalYearSyncs each), then a real `spiris-operator`
 process starts on the populated cluster — the worst case, an operator restart — authenticated as the chart's
-operator ServiceAccount under the chart's RBAC. Measured: the time until every object shows its steady status (a
-connection: phase PendingConsent with a consent link; a FiscalYearSync: phase Pending, Ready=False with reason
-ConnectionNotReady), the Kubernetes API requests the operator made until then (and in an idle window after, which
-shows what the steady state costs), and the operator's peak RSS (its `VmHWM`, sampled from /proc until it exits).
-Requests are counted from the API server's own audit log (one line per request, with the user who made it), so
-the benchmark driver's requests are left out by identity.
+operator ServiceAccount under the chart's RBAC. Measured: the time until every object shows its steady status
+(a connection: phase PendingConsent with a consent link; a FiscalYearSync: phase Pending, Ready=False with
+reason ConnectionNotReady), the Kubernetes API requests the operator made until then (and in an idle window
+after, which shows what the steady state costs), and the operator's peak RSS (its `VmHWM`, sampled from /proc
+until it exits). Requests are counted from the API server's own audit log (one line per request, with the user
+who made it), so the benchmark driver's requests are left out by identity.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from context import Context
 from harness import BIN, PeakRss
 from spiris_localstack.chart_rbac import install_chart_rbac
 from spiris_localstack.kube_binary import kubeplane_binary
-from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.kube_client import KubeRest
+from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,8 @@ class AuditCounter:
                 if event.get("user", {}).get("username") != self.username:
                     continue
                 ref = event.get("objectRef") or {}
-                resource = ref.get("resource", "other") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+                subresource = f"/{ref['subresource']}" if ref.get("subresource") else ""
+                resource = ref.get("resource", "other") + subresource
                 found[f"{event.get('verb', '?').upper()} {resource}"] += 1
         return found
 
@@ -135,8 +136,8 @@ def run(ctx: Context) -> dict[str, Any]:
     try:
         for namespace in (RELEASE_NAMESPACE, NAMESPACE):
             kube.create_namespace(namespace)
-        access = install_chart_rbac(rest=kube.rest, chart=ROOT / "charts" / "spiris-operator", values=CHART_VALUES,
-                                    release="spiris", namespace=RELEASE_NAMESPACE,
+        access = install_chart_rbac(rest=kube.rest, chart=ROOT / "charts" / "spiris-operator",
+                                    values=CHART_VALUES, release="spiris", namespace=RELEASE_NAMESPACE,
                                     out_dir=ctx.services.work_dir / "rbac", components=("operator",))
         counter = AuditCounter(kube.plane.audit_log,
                                f"system:serviceaccount:{RELEASE_NAMESPACE}:{access.service_accounts['operator']}")
@@ -146,7 +147,8 @@ def run(ctx: Context) -> dict[str, Any]:
         create_seconds = time.perf_counter() - began
         counter.mark()
         with log_path.open("wb") as log:
-            process = subprocess.Popen([str(BIN / "spiris-operator")], env=_operator_env(access.kubeconfig("operator")),
+            process = subprocess.Popen([str(BIN / "spiris-operator")],
+                                       env=_operator_env(access.kubeconfig("operator")),
                                        stdout=log, stderr=subprocess.STDOUT)
         rss = PeakRss(process.pid)
         started = time.perf_counter()

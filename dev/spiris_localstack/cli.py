@@ -1,14 +1,14 @@
 """`spiris-local`: the README's run command (`make run`) and its automated twin (`make demo`).
 
-`spiris-local run` starts the whole product on this machine — PostgreSQL, S3, the real Kubernetes control plane
-with the node agent running its pods, the Spiris sandbox, the web component and the operator — applies a SpirisConnection with
-`sync.latestFiscalYears: 2`, prints the consent link, kubeconfig, Postgres DSN and S3 endpoint, and follows
-the syncs until Ctrl-C. `spiris-local demo` does the same with a headless browser giving consent, checks the
-stored ledger and documents against the sandbox's seeded truth, and exits 0 only when everything matches.
-`spiris-local kube --dir DIR` starts the control plane and its node alone, writes DIR/kubeconfig, prints
-`kubeconfig: <path>` and then `ready`, and runs until SIGINT/SIGTERM. Everything started is stopped by PID on
-the way out, whatever happens. The repository's parts are given on the command line (`--crds`, `--chart`,
-`--kubeplane` or `--kubeplane-src`); `make` passes them.
+`spiris-local run` starts the whole product on this machine — PostgreSQL, S3, the real Kubernetes control
+plane with the node agent running its pods, the Spiris sandbox, the web component and the operator — applies a
+SpirisConnection with `sync.latestFiscalYears: 2`, prints the consent link, kubeconfig, Postgres DSN and S3
+endpoint, and follows the syncs until Ctrl-C. `spiris-local demo` does the same with a headless browser giving
+consent, checks the stored ledger and documents against the sandbox's seeded truth, and exits 0 only when
+everything matches. `spiris-local kube --dir DIR` starts the control plane and its node alone, writes
+DIR/kubeconfig, prints `kubeconfig: <path>` and then `ready`, and runs until SIGINT/SIGTERM. Everything
+started is stopped by PID on the way out, whatever happens. The repository's parts are given on the command
+line (`--crds`, `--chart`, `--kubeplane` or `--kubeplane-src`); `make` passes them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from pathlib import Path
 from types import FrameType
 
 from spiris_localstack.flow_report import compare_with_truth, verify_objects
+from spiris_localstack.kube_binary import kubeplane_binary
+from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.local_flow import (
     FlowProgress,
     banner,
@@ -28,8 +30,6 @@ from spiris_localstack.local_flow import (
     wait_for_ready,
     watch_syncs,
 )
-from spiris_localstack.kube_binary import kubeplane_binary
-from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.processes import MissingBinaryError, ServiceStartError
 from spiris_localstack.stack import LocalStack, StackOptions
 
@@ -177,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         _add_repository_parts(cmd)
     kube = sub.add_parser("kube", help="the Kubernetes control plane and its node alone")
-    kube.add_argument("--dir", required=True, help="where the plane keeps its state; DIR/kubeconfig is written")
+    kube.add_argument(
+        "--dir", required=True, help="where the plane keeps its state; DIR/kubeconfig is written"
+    )
     _add_repository_parts(kube, chart=False)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)

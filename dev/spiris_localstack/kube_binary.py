@@ -1,8 +1,8 @@
 """Where the control plane's ``kubeplane`` binary comes from: a given path, or a build of ``dev/kubeplane``.
 
 The binary is built once per machine and cached outside the checkout, keyed by its inputs, by
-``dev/kubeplane/build.sh`` (a cold build takes a few minutes; its progress goes to the terminal). Callers name the
-binary (``SPIRIS_KUBEPLANE``) or the Go module's folder; nothing here guesses where the checkout is.
+``dev/kubeplane/build.sh`` (a cold build takes a few minutes; its progress goes to the terminal). Callers name
+the binary (``SPIRIS_KUBEPLANE``) or the Go module's folder; nothing here guesses where the checkout is.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ HINT = "Go 1.26 (the machines have it) and run `bash dev/kubeplane/build.sh`, or
 
 
 def kubeplane_binary(*, binary: str | Path | None = None, source_dir: str | Path | None = None) -> Path:
-    """The kubeplane binary: ``binary``, else ``$SPIRIS_KUBEPLANE``, else built (or reused) from ``source_dir``."""
+    """The kubeplane binary.
+
+    ``binary``, else ``$SPIRIS_KUBEPLANE``, else built (or reused) from ``source_dir``.
+    """
     given = binary or os.environ.get(ENV)
     if given:
         path = Path(given)

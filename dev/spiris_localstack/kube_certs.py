@@ -1,10 +1,10 @@
 """The local control plane's PKI: one CA, the serving and client certificates, the service-account key pair.
 
 A real API server authenticates by client certificate (the admin is ``O=system:masters``, the controller
-manager ``CN=system:kube-controller-manager``) and by service-account tokens it signs itself, and it serves TLS
-for 127.0.0.1 and the in-cluster names a pod would use. Everything is made afresh per control plane with the
-``cryptography`` package, written as PEM files into the plane's directory (private keys ``0600``), and never
-leaves the machine.
+manager ``CN=system:kube-controller-manager``) and by service-account tokens it signs itself, and it serves
+TLS for 127.0.0.1 and the in-cluster names a pod would use. Everything is made afresh per control plane with
+the ``cryptography`` package, written as PEM files into the plane's directory (private keys ``0600``), and
+never leaves the machine.
 """
 
 from __future__ import annotations
@@ -120,8 +120,10 @@ def make_pki(directory: Path) -> PlanePki:
     ca.cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     _write_key(ca.key, ca_key)
 
-    def issue(stem: str, subject: x509.Name, **kwargs: object) -> KeyPair:
-        return _issue(directory, stem, ca_cert=ca_cert, ca_key=ca_key, subject=subject, **kwargs)  # type: ignore[arg-type]
+    def issue(stem: str, subject: x509.Name, *, server: bool, client: bool,
+              names: tuple[str, ...] = (), addresses: tuple[str, ...] = ()) -> KeyPair:
+        return _issue(directory, stem, ca_cert=ca_cert, ca_key=ca_key, subject=subject,
+                      server=server, client=client, names=names, addresses=addresses)
 
     sa_key = _key()
     sa_private = directory / "service-account.key"
@@ -136,7 +138,8 @@ def make_pki(directory: Path) -> PlanePki:
         admin=issue("admin", _name("spiris-local-admin", "system:masters"), server=False, client=True),
         controller_manager=issue("controller-manager", _name("system:kube-controller-manager"),
                                  server=False, client=True),
-        kubelet_client=issue("apiserver-kubelet-client", _name("kube-apiserver-kubelet-client", "system:masters"),
+        kubelet_client=issue("apiserver-kubelet-client",
+                             _name("kube-apiserver-kubelet-client", "system:masters"),
                              server=False, client=True),
         kubelet_serving=issue("kubelet", _name("system:node:spiris-local-node", "system:nodes"),
                               server=True, client=False, names=("localhost",), addresses=("127.0.0.1",)),

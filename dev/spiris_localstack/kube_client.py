@@ -1,8 +1,8 @@
 """A small synchronous REST client for the local stack's own Kubernetes calls (node agent, fixtures).
 
 The product talks to Kubernetes through the official client; the dev tooling needs only a handful of raw calls
-(bind a pod, patch a status, stream a watch, request a token) and must not depend on the product's packages, so
-it uses httpx with the plane's CA and a client certificate or bearer token.
+(bind a pod, patch a status, stream a watch, request a token) and must not depend on the product's packages,
+so it uses httpx with the plane's CA and a client certificate or bearer token.
 """
 
 from __future__ import annotations
@@ -92,12 +92,16 @@ class KubeRest:
 
     def service_account_token(self, namespace: str, name: str, *, audiences: list[str] | None = None,
                               expiration_seconds: int = 3600, bound_pod: JsonObj | None = None) -> str:
-        """A TokenRequest for ServiceAccount ``namespace/name`` (bound to a pod when given, as a kubelet does)."""
+        """A TokenRequest for ServiceAccount ``namespace/name``.
+
+        The token is bound to ``bound_pod`` when given, as a kubelet does.
+        """
         spec: JsonObj = {"expirationSeconds": expiration_seconds}
         if audiences:
             spec["audiences"] = audiences
         if bound_pod is not None:
-            spec["boundObjectRef"] = {"apiVersion": "v1", "kind": "Pod", "name": bound_pod["metadata"]["name"],
+            spec["boundObjectRef"] = {"apiVersion": "v1", "kind": "Pod",
+                                      "name": bound_pod["metadata"]["name"],
                                       "uid": bound_pod["metadata"]["uid"]}
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
         result = self.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token", body=body)

@@ -1,9 +1,10 @@
 """The local Kubernetes: the real control plane plus the node agent, started and stopped as one service.
 
-``LocalKube`` is what ``spiris-local kube``, ``make run``/``demo``/``bench`` and the test fixtures start: etcd,
-kube-apiserver and kube-controller-manager (``kube_plane``) with the CRDs installed and Established, and one Ready
-node whose pods run as local processes (``node_agent``). ``bin/kubectl`` in its directory is the same-version
-kubectl (the multi-call binary called by that name), and ``admin_kubeconfig`` the ``system:masters`` kubeconfig.
+``LocalKube`` is what ``spiris-local kube``, ``make run``/``demo``/``bench`` and the test fixtures start:
+etcd, kube-apiserver and kube-controller-manager (``kube_plane``) with the CRDs installed and Established, and
+one Ready node whose pods run as local processes (``node_agent``). ``bin/kubectl`` in its directory is the
+same-version kubectl (the multi-call binary called by that name), and ``admin_kubeconfig`` the
+``system:masters`` kubeconfig.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 All three come from the one ``kubeplane`` binary built from Kubernetes' own Go modules (``dev/kubeplane``), so
 the tests and ``make run`` meet what a cluster does: CRD schema validation and CEL rules, admission (with
 ``OwnerReferencesPermissionEnforcement`` as OpenShift runs it), RBAC with ``Node,RBAC`` authorization, service
-account tokens, the Job controller, the garbage collector and the namespace controller. Each component listens on
-a free loopback port, is waited for until ready and is stopped by PID. There is no kubelet: ``node_agent`` stands
-in for one. ``ControlPlane.admin_kubeconfig`` is a client-certificate (``system:masters``) kubeconfig that
-kubectl, the kubernetes client and Kopf all accept.
+account tokens, the Job controller, the garbage collector and the namespace controller. Each component listens
+on a free loopback port, is waited for until ready and is stopped by PID. There is no kubelet: ``node_agent``
+stands in for one. ``ControlPlane.admin_kubeconfig`` is a client-certificate (``system:masters``) kubeconfig
+that kubectl, the kubernetes client and Kopf all accept.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import ssl
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,10 @@ CONTROLLERS = (
     "pod-garbage-collector-controller", "ttl-after-finished-controller", "deployment-controller",
     "replicaset-controller", "disruption-controller",
 )
-ADMISSION_PLUGINS = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "OwnerReferencesPermissionEnforcement",
-                     "DefaultStorageClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook",
-                     "MutatingAdmissionWebhook", "PodSecurity")
+ADMISSION_PLUGINS = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction",
+                     "OwnerReferencesPermissionEnforcement", "DefaultStorageClass",
+                     "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "MutatingAdmissionWebhook",
+                     "PodSecurity")
 
 
 def kubeconfig_document(*, server: str, ca_file: Path, user: dict[str, str], name: str = "spiris-local",
@@ -72,12 +73,14 @@ class ControlPlane(Service):
     """etcd + kube-apiserver + kube-controller-manager from ``binary``; ``.server``, ``.admin_kubeconfig``."""
 
     def __init__(self, *, binary: str | Path, crd_dir: str | Path | None = None,
-                 base_dir: str | Path | None = None, start_timeout: float = 180.0, audit: bool = False) -> None:
+                 base_dir: str | Path | None = None, start_timeout: float = 180.0,
+                 audit: bool = False) -> None:
         self.binary = Path(binary)
         self.crd_dir = Path(crd_dir) if crd_dir is not None else None
         self.requested_dir = Path(base_dir) if base_dir is not None else None
         self.start_timeout = start_timeout
-        #: Write the API server's audit log (one JSON line per request, who and what): benchmarks count with it.
+        #: Write the API server's audit log (one JSON line per request, who and what): benchmarks count
+        #: with it.
         self.audit = audit
         self.base_dir: Path | None = None
         self.pki: PlanePki | None = None
@@ -170,10 +173,10 @@ class ControlPlane(Service):
         self.processes[component] = process
         return process
 
-    def _wait(self, component: str, check: Any) -> None:
+    def _wait(self, component: str, check: Callable[[], bool]) -> None:
         try:
-            wait_until_ready(check, timeout=self.start_timeout, what=component, process=self.processes[component],
-                             interval=0.2)
+            wait_until_ready(check, timeout=self.start_timeout, what=component,
+                             process=self.processes[component], interval=0.2)
         except ServiceStartError as exc:
             tail = self.log_path(component).read_text(errors="replace")[-2000:]
             raise ServiceStartError(f"{exc}\n--- {component} log (tail) ---\n{tail}") from exc
@@ -230,8 +233,8 @@ class ControlPlane(Service):
         policy.write_text(yaml.safe_dump({
             "apiVersion": "audit.k8s.io/v1", "kind": "Policy",
             "omitStages": ["RequestReceived", "ResponseStarted"], "rules": [{"level": "Metadata"}]}))
-        return [f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}", "--audit-log-format=json",
-                "--audit-log-mode=blocking", "--audit-log-maxsize=0"]
+        return [f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json", "--audit-log-mode=blocking", "--audit-log-maxsize=0"]
 
     def _start_controller_manager(self) -> None:
         pki = self._pki()
@@ -266,8 +269,12 @@ class ControlPlane(Service):
 
     def install_crds(self, files: Sequence[Path]) -> None:
         """Create (or replace) each CRD in ``files`` and wait until every one is Established."""
-        self.install_crds_documents([document for path in files for document in yaml.safe_load_all(path.read_text())
-                                     if document and document.get("kind") == "CustomResourceDefinition"])
+        self.install_crds_documents([
+            document
+            for path in files
+            for document in yaml.safe_load_all(path.read_text())
+            if document and document.get("kind") == "CustomResourceDefinition"
+        ])
 
     def install_crds_documents(self, documents: Sequence[dict[str, Any]]) -> None:
         """Create (or replace) each CRD document and wait until every one is Established."""
@@ -286,8 +293,9 @@ class ControlPlane(Service):
                 raise ServiceStartError(f"CRD {name} refused by the API server: {response.text[:500]}")
         for name in names:
             def established(crd: str = name) -> bool:
-                status = self.request(
-                    "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}").json().get("status", {})
+                response = self.request(
+                    "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}")
+                status = response.json().get("status", {})
                 return any(c.get("type") == "Established" and c.get("status") == "True"
                            for c in status.get("conditions") or [])
 

@@ -66,11 +66,12 @@ def banner(stack: LocalStack, consent_url: str, *, login: tuple[str, str]) -> li
         "Spiris operator — local flow is up",
         f"  consent link   {consent_url}",
         f"  sandbox login  {login[0]} / {login[1]}  (pick «{stack.options.company}» in the company picker)",
-        f"  kubectl        export KUBECONFIG={stack.kube.admin_kubeconfig} PATH={stack.kube.kubectl.parent}:$PATH",
+        f"  kubectl        export KUBECONFIG={stack.kube.admin_kubeconfig} "
+        f"PATH={stack.kube.kubectl.parent}:$PATH",
         f"                 kubectl -n {ns} get spc,fys     (wait: kubectl -n {ns} wait spc/"
         f"{stack.options.connection_name} --for=condition=Ready)",
-        f"                 (kubectl {stack.kube.plane.version}, the control plane's own; a real API server on "
-        f"{stack.kube.plane.server})",
+        f"                 (kubectl {stack.kube.plane.version}, the control plane's own; "
+        f"a real API server on {stack.kube.plane.server})",
         f"  Postgres       {stack.postgres.dsn}   (schema spiris)",
         f"  S3             http://{stack.s3.endpoint}  bucket {stack.options.bucket}  "
         f"access key {stack.s3.access_key}  secret key {stack.s3.secret_key}",

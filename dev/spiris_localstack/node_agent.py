@@ -2,12 +2,12 @@
 
 No kubelet runs on these machines, so, as kwok does for status but really running the work, this registers one
 Ready Node, binds every unscheduled pod to it (there is no scheduler) and runs each bound pod's containers as
-local processes (``pod_process``) with their env (``pod_env``) and volumes (``pod_volumes``). It reports what a
-kubelet reports — ``phase``, ``conditions`` (``Ready`` from an ``httpGet`` readiness probe when one is set),
+local processes (``pod_process``) with their env (``pod_env``) and volumes (``pod_volumes``). It reports what
+a kubelet reports — ``phase``, ``conditions`` (``Ready`` from an ``httpGet`` readiness probe when one is set),
 ``containerStatuses`` with ``running``/``terminated`` states, exit codes and restart counts — so the real Job,
 ReplicaSet and garbage-collector controllers decide what happens next (``podFailurePolicy`` included).
-``restartPolicy`` is honoured with a short back-off. Deleting a pod sends SIGTERM, then SIGKILL after its grace
-period, then removes the pod object as a kubelet does. Container logs are kept per run and served to
+``restartPolicy`` is honoured with a short back-off. Deleting a pod sends SIGTERM, then SIGKILL after its
+grace period, then removes the pod object as a kubelet does. Container logs are kept per run and served to
 ``kubectl logs`` by ``kubelet_logs``. Liveness probes are not run; exec readiness probes count as ready.
 
 All state is in one control thread fed by a pod watch, so nothing here needs a lock beyond the queue.
@@ -27,9 +27,8 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -87,7 +86,7 @@ class PodRun:
     start_time: str | None = None
     kill_at: float | None = None
     terminating: bool = False
-    reported: Any = None
+    reported: JsonObj | None = None
     refreshed_at: float = 0.0
     deleted: bool = False
     pending_reason: str | None = None
@@ -143,8 +142,8 @@ class NodeAgent(Service):
     def start(self) -> NodeAgent:
         self.work_dir = self.requested_dir or Path(tempfile.mkdtemp(prefix="spiris-node-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        # Volumes live outside /tmp whatever the work dir: pods mount their emptyDir over /tmp, which would hide
-        # the sources of their other volumes from the bind mounts that follow.
+        # Volumes live outside /tmp whatever the work dir: pods mount their emptyDir over /tmp, which would
+        # hide the sources of their other volumes from the bind mounts that follow.
         self.volume_root = Path(tempfile.mkdtemp(prefix="spiris-node-volumes-", dir="/var/tmp"))
         self._rest = KubeRest(self.credentials)
         self._log_server = KubeletLogServer(lookup=self._log_lookup, cert=self.serving_cert,
@@ -215,8 +214,9 @@ class NodeAgent(Service):
         rest = self._api()
         body = {"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": self.node_name,
-                             "labels": {"kubernetes.io/hostname": self.node_name, "kubernetes.io/os": "linux",
-                                        "kubernetes.io/arch": "amd64", "spiris.senseworks.io/local-node": "true"}}}
+                             "labels": {"kubernetes.io/hostname": self.node_name,
+                                        "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                                        "spiris.senseworks.io/local-node": "true"}}}
         rest.call("POST", "/api/v1/nodes", body=body, allow=(409,))
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 1024
         resources = {"cpu": str(os.cpu_count() or 1), "memory": f"{memory}Ki", "pods": "250",
@@ -249,9 +249,11 @@ class NodeAgent(Service):
                 self._events.put({"type": "LISTED"})
                 version = listing["metadata"]["resourceVersion"]
                 while not self._stopping.is_set():
-                    for event in self._api().watch("/api/v1/pods", resource_version=version, timeout_seconds=30):
+                    events = self._api().watch("/api/v1/pods", resource_version=version, timeout_seconds=30)
+                    for event in events:
                         if event["type"] == "ERROR":
-                            raise KubeRequestError("WATCH", "/api/v1/pods", int(event["object"].get("code", 0)),
+                            raise KubeRequestError("WATCH", "/api/v1/pods",
+                                                   int(event["object"].get("code", 0)),
                                                    str(event["object"].get("message")))
                         version = event["object"]["metadata"]["resourceVersion"]
                         if event["type"] != "BOOKMARK":
@@ -366,8 +368,8 @@ class NodeAgent(Service):
             log_path = root / f"{spec['name']}.log"
             self.logs.setdefault((meta["namespace"], meta["name"]), []).append((spec["name"], log_path))
             containers.append(ContainerRun(spec=spec, log_path=log_path))
-        return PodRun(pod=pod, root=root, volumes=PodVolumes(pod, rest=self._api(), root=volumes_dir, owner=owner),
-                      containers=containers)
+        volumes = PodVolumes(pod, rest=self._api(), root=volumes_dir, owner=owner)
+        return PodRun(pod=pod, root=root, volumes=volumes, containers=containers)
 
     def _identity(self, pod: JsonObj, container: JsonObj) -> Identity:
         if not self.enforce_security_context:
@@ -385,7 +387,8 @@ class NodeAgent(Service):
             self._begin_termination(run)
         if not run.started and not run.terminating:
             self._try_start(run)
-        elif run.started and not run.terminating and time.monotonic() - run.refreshed_at >= self.refresh_interval:
+        elif (run.started and not run.terminating
+              and time.monotonic() - run.refreshed_at >= self.refresh_interval):
             run.refreshed_at = time.monotonic()
             with contextlib.suppress(KubeRequestError, httpx.HTTPError):
                 run.volumes.refresh()
@@ -406,7 +409,8 @@ class NodeAgent(Service):
             commands = []
             for container in run.containers:
                 env = container_env(run.pod, container.spec, rest=self._api(), base=self._base_env(),
-                                    api_host="127.0.0.1", api_port=int(self.credentials.server.rsplit(":", 1)[1]))
+                                    api_host="127.0.0.1",
+                                    api_port=int(self.credentials.server.rsplit(":", 1)[1]))
                 commands.append((container, env))
         except PendingDependency as exc:
             run.pending_reason = str(exc)
@@ -419,13 +423,16 @@ class NodeAgent(Service):
         for container, env in commands:
             self._launch(run, container, env, dirs)
 
-    def _launch(self, run: PodRun, container: ContainerRun, env: dict[str, str], dirs: dict[str, Path]) -> None:
+    def _launch(self, run: PodRun, container: ContainerRun, env: dict[str, str],
+                dirs: dict[str, Path]) -> None:
         spec = container.spec
         argv = [*(spec.get("command") or []), *(spec.get("args") or [])]
         argv = [expand(part, env) for part in argv]
         if not argv:
-            container.waiting = {"reason": "CreateContainerError",
-                                 "message": "no command: this node runs local processes, not image entrypoints"}
+            container.waiting = {
+                "reason": "CreateContainerError",
+                "message": "no command: this node runs local processes, not image entrypoints",
+            }
             container.terminated = {"exitCode": 128, "reason": "CreateContainerError", "finishedAt": now()}
             return
         if container.log_path.exists() and container.log_path.stat().st_size:
@@ -450,13 +457,15 @@ class NodeAgent(Service):
             policy = run.pod["spec"].get("restartPolicy", "Always")
             if not run.terminating and (policy == "Always" or (policy == "OnFailure" and code != 0)):
                 container.restart_at = time.monotonic() + min(RESTART_BACKOFF_MAX, 2.0 ** container.restarts)
-        if container.restart_at is not None and time.monotonic() >= container.restart_at and not run.terminating:
+        if (container.restart_at is not None and time.monotonic() >= container.restart_at
+                and not run.terminating):
             container.restart_at = None
             container.last_terminated = container.terminated
             container.restarts += 1
             try:
                 env = container_env(run.pod, container.spec, rest=self._api(), base=self._base_env(),
-                                    api_host="127.0.0.1", api_port=int(self.credentials.server.rsplit(":", 1)[1]))
+                                    api_host="127.0.0.1",
+                                    api_port=int(self.credentials.server.rsplit(":", 1)[1]))
             except PendingDependency as exc:
                 container.restart_at = time.monotonic() + RESTART_BACKOFF_MAX
                 container.waiting = {"reason": "CreateContainerConfigError", "message": str(exc)}
@@ -477,8 +486,8 @@ class NodeAgent(Service):
             return
         port = http.get("port")
         if isinstance(port, str):
-            port = next((p["containerPort"] for p in container.spec.get("ports") or [] if p.get("name") == port),
-                        None)
+            port = next((p["containerPort"] for p in container.spec.get("ports") or []
+                         if p.get("name") == port), None)
         scheme = str(http.get("scheme", "HTTP")).lower()
         try:
             response = httpx.get(f"{scheme}://127.0.0.1:{port}{http.get('path', '/')}", timeout=1.0,
@@ -549,7 +558,8 @@ class NodeAgent(Service):
                                      "message": f"back-off restarting failed container {container.name}"}}
             else:
                 state = {"waiting": container.waiting or {"reason": "ContainerCreating"}}
-            entry: JsonObj = {"name": container.name, "state": state, "ready": container.ready and container.running,
+            entry: JsonObj = {"name": container.name, "state": state,
+                              "ready": container.ready and container.running,
                               "restartCount": container.restarts, "image": container.spec.get("image", ""),
                               "imageID": "", "started": container.running}
             if container.process is not None:
@@ -561,7 +571,8 @@ class NodeAgent(Service):
                     and not c.running]
         if run.started and len(finished) == len(run.containers) and (
                 run.terminating or run.pod["spec"].get("restartPolicy", "Always") != "Always"):
-            phase = "Succeeded" if all(c.terminated and c.terminated["exitCode"] == 0 for c in finished) else "Failed"
+            succeeded = all(c.terminated and c.terminated["exitCode"] == 0 for c in finished)
+            phase = "Succeeded" if succeeded else "Failed"
         elif run.started:
             phase = "Running"
         else:
@@ -571,7 +582,8 @@ class NodeAgent(Service):
         conditions = [
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": transition},
             {"type": "Initialized", "status": "True", "lastTransitionTime": transition},
-            {"type": "ContainersReady", "status": "True" if ready else "False", "lastTransitionTime": transition},
+            {"type": "ContainersReady", "status": "True" if ready else "False",
+             "lastTransitionTime": transition},
             {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": transition},
         ]
         status: JsonObj = {"phase": phase, "conditions": conditions, "containerStatuses": statuses,
@@ -588,7 +600,8 @@ class NodeAgent(Service):
         return {"PATH": os.pathsep.join([self.path_prefix, "/usr/local/bin:/usr/bin:/bin"]),
                 "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
 
-    def _log_lookup(self, namespace: str, pod: str, container: str, previous: bool) -> tuple[Path, bool] | None:
+    def _log_lookup(self, namespace: str, pod: str, container: str,
+                    previous: bool) -> tuple[Path, bool] | None:
         for name, path in self.logs.get((namespace, pod), []):
             if name == container:
                 if previous:

@@ -2,8 +2,8 @@
 
 Literal values, ``valueFrom`` (``secretKeyRef``, ``configMapKeyRef``, ``fieldRef``) and ``envFrom`` with their
 ``optional`` flags, ``$(VAR)`` references to earlier variables, and the service variables every pod gets
-(``KUBERNETES_SERVICE_HOST``/``_PORT`` pointing at the API server, so in-cluster configuration works). The base
-is what an image would set: the runner's ``PATH`` first (the local process mode runs the venv's console
+(``KUBERNETES_SERVICE_HOST``/``_PORT`` pointing at the API server, so in-cluster configuration works). The
+base is what an image would set: the runner's ``PATH`` first (the local process mode runs the venv's console
 scripts), ``HOME``/``TMPDIR`` at ``/tmp``. Nothing from the runner's own environment leaks in beyond that.
 """
 
@@ -42,7 +42,10 @@ def _key(rest: KubeRest, namespace: str, plural: str, ref: JsonObj) -> str | Non
 
 def container_env(pod: JsonObj, container: JsonObj, *, rest: KubeRest, base: Mapping[str, str],
                   api_host: str, api_port: int) -> dict[str, str]:
-    """The environment of ``container`` in ``pod`` (raises ``PendingDependency`` while a source is missing)."""
+    """The environment of ``container`` in ``pod``.
+
+    Raises ``PendingDependency`` while a source is missing.
+    """
     namespace = pod["metadata"]["namespace"]
     env = dict(base)
     env.update(HOSTNAME=pod["metadata"]["name"], KUBERNETES_SERVICE_HOST=api_host,

@@ -1,9 +1,9 @@
 """One container of a pod as a local process in a mount namespace of its own.
 
-A kubelet gives each container its volumes at their ``mountPath`` and its security context. Here the process is
-started under ``unshare --mount`` (private propagation, so nothing leaks to the host): every volume directory is
-bind-mounted at its ``mountPath`` (read-only where the mount says so, ``subPath`` honoured), the root
-filesystem is remounted read-only when ``readOnlyRootFilesystem`` is set, and the command runs as the
+A kubelet gives each container its volumes at their ``mountPath`` and its security context. Here the process
+is started under ``unshare --mount`` (private propagation, so nothing leaks to the host): every volume
+directory is bind-mounted at its ``mountPath`` (read-only where the mount says so, ``subPath`` honoured), the
+root filesystem is remounted read-only when ``readOnlyRootFilesystem`` is set, and the command runs as the
 ``runAsUser``/``runAsGroup`` of the security context through ``setpriv`` with every capability dropped. The
 product therefore reads its service-account token from ``/var/run/secrets/kubernetes.io/serviceaccount`` and
 writes only to its ``/tmp`` emptyDir, exactly as in a cluster. Mount points missing on the host are created as

@@ -1,11 +1,11 @@
 """A pod's volumes written to a per-pod directory, as a kubelet materialises them.
 
 Secret, ConfigMap, emptyDir and projected volumes (service-account token through the TokenRequest API bound to
-the pod, ConfigMaps such as ``kube-root-ca.crt``, Secrets, the downward API) become directories under the pod's
-own dir; the container process later sees each at its ``mountPath`` (``pod_process``). Files are replaced
-atomically so a reader never sees half a token, and ``refresh`` rewrites them while the pod runs, the way a
-kubelet keeps Secret volumes and projected tokens current. A missing non-optional Secret or ConfigMap raises
-``PendingDependency``: the pod waits for it, as on a node.
+the pod, ConfigMaps such as ``kube-root-ca.crt``, Secrets, the downward API) become directories under the
+pod's own dir; the container process later sees each at its ``mountPath`` (``pod_process``). Files are
+replaced atomically so a reader never sees half a token, and ``refresh`` rewrites them while the pod runs, the
+way a kubelet keeps Secret volumes and projected tokens current. A missing non-optional Secret or ConfigMap
+raises ``PendingDependency``: the pod waits for it, as on a node.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import base64
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from spiris_localstack.kube_client import JsonObj, KubeRest
 
@@ -37,10 +36,12 @@ def _decoded(obj: JsonObj, *, secret: bool) -> dict[str, bytes]:
     return data
 
 
-def _pick(data: dict[str, bytes], items: list[JsonObj] | None, *, what: str, optional: bool) -> dict[str, bytes]:
+def _pick(
+    data: dict[str, bytes], items: list[JsonObj] | None, *, what: str, optional: bool
+) -> dict[str, bytes]:
     if not items:
         return data
-    picked = {}
+    picked: dict[str, bytes] = {}
     for item in items:
         if item["key"] in data:
             picked[item["path"]] = data[item["key"]]
@@ -104,7 +105,7 @@ class PodVolumes:
 
     def _secret(self, source: JsonObj, default: int | None = None) -> dict[str, tuple[bytes, int]]:
         name = source.get("secretName") or source.get("name")
-        obj = _read(self.rest, self.namespace, "secrets", name)
+        obj = _read(self.rest, self.namespace, "secrets", str(name))
         if obj is None:
             if source.get("optional"):
                 return {}
@@ -144,7 +145,7 @@ class PodVolumes:
         return {}
 
     def _downward(self, items: list[JsonObj], default: int) -> dict[str, tuple[bytes, int]]:
-        files = {}
+        files: dict[str, tuple[bytes, int]] = {}
         for item in items:
             field = (item.get("fieldRef") or {}).get("fieldPath", "")
             files[item["path"]] = (field_value(self.pod, field).encode(), item.get("mode", default))
@@ -155,7 +156,7 @@ class PodVolumes:
     def _write(self, target: Path, files: dict[str, tuple[bytes, int]], volume: JsonObj) -> None:
         target.mkdir(parents=True, exist_ok=True)
         target.chmod(0o755)
-        wanted = set()
+        wanted: set[Path] = set()
         for relative, (content, mode) in files.items():
             path = target / relative
             if target.resolve() not in path.resolve().parents:
@@ -184,8 +185,9 @@ def field_value(pod: JsonObj, field_path: str) -> str:
     """The downward-API value of ``field_path`` (the fields a kubelet supports for env and volumes)."""
     meta = pod["metadata"]
     spec = pod["spec"]
-    simple: dict[str, Any] = {
-        "metadata.name": meta["name"], "metadata.namespace": meta["namespace"], "metadata.uid": meta.get("uid"),
+    simple: dict[str, object] = {
+        "metadata.name": meta["name"], "metadata.namespace": meta["namespace"],
+        "metadata.uid": meta.get("uid"),
         "spec.nodeName": spec.get("nodeName"), "spec.serviceAccountName": spec.get("serviceAccountName"),
         "status.podIP": "127.0.0.1", "status.hostIP": "127.0.0.1",
     }

@@ -1,9 +1,10 @@
 """The real control plane: version, the CRDs as the API server judges them, RBAC, admission and controllers.
 
 Everything here is the API server's or the controller manager's own behaviour (nothing of ours answers), so
-these tests pin what the rest of the suite relies on: CRDs are structural and Established, every invalid example
-is refused by the server with a clear message, CEL rules run server-side, a ServiceAccount can do only what its
-Roles allow, `blockOwnerDeletion` needs `update` on the owner's finalizers, and the garbage collector cascades.
+these tests pin what the rest of the suite relies on: CRDs are structural and Established, every invalid
+example is refused by the server with a clear message, CEL rules run server-side, a ServiceAccount can do only
+what its Roles allow, `blockOwnerDeletion` needs `update` on the owner's finalizers, and the garbage collector
+cascades.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def _kubectl(kube: LocalKube, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_server_and_kubectl_report_the_pinned_release(kube_cluster: LocalKube) -> None:
-    pinned = (Path(__file__).resolve().parents[2] / "dev" / "kubeplane" / "KUBERNETES_VERSION").read_text().strip()
+    version_file = Path(__file__).resolve().parents[2] / "dev" / "kubeplane" / "KUBERNETES_VERSION"
+    pinned = version_file.read_text().strip()
     assert kube_cluster.plane.version == pinned
     result = _kubectl(kube_cluster, "version", "-o", "yaml")
     assert result.returncode == 0, result.stderr
@@ -124,7 +126,8 @@ def _eventually(call: Any, *, timeout: float = 10) -> Any:
             time.sleep(0.2)
 
 
-def test_a_service_account_can_do_only_what_its_roles_allow(kube_cluster: LocalKube, kube_namespace: str) -> None:
+def test_a_service_account_can_do_only_what_its_roles_allow(kube_cluster: LocalKube,
+                                                            kube_namespace: str) -> None:
     client = _account_client(kube_cluster, kube_namespace, "reader")
     try:
         with pytest.raises(KubeRequestError) as denied:
@@ -145,7 +148,8 @@ def test_block_owner_deletion_needs_update_on_the_owners_finalizers(kube_cluster
                                                                      kube_namespace: str) -> None:
     """OwnerReferencesPermissionEnforcement: the rule that the chart's operator and web Roles must satisfy."""
     owner = kube_cluster.json("POST", _collection("SpirisConnection", kube_namespace), {
-        "apiVersion": f"{GROUP}/v1alpha1", "kind": "SpirisConnection", "metadata": {"name": "owner"}, "spec": {}})
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "SpirisConnection", "metadata": {"name": "owner"},
+        "spec": {}})
     client = _account_client(kube_cluster, kube_namespace, "creator")
     _grant(kube_cluster, kube_namespace, "creator",
            [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}])
@@ -173,7 +177,8 @@ def test_block_owner_deletion_needs_update_on_the_owners_finalizers(kube_cluster
 def test_deleting_an_owner_cascades_through_the_garbage_collector(kube_cluster: LocalKube,
                                                                    kube_namespace: str) -> None:
     owner = kube_cluster.json("POST", _collection("SpirisConnection", kube_namespace), {
-        "apiVersion": f"{GROUP}/v1alpha1", "kind": "SpirisConnection", "metadata": {"name": "parent"}, "spec": {}})
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "SpirisConnection", "metadata": {"name": "parent"},
+        "spec": {}})
     reference = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "SpirisConnection", "name": "parent",
                  "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
     kube_cluster.json("POST", f"/api/v1/namespaces/{kube_namespace}/secrets", {

@@ -31,7 +31,9 @@ WIDGET_CRD: dict[str, Any] = {
 }
 
 
-def build_registry(kube: LocalKube, deleted: list[str]) -> tuple[kopf.OperatorRegistry, kopf.OperatorSettings]:
+def build_registry(
+    kube: LocalKube, deleted: list[str]
+) -> tuple[kopf.OperatorRegistry, kopf.OperatorSettings]:
     """A private registry, so these handlers never leak into other tests' operators."""
     registry = kopf.OperatorRegistry()
     settings = kopf.OperatorSettings()
@@ -47,7 +49,7 @@ def build_registry(kube: LocalKube, deleted: list[str]) -> tuple[kopf.OperatorRe
                                    private_key_path=str(credentials.key_file))
 
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
-    def created(spec: dict[str, Any], patch: kopf.Patch, **_: Any) -> None:
+    def created(spec: kopf.Spec, patch: kopf.Patch, **_: Any) -> None:
         patch.status["phase"] = "Created"
         patch.status["observedSize"] = spec.get("size")
 

@@ -46,7 +46,8 @@ def _job(name: str, script: str, *, backoff: int = 0, extra_container: dict[str,
 
 def _finished(kube: LocalKube, namespace: str, name: str) -> dict[str, str] | None:
     job = kube.rest.get(f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}")
-    conditions = {c["type"]: c.get("reason", "") for c in (job or {}).get("status", {}).get("conditions") or []
+    conditions = {c["type"]: c.get("reason", "")
+                  for c in (job or {}).get("status", {}).get("conditions") or []
                   if c["status"] == "True"}
     return conditions if {"Complete", "Failed"} & set(conditions) else None
 
@@ -77,7 +78,8 @@ def test_a_job_completes_with_env_and_volumes_at_their_mount_paths(
               "cat /var/run/secrets/spiris/token.json; echo;"
               "test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo sa-token;"
               "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo;"
-              "touch /tmp/scratch && echo tmp-writable; touch /etc/spiris-probe 2>/dev/null || echo root-read-only")
+              "touch /tmp/scratch && echo tmp-writable;"
+              " touch /etc/spiris-probe 2>/dev/null || echo root-read-only")
     job = _job("env-and-volumes", script, extra_container={
         "env": [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
                 {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "conf", "key": "mode"}}},
@@ -102,7 +104,8 @@ def test_a_job_completes_with_env_and_volumes_at_their_mount_paths(
 
 def test_exit_codes_drive_the_job_controller(kube_cluster: LocalKube, kube_namespace: str) -> None:
     # A listed exit code fails the Job at once through podFailurePolicy, whatever the backoff limit.
-    assert _run(kube_cluster, kube_namespace, _job("final", "exit 3", backoff=4)).get("Failed") == "PodFailurePolicy"
+    assert _run(kube_cluster, kube_namespace, _job("final", "exit 3", backoff=4)).get("Failed") == \
+        "PodFailurePolicy"
     assert len(_pods(kube_cluster, kube_namespace, "final")) == 1
     # Any other failure is retried up to the backoff limit.
     assert _run(kube_cluster, kube_namespace, _job("retried", "exit 1", backoff=1)).get("Failed") == \
@@ -122,7 +125,8 @@ def test_a_pod_waits_for_its_secret(kube_cluster: LocalKube, kube_namespace: str
     def waiting() -> str | None:
         pods = _pods(kube_cluster, ns, "waits")
         statuses = pods[0].get("status", {}).get("containerStatuses") if pods else None
-        return (statuses or [{}])[0].get("state", {}).get("waiting", {}).get("reason")
+        reason: str | None = (statuses or [{}])[0].get("state", {}).get("waiting", {}).get("reason")
+        return reason
 
     assert _wait(waiting, what="the pod to wait for its Secret") == "CreateContainerConfigError"
     kube_cluster.json("POST", f"/api/v1/namespaces/{ns}/secrets", {
@@ -174,7 +178,7 @@ def test_a_deployment_becomes_ready_through_its_readiness_probe(kube_cluster: Lo
 
     def available() -> bool:
         deployment = kube_cluster.json("GET", f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/web")
-        return deployment.get("status", {}).get("availableReplicas") == 1
+        return bool(deployment.get("status", {}).get("availableReplicas") == 1)
 
     _wait(available, what="the Deployment to be available")
     kube_cluster.json("DELETE", f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/web")
