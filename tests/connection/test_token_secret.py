@@ -1,4 +1,4 @@
-"""The token Secret against the real Kubernetes API server: manifest, parse, consent write, compare-and-swap."""
+"""The token Secret on the real Kubernetes API server: manifest, parse, consent write, compare-and-swap."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 A real Chromium gives consent through our pages and the sandbox's login, company picker and consent dialog;
 the real operator turns the connection Ready, creates the FiscalYearSyncs for the two latest years and runs
-the real worker in Jobs — created by the real Job controller of the real control plane, run by the node
-agent under the chart's sync ServiceAccount — against real Postgres and SeaweedFS. The test then checks the rows
+the real worker in Jobs — made by the real Job controller, run by the node agent under the chart's
+sync ServiceAccount — against real Postgres and SeaweedFS. The test then checks the rows
 in Postgres against the sandbox's seeded truth, the bytes in S3 against their recorded sha256, the CR
 statuses and the Job outcomes; changes vouchers in the sandbox; and waits for the next *scheduled* run to be
 an incremental one that picks the change up. Finally: nothing it started is left running.
@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from spiris_localstack.consent_browser import CHROMIUM, give_consent
 from spiris_localstack.flow_report import compare_with_truth, verify_objects
+from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.local_flow import (
     FlowProgress,
     condition_status,
@@ -30,7 +31,6 @@ from spiris_localstack.local_flow import (
     watch_syncs,
 )
 from spiris_localstack.processes import pid_alive
-from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.stack import LocalStack, StackOptions
 from testkit.paths import CHART, CRDS, KUBEPLANE_SOURCE
 
@@ -139,7 +139,8 @@ def test_demo_flow_then_scheduled_incremental_sync(stack: LocalStack) -> None:
     # What a platform team sees with the same-version kubectl against the real API server.
     assert stack.kube is not None
     kubectl = [str(stack.kube.kubectl), "--kubeconfig", stack.kube.admin_kubeconfig, "-n", "e2e"]
-    shown = subprocess.run([*kubectl, "get", "spc,fys"], capture_output=True, text=True, timeout=30, check=True)
+    shown = subprocess.run([*kubectl, "get", "spc,fys"], capture_output=True, text=True, timeout=30,
+                           check=True)
     assert "e2e-company" in shown.stdout and shown.stdout.count("Succeeded") == 2, shown.stdout
     job_name = jobs[0]["metadata"]["name"]
     logs = subprocess.run([*kubectl, "logs", f"job/{job_name}"], capture_output=True, text=True, timeout=30,

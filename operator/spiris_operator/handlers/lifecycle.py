@@ -34,7 +34,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         settings.posting.enabled = True
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 60
-        # Only token Secrets stream in, filtered by the API server: not every Secret of every watched namespace.
+        # Only token Secrets stream in (filtered by the API server), not every Secret of the namespaces.
         settings.watching.label_selectors["v1", "secrets"] = token_secret.selector()
         settings.networking.request_timeout = 30
         # Reconciles run in threads (blocking clients); one slow call must not starve the others.
