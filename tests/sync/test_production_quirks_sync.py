@@ -14,6 +14,7 @@ import httpx
 import psycopg
 import pytest
 from spiris_client import SpirisApi, StaticTokenProvider, TokenSet
+from spiris_client.download_policy import DownloadPolicy
 from spiris_client.downloads import Downloader
 from spiris_store import ledger
 from spiris_store.sie4 import Sie4File, Sie4Transaction, Sie4Voucher
@@ -153,7 +154,13 @@ def _assert_copy_is_the_books(stack: Any, fiscal_year_id: str) -> int:
 
 
 def _sie4_report(stack: Any, fiscal_year_id: str) -> sie_comparison.Sie4Comparison:
-    with _api(stack) as api, Downloader() as downloader, psycopg.connect(stack.database_url) as conn:
+    # The sandbox serves its SIE file from its own (http, loopback) origin: trust exactly that origin.
+    policy = DownloadPolicy(trusted_origin=stack.sandbox.api_url)
+    with (
+        _api(stack) as api,
+        Downloader(policy=policy) as downloader,
+        psycopg.connect(stack.database_url) as conn,
+    ):
         copy = ledger.vouchers_with_rows(
             conn, company_key=stack.company_key, fiscal_year_id=uuid.UUID(fiscal_year_id)
         )
