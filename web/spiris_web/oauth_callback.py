@@ -11,7 +11,6 @@ or state value is ever logged or rendered.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from spiris_client.errors import (
@@ -24,6 +23,8 @@ from spiris_client.errors import (
     Unauthorized,
 )
 from spiris_client.oauth import TokenSet
+from spiris_connection.orgnr import normalise as normalise_orgnr
+from spiris_connection.orgnr import same_company
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,6 +42,8 @@ from spiris_web.result_link import ResultLinkInvalid
 from spiris_web.spiris_gateway import CompanyIdentity
 from spiris_web.web_context import WebContext
 
+__all__ = ["callback_routes", "complete_consent", "normalise_orgnr"]
+
 _FORBIDDEN_OUTCOMES = {
     ForbiddenReason.PERMISSION: Outcome.MISSING_PERMISSION,
     ForbiddenReason.MODULE: Outcome.MISSING_MODULE,
@@ -48,11 +51,6 @@ _FORBIDDEN_OUTCOMES = {
     ForbiddenReason.SCOPE: Outcome.AUTHORIZATION_FAILED,
     ForbiddenReason.UNKNOWN: Outcome.MISSING_PERMISSION,
 }
-
-
-def normalise_orgnr(value: str) -> str:
-    """`556677-8899`, `5566778899` and `556677 8899` compare equal; letters (foreign numbers) are kept."""
-    return re.sub(r"[\s\-\u2010\u2011\u2013]", "", value).upper()
 
 
 class _Refused(Exception):
@@ -97,7 +95,7 @@ def complete_consent(
         token, company = _identify(ctx, code=code, verifier=verifier)
         values = {"company": company.name, "orgnr": company.corporate_identity_number}
         expected = expected_orgnr(connection)
-        if expected and normalise_orgnr(company.corporate_identity_number) != normalise_orgnr(expected):
+        if expected and not same_company(company.corporate_identity_number, expected):
             raise _Refused(Outcome.WRONG_COMPANY, "company differs from expectation", {
                 **values, "expected_orgnr": expected,
             })
