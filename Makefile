@@ -23,7 +23,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy operator/spiris_client operator/spiris_store operator/spiris_sync operator/spiris_connection \
-		operator/spiris_operator web/spiris_web dev/spiris_sandbox dev/spiris_localstack
+		operator/spiris_operator operator/spiris_read operator/spiris_kubectl web/spiris_web dev/spiris_sandbox dev/spiris_localstack
 
 pytest: $(STAMP) system-deps kubeplane
 	$(BIN)/pytest $(PYTEST_ARGS)

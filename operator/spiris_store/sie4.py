@@ -6,8 +6,9 @@ Verifications are `#VER series number date [text [regdate [sign]]]` followed by 
 `#TRANS account {objects} amount [date [text [quantity [sign]]]]` rows; `#RTRANS` (a row added later) is
 followed by the same row as `#TRANS` for older readers and `#BTRANS` is a removed row, so only `#TRANS` rows
 count. Amounts are decimal with a point (never floats). Besides verifications the reader keeps the header
-fields, `#KONTO`, `#RAR`, `#IB`, `#UB` and `#RES`; unknown labels are skipped, as the standard asks. A future
-writer belongs here too, so reading and writing share `tokens` and `quote`.
+fields, `#KONTO`, `#RAR`, `#IB`, `#UB` and `#RES`; unknown labels are skipped, as the standard asks. The
+writer (`write_sie4`) turns the same `Sie4File` model back into bytes with the same `quote`, so whatever it
+writes the reader reads back unchanged.
 """
 
 from __future__ import annotations
@@ -239,3 +240,70 @@ def read_sie4(content: bytes) -> Sie4File:
         results=balances["#RES"],
         vouchers=tuple(vouchers),
     )
+
+
+# -- the writer ------------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_CENT = Decimal("0.01")
+
+
+def _field(text: str | None) -> str:
+    """A free-text field: quoted, controls (CR/LF, tabs) folded to one blank since a record is one line, and
+    characters CP437 cannot hold replaced by `?` before quoting, so the escaping sees the final text."""
+    clean = _CONTROL.sub(" ", text or "").strip()
+    return quote(clean.encode(ENCODING, errors="replace").decode(ENCODING))
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(_CENT))
+
+
+def _day(value: datetime.date) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def _transaction_line(row: Sie4Transaction) -> str:
+    objects = " ".join(f"{_field(kind)} {_field(value)}" for kind, value in row.objects)
+    parts = [f"   #TRANS {row.account} {{{objects}}} {_money(row.amount)}"]
+    if row.date is not None or row.text or row.quantity is not None:
+        parts.append(_day(row.date) if row.date is not None else '""')
+        parts.append(_field(row.text))
+        if row.quantity is not None:
+            parts.append(str(row.quantity))
+    return " ".join(parts)
+
+
+def write_sie4(
+    sie: Sie4File, *, generated: datetime.date, program_version: str = "1.0", signature: str | None = None
+) -> bytes:
+    """`sie` as a SIE 4 file in CP437 with CRLF line ends: the header (`#FLAGGA`, `#FORMAT PC8`, `#SIETYP 4`,
+    `#PROGRAM`, `#GEN`, `#FNAMN`, `#ORGNR`), `#RAR`, `#KONTO`, `#IB`/`#UB`/`#RES` in year-index and account
+    order, then every `#VER` with its `#TRANS` rows in the order given. Amounts always carry two decimals."""
+    lines = [
+        "#FLAGGA 0",
+        "#FORMAT PC8",
+        "#SIETYP 4",
+        f"#PROGRAM {_field(sie.program or 'spiris-operator')} {_field(program_version)}",
+        f"#GEN {_day(generated)}" + (f" {_field(signature)}" if signature else ""),
+    ]
+    if sie.company_name:
+        lines.append(f"#FNAMN {_field(sie.company_name)}")
+    if sie.org_number:
+        lines.append(f"#ORGNR {_field(sie.org_number)}")
+    for index in sorted(sie.fiscal_years, reverse=True):
+        start, end = sie.fiscal_years[index]
+        lines.append(f"#RAR {index} {_day(start)} {_day(end)}")
+    lines += [f"#KONTO {number} {_field(name)}" for number, name in sorted(sie.accounts.items())]
+    balances = (("#IB", sie.opening_balances), ("#UB", sie.closing_balances), ("#RES", sie.results))
+    for label, values in balances:
+        # The current year (index 0) first, then -1, ...; accounts ascending within a year.
+        for (index, account), amount in sorted(values.items(), key=lambda item: (-item[0][0], item[0][1])):
+            lines.append(f"{label} {index} {account} {_money(amount)}")
+    for voucher in sie.vouchers:
+        head = f"#VER {_field(voucher.series)} {_field(voucher.number)} {_day(voucher.date)}"
+        lines.append(f"{head} {_field(voucher.text)}")
+        lines.append("{")
+        lines += [_transaction_line(row) for row in voucher.transactions]
+        lines.append("}")
+    return ("\r\n".join(lines) + "\r\n").encode(ENCODING, errors="replace")

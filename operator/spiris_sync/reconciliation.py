@@ -59,6 +59,9 @@ class ReconciliationReport:
     unbalanced_vouchers: tuple[UnbalancedVoucher, ...]
     vouchers_checked: int
     error: str | None = None
+    opening: Mapping[int, Decimal] = dataclasses.field(default_factory=dict)
+    """The opening balance per balance sheet account used by the rule; stored on the run record so the read
+    side's SIE 4 export can write `#IB`/`#UB` from the copy alone."""
 
     @property
     def balanced(self) -> bool:
@@ -85,6 +88,7 @@ class ReconciliationReport:
                 for v in self.unbalanced_vouchers
             ],
             "error": self.error,
+            "openingBalances": {str(a): str(v) for a, v in sorted(self.opening.items())},
         }
 
 
@@ -188,4 +192,5 @@ def reconcile(
         differences=differences,
         unbalanced_vouchers=unbalanced(voucher_sums),
         vouchers_checked=vouchers_checked,
+        opening={a: v for a, v in opening.items() if a < RESULT_ACCOUNTS_FROM},
     )

@@ -1,0 +1,278 @@
+"""The API's resources as plain functions of a caller and a path: authenticate, authorise, then read.
+
+`ReadService` is what `app` calls for every route. It knows nothing of HTTP beyond returning JSON-ready
+dicts and raising `ReadProblem`s: each method first checks the bearer token (TokenReview) and the caller's
+right to `get` the SpirisConnection (SubjectAccessReview), then resolves the connection to its company key
+(its uid) and runs the query functions on a read-only database connection. The viewer's routes use the same
+reads with a verified viewer-link claim instead of a token.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from spiris_store.documents import DocumentStore
+from spiris_store.errors import StorageUnavailable
+
+from spiris_read import document_queries, voucher_queries, year_queries
+from spiris_read.content_links import ContentLinks
+from spiris_read.cursors import VoucherCursor
+from spiris_read.db_pool import Connection, ReadOnlyPool
+from spiris_read.kube_access import KubeAccess
+from spiris_read.problems import BackendUnavailable, NotFoundProblem
+from spiris_read.records import VoucherPage
+from spiris_read.sie_export import SieExport, sie_export
+from spiris_read.viewer_links import ViewerClaim, mint
+
+log = logging.getLogger("spiris_read.resources")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Target:
+    """An authorised connection: where it is and its company key (the connection's uid)."""
+
+    namespace: str
+    name: str
+    company_key: str
+    connection: dict[str, Any]
+
+
+class ReadService:
+    def __init__(
+        self,
+        *,
+        kube: KubeAccess,
+        pool: ReadOnlyPool,
+        store: DocumentStore,
+        links: ContentLinks,
+        link_key: bytes | None,
+        viewer_link_seconds: int = 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.kube = kube
+        self.pool = pool
+        self.store = store
+        self.links = links
+        self.link_key = link_key
+        self.viewer_link_seconds = viewer_link_seconds
+        self._clock = clock
+
+    # -- who may read what ----------------------------------------------------------------------------
+
+    def target(self, token: str, *, namespace: str, name: str) -> Target:
+        """The connection, if the token's user may `get` it."""
+        caller = self.kube.authenticate(token)
+        self.kube.authorize_connection(caller, namespace=namespace, name=name)
+        return self._resolve(namespace, name)
+
+    def viewer_target(self, claim: ViewerClaim) -> Target:
+        """The connection a viewer link was minted for, if it is still the same object (same uid)."""
+        target = self._resolve(claim.namespace, claim.name)
+        if target.company_key != claim.uid:
+            raise NotFoundProblem("The connection of this viewer link no longer exists.")
+        return target
+
+    def _resolve(self, namespace: str, name: str) -> Target:
+        connection = self.kube.connection(namespace=namespace, name=name)
+        uid = str((connection.get("metadata") or {}).get("uid") or "")
+        if not uid:
+            raise NotFoundProblem(f"No SpirisConnection {name!r} in namespace {namespace!r}.")
+        return Target(namespace=namespace, name=name, company_key=uid, connection=connection)
+
+    @contextmanager
+    def _db(self) -> Iterator[Connection]:
+        with self.pool.connection() as conn:
+            yield conn
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self._db() as conn:
+            return work(conn)
+
+    # -- resources ------------------------------------------------------------------------------------
+
+    def connection(self, target: Target) -> dict[str, Any]:
+        status = target.connection.get("status") or {}
+        spec = target.connection.get("spec") or {}
+        conditions = [
+            {k: c.get(k) for k in ("type", "status", "reason", "message", "lastTransitionTime")}
+            for c in status.get("conditions") or []
+        ]
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        company = status.get("company") or {}
+        return {
+            "apiVersion": "v1",
+            "kind": "Connection",
+            "namespace": target.namespace,
+            "name": target.name,
+            "uid": target.company_key,
+            "displayName": spec.get("displayName"),
+            "phase": status.get("phase"),
+            "ready": ready,
+            "company": {
+                "name": company.get("name"),
+                "corporateIdentityNumber": company.get("corporateIdentityNumber"),
+                "identifier": company.get("identifier"),
+            },
+            "conditions": conditions,
+        }
+
+    def fiscal_years(self, target: Target) -> dict[str, Any]:
+        years = self._read(lambda conn: year_queries.fiscal_years(conn, company_key=target.company_key))
+        syncs: dict[int, dict[str, Any]] = {}
+        for fys in self.kube.fiscal_year_syncs(namespace=target.namespace, connection=target.name):
+            status = fys.get("status") or {}
+            year = (fys.get("spec") or {}).get("fiscalYear") or status.get("year")
+            if isinstance(year, int):
+                progress = status.get("progress") or {}
+                syncs[year] = {
+                    "name": fys["metadata"]["name"],
+                    "phase": status.get("phase"),
+                    "percent": progress.get("percent"),
+                    "lastSyncTime": status.get("lastSyncTime"),
+                    "lastSuccessfulSyncTime": status.get("lastSuccessfulSyncTime"),
+                    "reconciled": (status.get("reconciliation") or {}).get("balanced"),
+                }
+        items = []
+        for record in years:
+            items.append({**record.as_json(), "synced": True, "sync": syncs.pop(record.year, None)})
+        for year, sync in sorted(syncs.items()):
+            items.append(
+                {
+                    "year": year,
+                    "id": None,
+                    "startDate": None,
+                    "endDate": None,
+                    "locked": None,
+                    "counts": None,
+                    "synced": False,
+                    "sync": sync,
+                }
+            )
+        items.sort(key=lambda item: item["year"])
+        return {"items": items}
+
+    def voucher_page(
+        self,
+        target: Target,
+        *,
+        year: int,
+        filters: voucher_queries.VoucherFilter,
+        after: VoucherCursor | None,
+        limit: int,
+    ) -> VoucherPage:
+        def work(conn: Connection) -> VoucherPage:
+            fy_id, _, _ = year_queries.fiscal_year(conn, company_key=target.company_key, year=year)
+            return voucher_queries.voucher_page(
+                conn,
+                company_key=target.company_key,
+                fiscal_year_id=fy_id,
+                filters=filters,
+                after=after,
+                limit=limit,
+            )
+
+        return self._read(work)
+
+    def voucher(self, target: Target, voucher_id: uuid.UUID, *, year: int | None = None) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
+            fy_id = None
+            if year is not None:
+                fy_id, _, _ = year_queries.fiscal_year(conn, company_key=target.company_key, year=year)
+            detail = voucher_queries.voucher_detail(
+                conn, company_key=target.company_key, voucher_id=voucher_id, fiscal_year_id=fy_id
+            )
+            return detail.as_json()
+
+        return self._read(work)
+
+    def row_documents(self, target: Target, voucher_id: uuid.UUID, row_no: int) -> dict[str, Any]:
+        detail, row = self._read(
+            lambda conn: voucher_queries.row_documents(
+                conn, company_key=target.company_key, voucher_id=voucher_id, row_no=row_no
+            )
+        )
+        return {
+            "voucher": {
+                "id": str(detail.summary.id),
+                "number": detail.summary.number,
+                "date": detail.summary.date.isoformat(),
+            },
+            "row": row.as_json(),
+            "items": [d.as_json() for d in detail.documents],
+        }
+
+    def document(self, target: Target, document_id: uuid.UUID) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
+            record = document_queries.document(conn, company_key=target.company_key, document_id=document_id)
+            vouchers = document_queries.linked_vouchers(
+                conn, company_key=target.company_key, document_id=document_id
+            )
+            return {**record.as_json(), "vouchers": [v.as_json() for v in vouchers]}
+
+        return self._read(work)
+
+    def content_url(self, target: Target, document_id: uuid.UUID) -> dict[str, Any]:
+        """A presigned URL for the document's bytes; `NotFoundProblem` (logged) when S3 lacks them."""
+        record = self._read(
+            lambda conn: document_queries.document(
+                conn, company_key=target.company_key, document_id=document_id
+            )
+        )
+        try:
+            present = self.store.exists(record.object_key)
+        except StorageUnavailable as exc:
+            raise BackendUnavailable("The object store is unavailable.") from exc
+        if not present:
+            log.warning(
+                "document %s of %s/%s: bytes missing in S3 (%s)",
+                document_id,
+                target.namespace,
+                target.name,
+                record.object_key,
+            )
+            raise NotFoundProblem(
+                "The document's bytes are missing in the object store.",
+                reason="object-missing",
+                documentId=str(document_id),
+            )
+        url = self.links.url_for(
+            record.object_key, file_name=record.file_name, content_type=record.content_type
+        )
+        expires = datetime.datetime.fromtimestamp(
+            self._clock() + self.links.ttl.total_seconds(), datetime.UTC
+        )
+        return {
+            "url": url,
+            "expiresAt": expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "fileName": record.file_name,
+            "contentType": record.content_type,
+        }
+
+    def sie(self, target: Target, *, year: int) -> SieExport:
+        today = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date()
+        return self._read(
+            lambda conn: sie_export(conn, company_key=target.company_key, year=year, generated=today)
+        )
+
+    def viewer_link(self, target: Target, *, year: int, base_url: str) -> dict[str, Any]:
+        if self.link_key is None:
+            raise BackendUnavailable("Viewer links are not configured (SPIRIS_API_LINK_KEY).")
+        self._read(lambda conn: year_queries.fiscal_year(conn, company_key=target.company_key, year=year))
+        expires_at = int(self._clock()) + self.viewer_link_seconds
+        token = mint(
+            ViewerClaim(target.namespace, target.name, target.company_key, year, expires_at),
+            key=self.link_key,
+        )
+        expires = datetime.datetime.fromtimestamp(expires_at, datetime.UTC)
+        return {
+            "url": f"{base_url.rstrip('/')}/viewer/{token}",
+            "expiresAt": expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }
