@@ -23,6 +23,9 @@ class SandboxConfig:
     vouchers_per_year: int = 300
     documents_ratio: float = 0.3
     fiscal_years: tuple[int, ...] = (2024, 2025)
+    # Fiscal years as explicit (start, end) ISO dates, e.g. a short first year and a changed year end; when
+    # given it replaces the calendar years of `fiscal_years`.
+    fiscal_year_periods: tuple[tuple[str, str], ...] = ()
     large_document_bytes: int = 0
     # Identity.
     auto_approve_company: int | None = None

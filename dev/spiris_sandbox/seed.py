@@ -84,6 +84,7 @@ class UserData:
     vouchers_per_year: int
     documents_ratio: float
     fiscal_years: tuple[int, ...]
+    periods: tuple[tuple[date, date], ...]
     large_document_bytes: int
     users: list[User]
     profiles: dict[int, CompanyProfile]
@@ -124,10 +125,12 @@ def generate_user_data(
     vouchers_per_year: int = 300,
     documents_ratio: float = 0.3,
     fiscal_years: tuple[int, ...] = (2024, 2025),
+    fiscal_year_periods: tuple[tuple[str, str], ...] = (),
     large_document_bytes: int = 0,
     default_company: int | None = 1,
 ) -> UserData:
     """The deterministic seeded world for `seed` (books are built lazily by `UserData.company`)."""
+    periods = _periods(fiscal_years, fiscal_year_periods)
     rng = random.Random(f"spiris-sandbox:{seed}:companies")
     profiles: dict[int, CompanyProfile] = {}
     for number, (name, business, street, postal, city, prefix, role) in enumerate(_COMPANIES, start=1):
@@ -147,7 +150,7 @@ def generate_user_data(
                 postal=postal,
                 city=city,
                 rng=rng,
-                fiscal_years=fiscal_years,
+                periods=periods,
                 active=role != "inactive",
             ),
             has_api_module=role != "no-module",
@@ -183,6 +186,7 @@ def generate_user_data(
         vouchers_per_year=vouchers_per_year,
         documents_ratio=documents_ratio,
         fiscal_years=fiscal_years,
+        periods=periods,
         large_document_bytes=large_document_bytes,
         users=users,
         profiles=profiles,
@@ -198,11 +202,11 @@ def _settings(
     postal: str,
     city: str,
     rng: random.Random,
-    fiscal_years: tuple[int, ...],
+    periods: tuple[tuple[date, date], ...],
     active: bool,
 ) -> Record:
     slug = name.split()[0].lower().translate(str.maketrans("åäöé", "aaoe"))
-    locked_to = date(fiscal_years[0], 12, 31) if len(fiscal_years) > 1 else date(fiscal_years[0], 1, 1)
+    locked_to = periods[0][1] if len(periods) > 1 else periods[0][0]
     return {
         "Name": name,
         "Email": f"info@{slug}.se",
@@ -250,17 +254,22 @@ def _settings(
 
 def _build_books(world: UserData, profile: CompanyProfile) -> CompanyData:
     rng = random.Random(f"spiris-sandbox:{world.seed}:company:{profile.number}:years")
-    years = sorted(world.fiscal_years)
+    years = world.periods
     fiscal_years = [
         FiscalYear(
             id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            start=date(year, 1, 1),
-            end=date(year, 12, 31),
+            start=start,
+            end=end,
             locked=index < len(years) - 1,
             bookkeeping_method=0,
         )
-        for index, year in enumerate(years)
+        for index, (start, end) in enumerate(years)
     ]
+    # Calendar years keep their historical seed key (the seeded data must not change); explicit periods
+    # may share a start year, so they are keyed by their start date.
+    calendar = all(start.month == 1 and start.day == 1 for start, _ in years) and len(
+        {start.year for start, _ in years}
+    ) == len(years)
     books = CompanyData(profile=profile, fiscal_years=fiscal_years)
     scale = rng.randrange(5, 40)
     books.opening_balances[fiscal_years[0].id] = {
@@ -274,7 +283,8 @@ def _build_books(world: UserData, profile: CompanyProfile) -> CompanyData:
     for index, year in enumerate(fiscal_years):
         books.accounts[year.id] = _accounts(year, rng)
         year_rng = random.Random(
-            f"spiris-sandbox:{world.seed}:company:{profile.number}:year:{year.start.year}"
+            f"spiris-sandbox:{world.seed}:company:{profile.number}:year:"
+            + (str(year.start.year) if calendar else year.start.isoformat())
         )
         factory = VoucherFactory(
             company=books, fiscal_year=year, rng=year_rng, documents_ratio=world.documents_ratio
@@ -294,6 +304,15 @@ def _build_books(world: UserData, profile: CompanyProfile) -> CompanyData:
         if index + 1 < len(fiscal_years):
             books.opening_balances[fiscal_years[index + 1].id] = _closing(books, year)
     return books
+
+
+def _periods(
+    fiscal_years: tuple[int, ...], explicit: tuple[tuple[str, str], ...]
+) -> tuple[tuple[date, date], ...]:
+    """The fiscal years' (start, end), sorted: the explicit periods if any, else whole calendar years."""
+    if explicit:
+        return tuple(sorted((date.fromisoformat(a), date.fromisoformat(b)) for a, b in explicit))
+    return tuple((date(year, 1, 1), date(year, 12, 31)) for year in sorted(fiscal_years))
 
 
 def _accounts(year: FiscalYear, rng: random.Random) -> list[Record]:

@@ -48,6 +48,7 @@ def build_state(config: SandboxConfig) -> SandboxState:
         vouchers_per_year=config.vouchers_per_year,
         documents_ratio=config.documents_ratio,
         fiscal_years=config.fiscal_years,
+        fiscal_year_periods=config.fiscal_year_periods,
         large_document_bytes=config.large_document_bytes,
         default_company=config.default_company,
     )

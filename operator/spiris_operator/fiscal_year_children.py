@@ -43,10 +43,12 @@ def desired_children(connection: Mapping[str, Any]) -> list[dict[str, Any]]:
     metadata = connection["metadata"]
     schedule = str(sync.get("schedule") or "")
     children = []
+    start_years = [str(fy.get("startDate", ""))[:4] for fy in fiscal_years]
     for fiscal_year in _latest(fiscal_years, count):
         start = str(fiscal_year["startDate"])[:10]
         child_spec: dict[str, Any] = {"connectionRef": {"name": metadata["name"]}}
-        if start.endswith("-01-01"):
+        # A calendar year names the fiscal year only when no other one starts in it (a short first year).
+        if start.endswith("-01-01") and start_years.count(start[:4]) == 1:
             child_spec["fiscalYear"] = int(start[:4])
         else:
             child_spec["startDate"] = start

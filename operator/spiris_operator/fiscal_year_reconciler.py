@@ -44,7 +44,8 @@ class FysContext:
     kube: KubeApi
     settings: OperatorSettings
     cap: JobCap
-    read_run: Callable[[str, int], RunReport | None]
+    #: The run recorded by one Job: ``read_run(company_key, job_name)``.
+    read_run: Callable[[str, str], RunReport | None]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -77,12 +78,16 @@ def _conds(fys: Mapping[str, Any], now: datetime, *wanted: Condition) -> list[di
 
 
 def _resolve_year(spec: Mapping[str, Any], fiscal_years: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    for fiscal_year in fiscal_years:
-        start = str(fiscal_year.get("startDate", ""))[:10]
-        if spec.get("startDate") and start == str(spec["startDate"])[:10]:
-            return fiscal_year
-        if spec.get("fiscalYear") is not None and start[:4] == str(spec["fiscalYear"]):
-            return fiscal_year
+    """The one fiscal year this FiscalYearSync names: by ``startDate`` exactly, else by ``fiscalYear`` (the
+    calendar year it starts in; of two such years, the later one, as the worker's by-hand rule). Its id is
+    what the Job syncs, so status and worker always mean the same year."""
+    dated = sorted(fiscal_years, key=lambda y: str(y.get("startDate", ""))[:10])
+    if spec.get("startDate"):
+        wanted = str(spec["startDate"])[:10]
+        return next((y for y in dated if str(y.get("startDate", ""))[:10] == wanted), None)
+    if spec.get("fiscalYear") is not None:
+        matches = [y for y in dated if str(y.get("startDate", ""))[:4] == str(spec["fiscalYear"])]
+        return matches[-1] if matches else None
     return None
 
 
@@ -103,7 +108,7 @@ def _finish(
     status = fys.get("status") or {}
     spec = fys.get("spec") or {}
     outcome = state.outcome or "Failed"
-    report = ctx.read_run(company_key, year)
+    report = ctx.read_run(company_key, str(status.get("activeJob") or ""))
     # Normalised to Kubernetes' own form (…Z) whatever wrote completionTime, so kubectl can age it.
     completed = parse_time(((job or {}).get("status") or {}).get("completionTime"))
     finished_at = format_time(completed or now)
@@ -288,7 +293,13 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
         )
     run = int(status.get("runCounter") or 0) + 1
     job_body = sync_jobs.build_job(
-        fys=fys, connection=connection, run=run, fiscal_year=year, settings=ctx.settings.jobs, trigger=trigger
+        fys=fys,
+        connection=connection,
+        run=run,
+        fiscal_year=year,
+        fiscal_year_id=str(fiscal_year["id"]),
+        settings=ctx.settings.jobs,
+        trigger=trigger,
     )
     job_name = job_body["metadata"]["name"]
     with ctx.cap.slot() as allowed:

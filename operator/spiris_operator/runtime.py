@@ -55,7 +55,7 @@ def _count_running(kube: KubeApi, namespaces: tuple[str, ...]) -> int:
 
 
 def _run_reader(settings: OperatorSettings) -> Any:
-    def read(company_key: str, fiscal_year: int) -> RunReport | None:
+    def read(company_key: str, job_name: str) -> RunReport | None:
         if not settings.store.database_url:
             return None
         from spiris_store import ledger
@@ -63,7 +63,7 @@ def _run_reader(settings: OperatorSettings) -> Any:
 
         try:
             with db_connect(settings.store.database_url) as conn:
-                run = ledger.latest_run(conn, company_key, fiscal_year)
+                run = ledger.run_of_job(conn, company_key=company_key, job_name=job_name)
         except Exception as exc:  # the status stays useful without counts; the reason goes to the log
             logger.warning("could not read the sync run from Postgres: %s", type(exc).__name__)
             return None

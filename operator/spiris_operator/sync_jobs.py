@@ -102,10 +102,12 @@ def build_job(
     connection: Mapping[str, Any],
     run: int,
     fiscal_year: int,
+    fiscal_year_id: str,
     settings: JobSettings,
     trigger: str,
 ) -> dict[str, Any]:
-    """The batch/v1 Job for run number ``run`` of ``fys`` (of ``connection``), ready to create."""
+    """The batch/v1 Job for run number ``run`` of ``fys`` (of ``connection``), ready to create. The worker
+    syncs exactly the Spiris fiscal year ``fiscal_year_id``; ``fiscal_year`` (its start year) is a label."""
     fys_meta = fys["metadata"]
     conn_meta = connection["metadata"]
     spec = fys.get("spec") or {}
@@ -122,6 +124,8 @@ def build_job(
         "run",
         "--company-key",
         str(conn_meta["uid"]),
+        "--fiscal-year-id",
+        fiscal_year_id,
         "--fiscal-year",
         str(fiscal_year),
         "--mode",

@@ -27,6 +27,7 @@ from spiris_store.runs import (
     last_full_pass,
     last_watermark,
     latest_run,
+    run_of_job,
     start_run,
     update_run,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "list_missing_documents",
     "mark_vanished",
     "record_missing_document",
+    "run_of_job",
     "set_checkpoint",
     "start_run",
     "unbalanced_vouchers",

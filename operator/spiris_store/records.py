@@ -220,6 +220,7 @@ class RunRecord:
     next_watermark: datetime | None
     reconciliation: dict[str, Any] | None
     checksums: dict[str, Any] | None
+    job_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ Two FiscalYearSyncs can name the same year of the same company (or one Job can o
 next starts). Both would write the same checkpoint rows, and the later ``start_run`` would mark the live
 earlier run "abandoned". The lock is taken on a connection of its own before the run record is opened and
 held until the run ends; a crashed worker's session ends with its process, so the lock never outlives a dead
-run. The key is derived from ``(company_key, fiscal_year)``; the fiscal year is the year the fiscal year
-starts in, which names exactly one Spiris fiscal-year id per company, so this is the per-fiscal-year-id lock.
-While the lock is held, any other ``running`` row of that company and year really is abandoned.
+run. The key is derived from the company and the Spiris fiscal-year id (the operator's Jobs always name it);
+a run started by hand with only a calendar year is keyed by that year. While the lock is held, any other
+``running`` row of that fiscal year really is abandoned.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -26,8 +27,8 @@ class RunInProgress(Exception):
     """Another live run of the same company and fiscal year holds the lock."""
 
 
-def lock_key(company_key: str, fiscal_year: int) -> int:
-    """A stable signed 64-bit advisory-lock key for ``(company_key, fiscal_year)``."""
+def lock_key(company_key: str, fiscal_year: int | uuid.UUID) -> int:
+    """A stable signed 64-bit advisory-lock key for a company's fiscal year (its id, or a calendar year)."""
     digest = hashlib.sha256(f"spiris-sync-run:{company_key}:{fiscal_year}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
@@ -38,6 +39,7 @@ def run_lock(
     *,
     company_key: str,
     fiscal_year: int,
+    fiscal_year_id: uuid.UUID | None = None,
     wait_seconds: float,
     poll_seconds: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
@@ -45,7 +47,7 @@ def run_lock(
 ) -> Iterator[None]:
     """Hold the run lock for the block, waiting up to ``wait_seconds`` for a live run to finish; raises
     :class:`RunInProgress` when it does not (``connect`` raises ``StorageUnavailable`` for Postgres)."""
-    key = lock_key(company_key, fiscal_year)
+    key = lock_key(company_key, fiscal_year_id if fiscal_year_id is not None else fiscal_year)
     conn = connect(dsn, autocommit=True)
     try:
         deadline = clock() + wait_seconds
@@ -54,8 +56,9 @@ def run_lock(
             if row is not None and row[0]:
                 break
             if clock() >= deadline:
+                year = fiscal_year_id or fiscal_year
                 raise RunInProgress(
-                    f"another sync of company {company_key}, fiscal year {fiscal_year} is still running"
+                    f"another sync of company {company_key}, fiscal year {year} is still running"
                 )
             sleep(poll_seconds)
         yield

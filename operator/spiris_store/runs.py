@@ -1,9 +1,10 @@
 """The provenance record of each sync run (`spiris.sync_runs`).
 
-`start_run` opens a row with outcome `running` (and closes any run of the same company and fiscal year still
-marked `running`: that process died, its Job was replaced); `finish_run` records counts, API calls, the
-watermark for the next incremental run, the reconciliation result and the outcome. `latest_run` is what the
-operator reads after a Job ends.
+`start_run` opens a row with outcome `running` (and closes any run of the same fiscal year still marked
+`running`: that process died); `finish_run` records counts, API calls, the next watermark, the
+reconciliation and the outcome. A run's year is its Spiris fiscal-year id when known (two years can start in
+one calendar year), else the calendar year a person named; `run_of_job` is what the operator reads after its
+Job ends.
 """
 
 from __future__ import annotations
@@ -28,8 +29,15 @@ _RUN_COLUMNS = """
     id, company_key, fiscal_year, fiscal_year_id, mode, trigger, host, started_at, finished_at, scopes,
     outcome, error, accounts_count, vouchers_count, rows_count, documents_count, missing_documents_count,
     vanished_count, vouchers_fetched, documents_fetched, api_calls, api_calls_by_endpoint, watermark_used,
-    next_watermark, reconciliation, checksums
+    next_watermark, reconciliation, checksums, job_name
 """
+
+
+def _year_clause(fiscal_year: int, fiscal_year_id: uuid.UUID | None) -> tuple[str, Any]:
+    """The WHERE part naming a run's fiscal year: the id when known, else the calendar year."""
+    if fiscal_year_id is not None:
+        return "fiscal_year_id = %s", fiscal_year_id
+    return "fiscal_year = %s", fiscal_year
 
 
 def start_run(
@@ -43,17 +51,19 @@ def start_run(
     fiscal_year_id: uuid.UUID | None = None,
     watermark_used: datetime | None = None,
     host: str | None = None,
+    job_name: str | None = None,
 ) -> RunRecord:
-    """Open a run (outcome `running`). `trigger` says who started it (Job name, `cli`, operator);
-    `host` defaults to this machine's name. Creates the company row if needed. Any older run of the same
-    company and fiscal year still `running` is closed as `failed` ("abandoned")."""
+    """Open a run (outcome `running`). `trigger` says why it started (`manual`, `scheduled`, ...),
+    `job_name` which Kubernetes Job runs it (None by hand); `host` defaults to this machine's name. Creates
+    the company row if needed. Any older run of the same fiscal year (by id when given, else by calendar
+    year) still `running` is closed as `failed` ("abandoned")."""
     with atomic(conn):
         ensure_company(conn, company_key)
         row = conn.execute(
             f"""
             INSERT INTO spiris.sync_runs (company_key, fiscal_year, fiscal_year_id, mode, trigger, host,
-                scopes, watermark_used)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                scopes, watermark_used, job_name)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
             RETURNING {_RUN_COLUMNS}
             """,  # noqa: S608 (constant identifiers)
             (
@@ -65,18 +75,20 @@ def start_run(
                 host if host is not None else socket.gethostname(),
                 list(scopes),
                 watermark_used,
+                job_name,
             ),
         ).fetchone()
         assert row is not None
         run = _run_record(row)
+        year_clause, year = _year_clause(fiscal_year, fiscal_year_id)
         conn.execute(
-            """
+            f"""
             UPDATE spiris.sync_runs SET outcome = 'failed', finished_at = now(),
                 error = coalesce(error, 'abandoned: the process ended without finishing (superseded by run '
                                         || %s || ')')
-            WHERE company_key = %s AND fiscal_year = %s AND outcome = 'running' AND id <> %s
-            """,
-            (str(run.id), company_key, fiscal_year, run.id),
+            WHERE company_key = %s AND {year_clause} AND outcome = 'running' AND id <> %s
+            """,  # noqa: S608 (constant identifiers)
+            (str(run.id), company_key, year, run.id),
         )
     return run
 
@@ -86,6 +98,7 @@ def update_run(
     *,
     run_id: int,
     fiscal_year_id: uuid.UUID | None = None,
+    fiscal_year: int | None = None,
     watermark_used: datetime | None = None,
     counts: RunCounts | None = None,
     api_calls: int | None = None,
@@ -97,6 +110,9 @@ def update_run(
     if fiscal_year_id is not None:
         sets.append("fiscal_year_id = %s")
         params.append(fiscal_year_id)
+    if fiscal_year is not None:
+        sets.append("fiscal_year = %s")
+        params.append(fiscal_year)
     if watermark_used is not None:
         sets.append("watermark_used = %s")
         params.append(watermark_used)
@@ -171,45 +187,67 @@ def get_run(conn: Connection, run_id: int) -> RunRecord | None:
     return _run_record(row) if row is not None else None
 
 
-def latest_run(conn: Connection, company_key: str, fiscal_year: int) -> RunRecord | None:
-    """The most recently started run of this company's fiscal year (any outcome, including `running`),
-    or None if it was never synced."""
+def latest_run(
+    conn: Connection, company_key: str, fiscal_year: int, *, fiscal_year_id: uuid.UUID | None = None
+) -> RunRecord | None:
+    """The most recently started run of this company's fiscal year (by id when given, else by calendar
+    year; any outcome, including `running`), or None if it was never synced."""
+    year_clause, year = _year_clause(fiscal_year, fiscal_year_id)
     row = conn.execute(
         f"""
         SELECT {_RUN_COLUMNS} FROM spiris.sync_runs
-        WHERE company_key = %s AND fiscal_year = %s ORDER BY started_at DESC, id DESC LIMIT 1
+        WHERE company_key = %s AND {year_clause} ORDER BY started_at DESC, id DESC LIMIT 1
         """,  # noqa: S608 (constant identifiers)
-        (company_key, fiscal_year),
+        (company_key, year),
     ).fetchone()
     return _run_record(row) if row is not None else None
 
 
-def last_watermark(conn: Connection, *, company_key: str, fiscal_year: int) -> datetime | None:
-    """`next_watermark` of the latest succeeded or degraded run that recorded one: where an incremental run
-    starts (minus its look-back window). None means "no usable history: sync everything"."""
+def run_of_job(conn: Connection, *, company_key: str, job_name: str) -> RunRecord | None:
+    """The latest run of this company that the Kubernetes Job `job_name` started (a retried pod starts
+    another; Job names are unique per namespace, the company key across them), or None."""
     row = conn.execute(
-        """
+        f"""
+        SELECT {_RUN_COLUMNS} FROM spiris.sync_runs
+        WHERE company_key = %s AND job_name = %s ORDER BY started_at DESC, id DESC LIMIT 1
+        """,  # noqa: S608 (constant identifiers)
+        (company_key, job_name),
+    ).fetchone()
+    return _run_record(row) if row is not None else None
+
+
+def last_watermark(
+    conn: Connection, *, company_key: str, fiscal_year: int, fiscal_year_id: uuid.UUID | None = None
+) -> datetime | None:
+    """`next_watermark` of the latest succeeded or degraded run of the year that recorded one: where an
+    incremental run starts (minus its look-back window). None means "no usable history: sync everything"."""
+    year_clause, year = _year_clause(fiscal_year, fiscal_year_id)
+    row = conn.execute(
+        f"""
         SELECT next_watermark FROM spiris.sync_runs
-        WHERE company_key = %s AND fiscal_year = %s AND outcome IN ('succeeded', 'degraded')
+        WHERE company_key = %s AND {year_clause} AND outcome IN ('succeeded', 'degraded')
             AND next_watermark IS NOT NULL
         ORDER BY started_at DESC, id DESC LIMIT 1
-        """,
-        (company_key, fiscal_year),
+        """,  # noqa: S608 (constant identifiers)
+        (company_key, year),
     ).fetchone()
     return row[0] if row is not None else None
 
 
-def last_full_pass(conn: Connection, *, company_key: str, fiscal_year: int) -> datetime | None:
-    """When the latest succeeded or degraded run that listed the whole year (a full voucher pass, planned or
-    fallen back to) started; None if there was none. Decides when a periodic full pass is due."""
+def last_full_pass(
+    conn: Connection, *, company_key: str, fiscal_year: int, fiscal_year_id: uuid.UUID | None = None
+) -> datetime | None:
+    """When the latest succeeded or degraded run of the year that listed the whole year (a full voucher
+    pass, planned or fallen back to) started; None if there was none. Decides when a full pass is due."""
+    year_clause, year = _year_clause(fiscal_year, fiscal_year_id)
     row = conn.execute(
-        """
+        f"""
         SELECT started_at FROM spiris.sync_runs
-        WHERE company_key = %s AND fiscal_year = %s AND outcome IN ('succeeded', 'degraded')
+        WHERE company_key = %s AND {year_clause} AND outcome IN ('succeeded', 'degraded')
             AND coalesce(checksums->'listing'->>'modeUsed', mode) = 'full'
         ORDER BY started_at DESC, id DESC LIMIT 1
-        """,
-        (company_key, fiscal_year),
+        """,  # noqa: S608 (constant identifiers)
+        (company_key, year),
     ).fetchone()
     return row[0] if row is not None else None
 
@@ -265,4 +303,5 @@ def _run_record(row: Sequence[Any]) -> RunRecord:
         next_watermark=row[23],
         reconciliation=row[24],
         checksums=row[25],
+        job_name=row[26],
     )

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import uuid
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -35,7 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--company-key", required=True, help="our stable key of the company (the connection's uid)"
     )
-    run.add_argument("--fiscal-year", required=True, type=int, help="calendar year the fiscal year starts in")
+    run.add_argument(
+        "--fiscal-year-id",
+        type=_fiscal_year_id,
+        help="the Spiris fiscal-year id to sync (what the operator passes; decides when given)",
+    )
+    run.add_argument(
+        "--fiscal-year",
+        type=int,
+        help="calendar year the fiscal year starts in (by hand; with --fiscal-year-id only the run's label)",
+    )
     run.add_argument("--mode", choices=("incremental", "full"), default="incremental")
     run.add_argument(
         "--progress", action="store_true", help="show progress bars even when stderr is no terminal"
@@ -67,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     ):
         run.add_argument(flag, help=f"(env {variable})")
     return parser
+
+
+def _fiscal_year_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a Spiris fiscal-year id (a GUID): {value!r}") from None
 
 
 def _fail(message: str, code: ExitCode) -> int:
@@ -112,6 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     summary: dict[str, Any] = {
         "companyKey": args.company_key,
         "fiscalYear": args.fiscal_year,
+        "fiscalYearId": str(args.fiscal_year_id) if args.fiscal_year_id else None,
         "mode": args.mode,
     }
     progress = ProgressReporter(_listeners(args, dict(os.environ)))
@@ -120,6 +138,7 @@ def _run(args: argparse.Namespace) -> int:
             settings,
             company_key=args.company_key,
             fiscal_year=args.fiscal_year,
+            fiscal_year_id=args.fiscal_year_id,
             mode=args.mode,
             progress=progress,
             document_workers=max(1, args.document_workers),

@@ -1,8 +1,10 @@
 """Which Spiris fiscal year a run syncs, and how: the year's id and period, its predecessor, the listing mode.
 
-The operator names a fiscal year by the calendar year it starts in (``--fiscal-year 2025``); Spiris knows it
-by id. A year Spiris does not have is a configuration error (exit 2) whose message lists the years that exist.
-An incremental run without a usable watermark (the first run of a year) is planned as a full one.
+The operator resolves the fiscal year once and names it by its Spiris id (``--fiscal-year-id``); the worker
+syncs exactly that id. A person may name a year by the calendar year it starts in (``--fiscal-year 2025``;
+of two years starting in one calendar year, the later one). A year Spiris does not have is a configuration
+error (exit 2) whose message lists the years that exist. An incremental run without a usable watermark (the
+first run of a year) is planned as a full one.
 """
 
 from __future__ import annotations
@@ -35,13 +37,25 @@ class FiscalYearPlan:
         return f"{self.start_date.isoformat()}..{self.end_date.isoformat()}"
 
 
-def resolve_fiscal_year(years: Sequence[FiscalYear], *, fiscal_year: int) -> FiscalYearPlan:
-    """The fiscal year starting in calendar year ``fiscal_year``; raises ConfigurationError when absent."""
+def resolve_fiscal_year(
+    years: Sequence[FiscalYear], *, fiscal_year: int | None, fiscal_year_id: str | None = None
+) -> FiscalYearPlan:
+    """The fiscal year with id ``fiscal_year_id`` when given, else the one starting in calendar year
+    ``fiscal_year``; raises ConfigurationError when Spiris has no such year."""
     dated = sorted(
         (y for y in years if y.start_date is not None and y.end_date is not None),
         key=lambda y: y.start_date or datetime.date.min,
     )
-    matches = [y for y in dated if y.start_date is not None and y.start_date.year == fiscal_year]
+    if fiscal_year_id is not None:
+        matches = [y for y in dated if y.id.lower() == fiscal_year_id.lower()]
+        if not matches:
+            available = ", ".join(f"{y.id} ({y.start_date})" for y in dated) or "none"
+            raise ConfigurationError(
+                f"fiscal year id {fiscal_year_id} does not exist in Spiris for this company "
+                f"(fiscal years there: {available})"
+            )
+    else:
+        matches = [y for y in dated if y.start_date is not None and y.start_date.year == fiscal_year]
     if not matches:
         available = ", ".join(str(y.start_date.year) for y in dated if y.start_date is not None) or "none"
         raise ConfigurationError(
@@ -54,7 +68,7 @@ def resolve_fiscal_year(years: Sequence[FiscalYear], *, fiscal_year: int) -> Fis
     index = dated.index(target)
     assert target.start_date is not None and target.end_date is not None
     return FiscalYearPlan(
-        fiscal_year=fiscal_year,
+        fiscal_year=target.start_date.year,
         fiscal_year_id=target.id,
         start_date=target.start_date,
         end_date=target.end_date,

@@ -165,15 +165,21 @@ class SyncRun:
         settings: SyncSettings,
         *,
         company_key: str,
-        fiscal_year: int,
+        fiscal_year: int | None,
         mode: Mode,
         progress: ProgressReporter,
         document_workers: int = 4,
         include_documents: bool = True,
+        fiscal_year_id: uuid.UUID | None = None,
     ) -> None:
+        if fiscal_year is None and fiscal_year_id is None:
+            raise ConfigurationError("name the fiscal year: --fiscal-year-id or --fiscal-year is required")
         self.settings = settings
         self.company_key = company_key
-        self.fiscal_year = fiscal_year
+        # The calendar year is the run's label; with an id given it is corrected from Spiris' answer (0
+        # until then when a person gave the id alone).
+        self.fiscal_year = fiscal_year or 0
+        self.fiscal_year_id = fiscal_year_id
         self.mode = mode
         self.progress = progress
         self.document_workers = document_workers
@@ -226,7 +232,10 @@ class SyncRun:
             except store_errors.StorageUnavailable as exc:
                 raise StorageUnavailable(f"the object store is unavailable: {exc}") from None
             last_watermark = ledger.last_watermark(
-                conn, company_key=self.company_key, fiscal_year=self.fiscal_year
+                conn,
+                company_key=self.company_key,
+                fiscal_year=self.fiscal_year,
+                fiscal_year_id=self.fiscal_year_id,
             )
             self.periodic_full = self._full_pass_due(conn, last_watermark)
             planned_mode = listing_mode("full" if self.periodic_full else self.mode, watermark=last_watermark)
@@ -234,10 +243,12 @@ class SyncRun:
                 conn,
                 company_key=self.company_key,
                 fiscal_year=self.fiscal_year,
+                fiscal_year_id=self.fiscal_year_id,
                 mode=planned_mode,
                 trigger=self._trigger(),
                 scopes=scopes,
                 host=self.settings.host,
+                job_name=self.settings.job_name,
                 watermark_used=last_watermark if planned_mode == "incremental" else None,
             )
             counted = _Counted(api)
@@ -281,7 +292,12 @@ class SyncRun:
         every = self.settings.full_pass_every
         if self.mode != "incremental" or every is None or last_watermark is None:
             return False
-        last_full = ledger.last_full_pass(conn, company_key=self.company_key, fiscal_year=self.fiscal_year)
+        last_full = ledger.last_full_pass(
+            conn,
+            company_key=self.company_key,
+            fiscal_year=self.fiscal_year,
+            fiscal_year_id=self.fiscal_year_id,
+        )
         now = datetime.datetime.now(datetime.UTC)
         return last_full is None or now - last_full >= every
 
@@ -293,6 +309,7 @@ class SyncRun:
                     self.settings.database_url,
                     company_key=self.company_key,
                     fiscal_year=self.fiscal_year,
+                    fiscal_year_id=self.fiscal_year_id,
                     wait_seconds=self.settings.lock_wait_seconds,
                 )
             )
@@ -346,15 +363,20 @@ class SyncRun:
         with conn.transaction():
             ledger.upsert_company(conn, company_record(key, settings))
         years = api.fiscal_years()
-        plan = resolve_fiscal_year(years, fiscal_year=self.fiscal_year)
+        plan = resolve_fiscal_year(
+            years,
+            fiscal_year=self.fiscal_year or None,
+            fiscal_year_id=str(self.fiscal_year_id) if self.fiscal_year_id is not None else None,
+        )
         fy_uuid = uuid.UUID(plan.fiscal_year_id)
+        self.fiscal_year = plan.fiscal_year
         with conn.transaction():
             ledger.upsert_fiscal_years(
                 conn,
                 company_key=key,
                 fiscal_years=[fiscal_year_record(y) for y in years if y.start_date and y.end_date],
             )
-        ledger.update_run(conn, run_id=run_id, fiscal_year_id=fy_uuid)
+        ledger.update_run(conn, run_id=run_id, fiscal_year_id=fy_uuid, fiscal_year=plan.fiscal_year)
 
         accounts = [
             account_record(a, fiscal_year_id=fy_uuid)
@@ -559,17 +581,20 @@ def run_sync(
     settings: SyncSettings,
     *,
     company_key: str,
-    fiscal_year: int,
+    fiscal_year: int | None,
     mode: Mode,
     progress: ProgressReporter | None = None,
     document_workers: int = 4,
     include_documents: bool = True,
+    fiscal_year_id: uuid.UUID | None = None,
 ) -> RunResult:
-    """Run one sync in-process; raises :class:`SyncFailure` (or anything unexpected) on failure."""
+    """Run one sync in-process: of the fiscal year with id ``fiscal_year_id`` when given, else of the one
+    starting in calendar year ``fiscal_year``; raises :class:`SyncFailure` (or anything unexpected)."""
     return SyncRun(
         settings,
         company_key=company_key,
         fiscal_year=fiscal_year,
+        fiscal_year_id=fiscal_year_id,
         mode=mode,
         progress=progress or ProgressReporter(),
         document_workers=document_workers,

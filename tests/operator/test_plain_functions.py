@@ -111,12 +111,19 @@ FYS = {
 }
 CONNECTION = {"metadata": {"name": "acme", "namespace": "clients", "uid": "conn-uid"}}
 SECRET_WORDS = ("access_token", "refresh_token", "Bearer")
+FY_ID = "7c2e1a7e-4b1d-4f61-9d55-2a4e0f3c9b10"
 
 
 def _job(run: int = 1) -> dict:
     settings = JobSettings(client_id="cid", s3_endpoint="http://s3:9000", s3_bucket="docs")
     return sync_jobs.build_job(
-        fys=FYS, connection=CONNECTION, run=run, fiscal_year=2025, settings=settings, trigger="initial"
+        fys=FYS,
+        connection=CONNECTION,
+        run=run,
+        fiscal_year=2025,
+        fiscal_year_id=FY_ID,
+        settings=settings,
+        trigger="initial",
     )
 
 
@@ -150,6 +157,7 @@ def test_job_manifest_is_locked_down_and_carries_no_token() -> None:
     assert container["command"][:2] == ["spiris-sync", "run"]
     assert container["command"][container["command"].index("--company-key") + 1] == "conn-uid"
     assert container["command"][container["command"].index("--mode") + 1] == "full"
+    assert container["command"][container["command"].index("--fiscal-year-id") + 1] == FY_ID
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["token"]["secret"]["secretName"] == "acme-spiris-token"
     assert volumes["token"]["secret"]["items"] == [{"key": "access-token.json", "path": "access-token.json"}]
@@ -325,11 +333,23 @@ def test_spec_errors_the_schema_cannot_catch_become_conditions() -> None:
 def test_job_skips_documents_only_when_the_spec_says_so() -> None:
     settings = JobSettings(client_id="cid")
     default = sync_jobs.build_job(
-        fys=FYS, connection=CONNECTION, run=1, fiscal_year=2025, settings=settings, trigger="initial"
+        fys=FYS,
+        connection=CONNECTION,
+        run=1,
+        fiscal_year=2025,
+        fiscal_year_id=FY_ID,
+        settings=settings,
+        trigger="initial",
     )
     assert "--skip-documents" not in default["spec"]["template"]["spec"]["containers"][0]["command"]
     ledger_only = {**FYS, "spec": {**FYS["spec"], "include": {"ledger": True, "documents": False}}}
     job = sync_jobs.build_job(
-        fys=ledger_only, connection=CONNECTION, run=1, fiscal_year=2025, settings=settings, trigger="initial"
+        fys=ledger_only,
+        connection=CONNECTION,
+        run=1,
+        fiscal_year=2025,
+        fiscal_year_id=FY_ID,
+        settings=settings,
+        trigger="initial",
     )
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "--skip-documents"

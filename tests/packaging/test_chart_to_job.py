@@ -41,7 +41,13 @@ def _job(value_set: str, namespace: str) -> tuple[dict[str, Any], list[dict[str,
         "spec": {"connectionRef": {"name": "acme-bygg"}, "fiscalYear": 2025},
     }
     job = build_job(
-        fys=fys, connection=connection, run=1, fiscal_year=2025, settings=settings.jobs, trigger="test"
+        fys=fys,
+        connection=connection,
+        run=1,
+        fiscal_year=2025,
+        fiscal_year_id="7c2e1a7e-4b1d-4f61-9d55-2a4e0f3c9b10",
+        settings=settings.jobs,
+        trigger="test",
     )
     return job, objects
 

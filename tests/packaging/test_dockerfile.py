@@ -213,7 +213,13 @@ def test_the_operators_jobs_run_a_console_script() -> None:
     fys = {"metadata": {"name": "acme-2025", "namespace": "clients", "uid": "u-1"}, "spec": {}}
     connection = {"metadata": {"name": "acme", "namespace": "clients", "uid": "c-1"}}
     job = sync_jobs.build_job(
-        fys=fys, connection=connection, run=1, fiscal_year=2025, settings=JobSettings(), trigger="test"
+        fys=fys,
+        connection=connection,
+        run=1,
+        fiscal_year=2025,
+        fiscal_year_id="7c2e1a7e-4b1d-4f61-9d55-2a4e0f3c9b10",
+        settings=JobSettings(),
+        trigger="test",
     )
     [container] = job["spec"]["template"]["spec"]["containers"]
     assert container["command"][0] in _console_scripts()

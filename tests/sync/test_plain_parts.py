@@ -73,6 +73,27 @@ def test_fiscal_year_resolution() -> None:
     assert first.is_first and first.previous is None
     with pytest.raises(ConfigurationError, match="2024, 2025"):
         resolve_fiscal_year(years, fiscal_year=2023)
+    # By id the worker takes exactly that year, also when another one starts in the same calendar year.
+    short = FiscalYear(
+        id="s",
+        start_date=datetime.date(2025, 1, 1),
+        end_date=datetime.date(2025, 6, 30),
+        is_locked_for_accounting=False,
+        bookkeeping_method=0,
+    )
+    longer = FiscalYear(
+        id="L",
+        start_date=datetime.date(2025, 7, 1),
+        end_date=datetime.date(2026, 6, 30),
+        is_locked_for_accounting=False,
+        bookkeeping_method=0,
+    )
+    changed = [_year(2024, "a"), short, longer]
+    assert resolve_fiscal_year(changed, fiscal_year=2025).fiscal_year_id == "L"
+    by_id = resolve_fiscal_year(changed, fiscal_year=None, fiscal_year_id="S")
+    assert by_id.fiscal_year_id == "s" and by_id.fiscal_year == 2025 and by_id.previous == changed[0]
+    with pytest.raises(ConfigurationError, match="fiscal year id x does not exist"):
+        resolve_fiscal_year(changed, fiscal_year=2025, fiscal_year_id="x")
     assert listing_mode("incremental", watermark=None) == "full"
     assert listing_mode("incremental", watermark=datetime.datetime.now(datetime.UTC)) == "incremental"
 
