@@ -113,14 +113,17 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     watcher.stop()
     status = done["status"]
     job_name = "acme-2025-sync-1"
-    assert status["phase"] in {"Succeeded", "Degraded"}, kube_node.job_log(kube_namespace, job_name
-    )
+    assert status["phase"] in {"Succeeded", "Degraded"}, kube_node.job_log(kube_namespace, job_name)
     truth = _year_truth(sandbox, "2025-01-01")
     assert status["fiscalYearId"].lower() == truth["id"].lower()
     assert status["counts"]["vouchers"] == truth["vouchers"]
     assert status["counts"]["accounts"] > 0 and status["counts"]["rows"] >= 2 * truth["vouchers"]
     assert status["lastSuccessfulSyncTime"] and status["lastSyncTime"] and status["attempts"] == 0
-    assert status["reconciliation"] == {"balanced": True, "differences": 0}
+    reconciliation = status["reconciliation"]
+    assert (reconciliation["balanced"], reconciliation["differences"]) == (True, 0)
+    # A full run also compares the copy with Spiris' own SIE 4 export of the year.
+    assert reconciliation["sie4"]["equal"] is True
+    assert reconciliation["sie4"]["matched"] == reconciliation["sie4"]["vouchers"] == truth["vouchers"]
     assert condition(done, "Reconciled")["status"] == "True"
     assert condition(done, "Synced")["status"] == "True"
     assert not status.get("activeJob")
