@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv system-deps kubeplane test lint typecheck pytest run demo kube bench clean
+.PHONY: venv system-deps kubeplane image test lint typecheck pytest run demo kube bench clean
 
 $(STAMP): pyproject.toml dev/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy operator/spiris_client operator/spiris_store operator/spiris_sync operator/spiris_connection \
 		operator/spiris_operator operator/spiris_read operator/spiris_kubectl web/spiris_web dev/spiris_sandbox dev/spiris_localstack
 
-pytest: $(STAMP) system-deps kubeplane
+pytest: $(STAMP) system-deps kubeplane image
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -37,6 +37,11 @@ LOCAL_PARTS := --crds crds --chart charts/spiris-operator --kubeplane-src dev/ku
 # once per machine and cached outside the checkout, keyed by its inputs.
 kubeplane:
 	@bash dev/kubeplane/build.sh >/dev/null
+
+# The product image (the Dockerfile, built with podman on a base made from Debian's packages), tagged
+# localhost/spiris-operator:dev; the base and the image are cached in podman's storage, keyed by their inputs.
+image: system-deps
+	@bash dev/image/build.sh >/dev/null
 
 run: $(STAMP) system-deps kubeplane
 	$(BIN)/spiris-local run $(LOCAL_PARTS)

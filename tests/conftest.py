@@ -19,8 +19,9 @@ from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.postgres import PostgresServer
+from spiris_localstack.product_image import product_image as build_product_image
 from spiris_localstack.s3 import S3Server
-from testkit.paths import CHART, CHART_VALUES, CRDS, KUBEPLANE_SOURCE
+from testkit.paths import CHART, CHART_VALUES, CRDS, IMAGE_BUILD, KUBEPLANE_SOURCE
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -59,6 +60,13 @@ def fresh_database(pg_server: PostgresServer) -> Iterator[str]:
 def fresh_bucket(s3_server: S3Server) -> str:
     """The name of a new, empty bucket on the session's S3 server."""
     return s3_server.create_bucket(f"t-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def product_image() -> str:
+    """The product image (`localhost/spiris-operator:dev`), built by dev/image/build.sh or reused when its
+    inputs are unchanged; pods whose image is a `localhost/` one run as podman containers of it."""
+    return build_product_image(build_script=IMAGE_BUILD)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,10 @@
 
 No kubelet runs on these machines, so, as kwok does for status but really running the work, this registers one
 Ready Node, binds every unscheduled pod to it (there is no scheduler) and runs each bound pod's containers as
-local processes (``pod_process``) with their env (``pod_env``) and volumes (``pod_volumes``). It reports what
+local processes (``pod_process``) with their env (``pod_env``) and volumes (``pod_volumes``) — or, for
+containers whose image is a local podman image (``localhost/…``), as real containers of that image
+(``pod_container``), so a chart's Deployments and the operator's Jobs run the built product image with
+in-cluster configuration. Init containers run first, one after the other. It reports what
 a kubelet reports — ``phase``, ``conditions`` (``Ready`` from an ``httpGet`` readiness probe when one is set),
 ``containerStatuses`` with ``running``/``terminated`` states, exit codes and restart counts — so the real Job,
 ReplicaSet and garbage-collector controllers decide what happens next (``podFailurePolicy`` included).
@@ -27,13 +30,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from spiris_localstack.kube_client import JsonObj, KubeCredentials, KubeRequestError, KubeRest
 from spiris_localstack.kubelet_logs import KubeletLogServer
+from spiris_localstack.pod_container import ContainerProcess, PodmanContainers, runs_in_container
 from spiris_localstack.pod_env import container_env, expand
 from spiris_localstack.pod_process import Identity, identity_of, mounts_of, start_container
 from spiris_localstack.pod_volumes import PendingDependency, PodVolumes
@@ -90,10 +94,23 @@ class PodRun:
     refreshed_at: float = 0.0
     deleted: bool = False
     pending_reason: str | None = None
+    init_containers: list[ContainerRun] = field(default_factory=list)
+    initialized: bool = False
+
+    @property
+    def all_containers(self) -> list[ContainerRun]:
+        return [*self.init_containers, *self.containers]
 
     @property
     def key(self) -> tuple[str, str]:
         return self.pod["metadata"]["namespace"], self.pod["metadata"]["name"]
+
+
+def container_id(process: subprocess.Popen[bytes]) -> str:
+    """The containerID a pod status shows: the podman container's name, or the local process's PID."""
+    if isinstance(process, ContainerProcess):
+        return f"podman://{process.container_name}"
+    return f"local://{process.pid}"
 
 
 def exit_code_of(returncode: int) -> int:
@@ -115,6 +132,7 @@ class NodeAgent(Service):
         path_prefix: str | None = None,
         enforce_security_context: bool = True,
         refresh_interval: float = 2.0,
+        containers: PodmanContainers | None = None,
     ) -> None:
         self.credentials = credentials
         self.serving_cert = serving_cert
@@ -127,6 +145,8 @@ class NodeAgent(Service):
         self.path_prefix = path_prefix if path_prefix is not None else str(Path(sys.executable).parent)
         self.enforce_security_context = enforce_security_context
         self.refresh_interval = refresh_interval
+        # The container mode's runtime; it touches podman only when a pod's image is a local one.
+        self.containers = containers or PodmanContainers()
         self.runs: dict[str, PodRun] = {}
         self.logs: dict[tuple[str, str], list[tuple[str, Path]]] = {}
         self._events: queue.Queue[JsonObj] = queue.Queue()
@@ -165,11 +185,11 @@ class NodeAgent(Service):
             thread.join(timeout=15)
         self._threads = []
         for run in list(self.runs.values()):
-            for container in run.containers:
+            for container in run.all_containers:
                 self._signal(container, signal.SIGTERM)
         deadline = time.monotonic() + 5
         for run in list(self.runs.values()):
-            for container in run.containers:
+            for container in run.all_containers:
                 if container.process is not None:
                     try:
                         container.process.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -177,6 +197,7 @@ class NodeAgent(Service):
                         self._signal(container, signal.SIGKILL)
                         container.process.wait(timeout=5)
         self.runs.clear()
+        self.containers.close()
         if self._log_server is not None:
             self._log_server.stop()
             self._log_server = None
@@ -192,7 +213,8 @@ class NodeAgent(Service):
     # --- what tests and tools read
 
     def running_pids(self) -> list[int]:
-        return [c.process.pid for r in self.runs.values() for c in r.containers if c.running and c.process]
+        return [c.process.pid for r in self.runs.values() for c in r.all_containers
+                if c.running and c.process]
 
     def pod_log(self, namespace: str, pod: str) -> str:
         """Every run of every container of the pod, in order."""
@@ -300,7 +322,7 @@ class NodeAgent(Service):
         if event["type"] == "DELETED":
             if run is not None:
                 run.deleted = True
-                for container in run.containers:
+                for container in run.all_containers:
                     self._signal(container, signal.SIGKILL)
             return
         if run is not None:
@@ -363,13 +385,15 @@ class NodeAgent(Service):
         if identity.user is not None:
             fs_group = (pod["spec"].get("securityContext") or {}).get("fsGroup")
             owner = (int(identity.user), int(fs_group if fs_group is not None else identity.group or 0))
-        containers = []
-        for spec in pod["spec"]["containers"]:
-            log_path = root / f"{spec['name']}.log"
-            self.logs.setdefault((meta["namespace"], meta["name"]), []).append((spec["name"], log_path))
-            containers.append(ContainerRun(spec=spec, log_path=log_path))
+        runs: dict[str, list[ContainerRun]] = {"initContainers": [], "containers": []}
+        for kind, listed in runs.items():
+            for spec in pod["spec"].get(kind) or []:
+                log_path = root / f"{spec['name']}.log"
+                self.logs.setdefault((meta["namespace"], meta["name"]), []).append((spec["name"], log_path))
+                listed.append(ContainerRun(spec=spec, log_path=log_path))
         volumes = PodVolumes(pod, rest=self._api(), root=volumes_dir, owner=owner)
-        return PodRun(pod=pod, root=root, volumes=volumes, containers=containers)
+        return PodRun(pod=pod, root=root, volumes=volumes, containers=runs["containers"],
+                      init_containers=runs["initContainers"], initialized=not runs["initContainers"])
 
     def _identity(self, pod: JsonObj, container: JsonObj) -> Identity:
         if not self.enforce_security_context:
@@ -392,70 +416,105 @@ class NodeAgent(Service):
             run.refreshed_at = time.monotonic()
             with contextlib.suppress(KubeRequestError, httpx.HTTPError):
                 run.volumes.refresh()
+        if run.started and not run.initialized and not run.terminating:
+            self._advance_init(run)
         for container in run.containers:
             self._advance_container(run, container)
         if run.terminating and run.kill_at is not None and time.monotonic() >= run.kill_at:
-            for container in run.containers:
+            for container in run.all_containers:
                 self._signal(container, signal.SIGKILL)
             run.kill_at = None
         self._report(run)
-        if run.terminating and not any(c.running for c in run.containers):
+        if run.terminating and not any(c.running for c in run.all_containers):
             self._remove_pod(run.pod)
             self._finish_removed(run)
 
     def _try_start(self, run: PodRun) -> None:
         try:
             dirs = run.volumes.materialise()
-            commands = []
-            for container in run.containers:
-                env = container_env(run.pod, container.spec, rest=self._api(), base=self._base_env(),
-                                    api_host="127.0.0.1",
-                                    api_port=int(self.credentials.server.rsplit(":", 1)[1]))
-                commands.append((container, env))
+            commands = [(container, self._env(run, container)) for container in run.all_containers]
         except PendingDependency as exc:
             run.pending_reason = str(exc)
-            for container in run.containers:
+            for container in run.all_containers:
                 container.waiting = {"reason": "CreateContainerConfigError", "message": str(exc)}
             return
         run.started = True
         run.start_time = now()
         run.refreshed_at = time.monotonic()
-        for container, env in commands:
+        # With init containers, the first of them starts now and the app containers after the last one.
+        for container, env in commands[:1] if run.init_containers else commands:
             self._launch(run, container, env, dirs)
+
+    def _advance_init(self, run: PodRun) -> None:
+        """Init containers one at a time, each to exit 0; then the app containers start."""
+        for init in run.init_containers:
+            if init.terminated is not None and init.terminated["exitCode"] == 0 and not init.running:
+                continue
+            if init.process is None and init.terminated is None and init.restart_at is None:
+                try:
+                    self._launch(run, init, self._env(run, init), run.volumes.dirs)
+                except PendingDependency as exc:
+                    init.waiting = {"reason": "CreateContainerConfigError", "message": str(exc)}
+                    return
+            self._advance_container(run, init, init=True)
+            return
+        run.initialized = True
+        for container in run.containers:
+            try:
+                self._launch(run, container, self._env(run, container), run.volumes.dirs)
+            except PendingDependency as exc:
+                container.waiting = {"reason": "CreateContainerConfigError", "message": str(exc)}
+                container.restart_at = time.monotonic() + RESTART_BACKOFF_MAX
+
+    def _env(self, run: PodRun, container: ContainerRun) -> dict[str, str]:
+        """The container's environment; an image keeps its own PATH, HOME and TMPDIR in container mode."""
+        return container_env(run.pod, container.spec, rest=self._api(),
+                             base={} if runs_in_container(container.spec) else self._base_env(),
+                             api_host="127.0.0.1", api_port=int(self.credentials.server.rsplit(":", 1)[1]))
 
     def _launch(self, run: PodRun, container: ContainerRun, env: dict[str, str],
                 dirs: dict[str, Path]) -> None:
         spec = container.spec
         argv = [*(spec.get("command") or []), *(spec.get("args") or [])]
         argv = [expand(part, env) for part in argv]
-        if not argv:
+        if container.log_path.exists() and container.log_path.stat().st_size:
+            previous = container.log_path.with_name(f"{container.name}.previous.log")
+            container.log_path.replace(previous)
+        if runs_in_container(spec):
+            expanded = {**spec, "command": [expand(part, env) for part in spec.get("command") or []],
+                        "args": [expand(part, env) for part in spec.get("args") or []]}
+            container.process = self.containers.start(
+                run.pod, expanded, env=env, mounts=mounts_of(spec, dirs),
+                identity=self._identity(run.pod, spec), log_path=container.log_path)
+        elif not argv:
             container.waiting = {
                 "reason": "CreateContainerError",
                 "message": "no command: this node runs local processes, not image entrypoints",
             }
             container.terminated = {"exitCode": 128, "reason": "CreateContainerError", "finishedAt": now()}
             return
-        if container.log_path.exists() and container.log_path.stat().st_size:
-            previous = container.log_path.with_name(f"{container.name}.previous.log")
-            container.log_path.replace(previous)
-        container.process = start_container(
-            argv, env=env, cwd=spec.get("workingDir") or "/", mounts=mounts_of(spec, dirs),
-            identity=self._identity(run.pod, spec), log_path=container.log_path)
+        else:
+            container.process = start_container(
+                argv, env=env, cwd=spec.get("workingDir") or "/", mounts=mounts_of(spec, dirs),
+                identity=self._identity(run.pod, spec), log_path=container.log_path)
         container.started_at = now()
         container.terminated = None
         container.waiting = None
         container.ready = not spec.get("readinessProbe")
 
-    def _advance_container(self, run: PodRun, container: ContainerRun) -> None:
+    def _advance_container(self, run: PodRun, container: ContainerRun, *, init: bool = False) -> None:
         if container.process is not None and container.process.poll() is not None:
             code = exit_code_of(container.process.returncode)
             container.terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
                                     "startedAt": container.started_at, "finishedAt": now(),
-                                    "containerID": f"local://{container.process.pid}"}
+                                    "containerID": container_id(container.process)}
             container.process = None
             container.ready = False
             policy = run.pod["spec"].get("restartPolicy", "Always")
-            if not run.terminating and (policy == "Always" or (policy == "OnFailure" and code != 0)):
+            # An init container is restarted only when it failed (and the pod may restart at all).
+            restart = (code != 0 and policy != "Never") if init else (
+                policy == "Always" or (policy == "OnFailure" and code != 0))
+            if not run.terminating and restart:
                 container.restart_at = time.monotonic() + min(RESTART_BACKOFF_MAX, 2.0 ** container.restarts)
         if (container.restart_at is not None and time.monotonic() >= container.restart_at
                 and not run.terminating):
@@ -463,9 +522,7 @@ class NodeAgent(Service):
             container.last_terminated = container.terminated
             container.restarts += 1
             try:
-                env = container_env(run.pod, container.spec, rest=self._api(), base=self._base_env(),
-                                    api_host="127.0.0.1",
-                                    api_port=int(self.credentials.server.rsplit(":", 1)[1]))
+                env = self._env(run, container)
             except PendingDependency as exc:
                 container.restart_at = time.monotonic() + RESTART_BACKOFF_MAX
                 container.waiting = {"reason": "CreateContainerConfigError", "message": str(exc)}
@@ -502,11 +559,14 @@ class NodeAgent(Service):
         if grace is None:
             grace = run.pod["spec"].get("terminationGracePeriodSeconds", 30)
         run.kill_at = time.monotonic() + float(grace)
-        for container in run.containers:
+        for container in run.all_containers:
             container.restart_at = None
             self._signal(container, signal.SIGTERM if grace else signal.SIGKILL)
 
     def _signal(self, container: ContainerRun, sig: signal.Signals) -> None:
+        if isinstance(container.process, ContainerProcess):
+            container.process.send_signal(sig)  # podman kill: the container's own process gets it
+            return
         if container.running and container.process is not None:
             try:
                 os.killpg(container.process.pid, sig)
@@ -522,9 +582,9 @@ class NodeAgent(Service):
                          allow=(404, 409))
 
     def _finish_removed(self, run: PodRun) -> None:
-        if any(c.running for c in run.containers):
+        if any(c.running for c in run.all_containers):
             return
-        for container in run.containers:
+        for container in run.all_containers:
             if container.process is not None:
                 container.process.wait(timeout=5)
         with contextlib.suppress(OSError):
@@ -545,31 +605,39 @@ class NodeAgent(Service):
         except (KubeRequestError, httpx.HTTPError) as exc:
             logger.debug("status of %s/%s not written yet: %s", *run.key, exc)
 
+    @staticmethod
+    def _container_status(container: ContainerRun) -> JsonObj:
+        state: JsonObj
+        if container.running:
+            state = {"running": {"startedAt": container.started_at}}
+        elif container.terminated is not None and container.restart_at is None:
+            state = {"terminated": container.terminated}
+        elif container.terminated is not None:
+            state = {"waiting": {"reason": "CrashLoopBackOff",
+                                 "message": f"back-off restarting failed container {container.name}"}}
+        else:
+            state = {"waiting": container.waiting or {"reason": "ContainerCreating"}}
+        entry: JsonObj = {"name": container.name, "state": state,
+                          "ready": container.ready and container.running,
+                          "restartCount": container.restarts, "image": container.spec.get("image", ""),
+                          "imageID": "", "started": container.running}
+        if container.process is not None:
+            entry["containerID"] = container_id(container.process)
+        if container.last_terminated is not None:
+            entry["lastState"] = {"terminated": container.last_terminated}
+        return entry
+
     def _status(self, run: PodRun) -> JsonObj:
-        statuses = []
-        for container in run.containers:
-            state: JsonObj
-            if container.running:
-                state = {"running": {"startedAt": container.started_at}}
-            elif container.terminated is not None and container.restart_at is None:
-                state = {"terminated": container.terminated}
-            elif container.terminated is not None:
-                state = {"waiting": {"reason": "CrashLoopBackOff",
-                                     "message": f"back-off restarting failed container {container.name}"}}
-            else:
-                state = {"waiting": container.waiting or {"reason": "ContainerCreating"}}
-            entry: JsonObj = {"name": container.name, "state": state,
-                              "ready": container.ready and container.running,
-                              "restartCount": container.restarts, "image": container.spec.get("image", ""),
-                              "imageID": "", "started": container.running}
-            if container.process is not None:
-                entry["containerID"] = f"local://{container.process.pid}"
-            if container.last_terminated is not None:
-                entry["lastState"] = {"terminated": container.last_terminated}
-            statuses.append(entry)
+        statuses = [self._container_status(container) for container in run.containers]
         finished = [c for c in run.containers if c.terminated is not None and c.restart_at is None
                     and not c.running]
-        if run.started and len(finished) == len(run.containers) and (
+        init_failed = any(c.terminated is not None and c.terminated["exitCode"] != 0 and c.restart_at is None
+                          and not c.running for c in run.init_containers)
+        if init_failed:
+            phase = "Failed"
+        elif run.started and not run.initialized and not run.terminating:
+            phase = "Pending"
+        elif run.started and len(finished) == len(run.containers) and (
                 run.terminating or run.pod["spec"].get("restartPolicy", "Always") != "Always"):
             succeeded = all(c.terminated and c.terminated["exitCode"] == 0 for c in finished)
             phase = "Succeeded" if succeeded else "Failed"
@@ -581,13 +649,16 @@ class NodeAgent(Service):
         transition = run.start_time or now()
         conditions = [
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": transition},
-            {"type": "Initialized", "status": "True", "lastTransitionTime": transition},
+            {"type": "Initialized", "status": "True" if run.initialized else "False",
+             "lastTransitionTime": transition},
             {"type": "ContainersReady", "status": "True" if ready else "False",
              "lastTransitionTime": transition},
             {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": transition},
         ]
         status: JsonObj = {"phase": phase, "conditions": conditions, "containerStatuses": statuses,
                            "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}]}
+        if run.init_containers:
+            status["initContainerStatuses"] = [self._container_status(c) for c in run.init_containers]
         if run.started:
             status.update(podIP="127.0.0.1", podIPs=[{"ip": "127.0.0.1"}], startTime=run.start_time)
         if run.pending_reason and not run.started:
@@ -607,7 +678,7 @@ class NodeAgent(Service):
                 if previous:
                     path = path.with_name(f"{container}.previous.log")
                 running = any(c.running for r in self.runs.values() if r.key == (namespace, pod)
-                              for c in r.containers if c.name == container)
+                              for c in r.all_containers if c.name == container)
                 return path, running and not previous
         return None
 

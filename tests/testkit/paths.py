@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "spiris-operator"
 CRDS = REPO / "crds"
 KUBEPLANE_SOURCE = REPO / "dev" / "kubeplane"
+IMAGE_BUILD = REPO / "dev" / "image" / "build.sh"
 EXAMPLES = REPO / "examples"
 
 CHART_VALUES: dict[str, Any] = {
