@@ -1,7 +1,7 @@
 """Sync runs keyed by the Spiris fiscal-year id and by the Job that ran them.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01
 
 Two fiscal years can start in one calendar year (a short first year, a changed year end), so the calendar
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0002"
-down_revision: str | None = "0001"
+revision = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 
