@@ -38,8 +38,12 @@ def test_default_policies_cover_each_component_with_the_right_ports() -> None:
         ("spiris-system", "operator"),
         ("spiris-system", "web"),
         ("spiris-system", "sync"),
+        ("spiris-system", "api"),
     }
     operator, web, sync = (policies[("spiris-system", c)] for c in ("operator", "web", "sync"))
+    api = policies[("spiris-system", "api")]
+    assert _egress_ports(api) == DNS | KUBE_API | POSTGRES | S3  # never Spiris: it reads only the copy
+    assert api["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
     for policy in (operator, web, sync):
         assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     assert _egress_ports(web) == DNS | KUBE_API  # Spiris is 443 too

