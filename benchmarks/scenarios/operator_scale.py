@@ -88,7 +88,8 @@ def _create_objects(rest: KubeRest, *, connections: int, per_connection: int) ->
         name = f"company-{n:05d}"
         rest.call("POST", f"{GROUP_PATH}/namespaces/{NAMESPACE}/spirisconnections", body={
             "apiVersion": "spiris.senseworks.io/v1alpha1", "kind": "SpirisConnection",
-            "metadata": {"name": name, "namespace": NAMESPACE}, "spec": {"displayName": f"Bolag {n} AB"},
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"displayName": f"Bolag {n} AB", "expectedCorporateIdentityNumber": f"55{n:04d}-{n:04d}"},
         })
         for k in range(per_connection):
             rest.call("POST", f"{GROUP_PATH}/namespaces/{NAMESPACE}/fiscalyearsyncs", body={

@@ -16,7 +16,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from kubernetes import client as k8s
@@ -71,10 +71,12 @@ class TokenSecretInvalid(Exception):
 
 @dataclass(frozen=True)
 class StoredToken:
-    """A token as read from the Secret, with the resourceVersion needed to replace it safely."""
+    """A token as read from the Secret, with the resourceVersion needed to replace it safely (and the
+    Secret's annotations when it was read, e.g. the web's record of unused consents)."""
 
     token: TokenSet
     resource_version: str
+    annotations: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 def secret_name(connection_name: str) -> str:
@@ -207,7 +209,10 @@ def read_token(api: k8s.CoreV1Api, *, namespace: str, connection_name: str) -> S
             return None
         raise
     raw = cast(dict[str, Any], api.api_client.sanitize_for_serialization(secret))  # type: ignore[no-untyped-call]
-    return StoredToken(token=parse_secret(raw), resource_version=str(_version(secret)))
+    annotations = {str(k): str(v) for k, v in ((raw.get("metadata") or {}).get("annotations") or {}).items()}
+    return StoredToken(
+        token=parse_secret(raw), resource_version=str(_version(secret)), annotations=annotations
+    )
 
 
 def replace_token(

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from spiris_client import errors as spiris_errors
-from spiris_connection import consent_link, orgnr, token_secret
+from spiris_connection import company_binding, consent_link, orgnr, token_secret
 from spiris_connection.token_secret import StoredToken, TokenSecretConflict, TokenSecretInvalid
 
-from spiris_operator import conditions, fiscal_year_children, sync_schedule
+from spiris_operator import conditions, fiscal_year_children, sync_schedule, unused_consents
 from spiris_operator.conditions import Condition
 from spiris_operator.durations import parse_duration
 from spiris_operator.events import EventNote, transition_events
@@ -121,10 +121,29 @@ def _awaiting_consent(
     rejected_version: str | None = None,
 ) -> dict[str, Any]:
     status = connection.get("status") or {}
+    phase = "ReconsentRequired" if reconsent else "PendingConsent"
+    if not company_binding.binding_of(connection).consentable:
+        # A link for "any company" would let whoever gets hold of it connect any company: none is published
+        # until the spec binds one or explicitly allows any (the web refuses such links too).
+        unbound = company_binding.NOT_BOUND_MESSAGE
+        result_unbound: dict[str, Any] = {
+            "phase": phase,
+            "consentUrl": None,
+            "consentExpiresAt": None,
+            "conditions": _conditions(
+                connection,
+                now,
+                Condition.false("Ready", "CompanyNotBound", unbound),
+                Condition.false("Authorized", "CompanyNotBound", f"{message}; {unbound}"),
+                Condition.false("TokenHealthy", reason if reconsent else "NoToken", message),
+            ),
+        }
+        if rejected_version is not None:
+            result_unbound["rejectedTokenVersion"] = rejected_version
+        return result_unbound
     was_reconsent = status.get("phase") == "ReconsentRequired"
     new_link = reconsent and not was_reconsent
     fields = _link_fields(connection, ctx, now, renew=new_link)
-    phase = "ReconsentRequired" if reconsent else "PendingConsent"
     result: dict[str, Any] = {
         "phase": phase,
         **fields,
@@ -226,12 +245,20 @@ def _needs_verification(
 
 
 def _connected(
-    connection: Mapping[str, Any], stored: StoredToken, now: datetime, verified: dict[str, Any]
+    connection: Mapping[str, Any],
+    stored: StoredToken,
+    now: datetime,
+    verified: dict[str, Any],
+    *,
+    secret_annotations: Mapping[str, str],
 ) -> dict[str, Any]:
     company = verified.get("company") or (connection.get("status") or {}).get("company") or {}
     expires = datetime.fromtimestamp(stored.token.expires_at, UTC)
+    unused = unused_consents.status_field(secret_annotations)
+    authorized = "Spiris accepted the token" + unused_consents.authorized_note(secret_annotations)
     return {
         "phase": "Connected",
+        **({"unusedConsents": unused} if unused else {}),
         **verified,
         "tokenSecretName": token_secret.secret_name(str(connection["metadata"]["name"])),
         "accessTokenExpiresAt": format_time(expires),
@@ -242,7 +269,7 @@ def _connected(
             connection,
             now,
             Condition.true("Ready", "Connected", f"connected to {company.get('name', 'the company')}"),
-            Condition.true("Authorized", "ConsentGiven", "Spiris accepted the token"),
+            Condition.true("Authorized", "ConsentGiven", authorized),
             Condition.true("TokenHealthy", "TokenValid", f"access token valid until {format_time(expires)}"),
         ),
     }
@@ -310,7 +337,7 @@ def _token_status(
                 return verified, refreshed
             if _verify_request(connection):
                 verified["handledVerifyRequest"] = _verify_request(connection)
-        result = _connected(connection, stored, now, verified)
+        result = _connected(connection, stored, now, verified, secret_annotations=peek.annotations)
         if refreshed:
             result["lastTokenRefreshTime"] = format_time(now)
         return result, refreshed
@@ -404,6 +431,7 @@ def reconcile_connection(connection: Mapping[str, Any], ctx: ConnectionContext) 
     if merged.get("phase") == "Connected" and not spec.get("suspend"):
         _sync_children({**connection, "status": merged}, ctx)
     events = transition_events(old, status)
+    events.extend(unused_consents.new_events(old, status))
     if refreshed:
         events.append(EventNote("Normal", "TokenRefreshed", "access token refreshed and stored"))
     if "consentUrl" in status and status["consentUrl"] and status["consentUrl"] != old.get("consentUrl"):

@@ -95,13 +95,18 @@ def consent_token(sandbox_url: str) -> TokenSet:
 
 
 def create_connection(
-    kube: KubeApi, namespace: str, name: str, spec: dict[str, Any] | None = None
+    kube: KubeApi, namespace: str, name: str, spec: dict[str, Any] | None = None, *, any_company: bool = True
 ) -> dict[str, Any]:
+    """Create a connection; unless ``spec`` binds a company, it explicitly allows any (``any_company``):
+    these tests consent with whichever sandbox company they need, and connections are bound by default."""
+    spec = dict(spec or {})
+    if any_company and "expectedCorporateIdentityNumber" not in spec:
+        spec.setdefault("allowAnyCompany", True)
     body = {
         "apiVersion": "spiris.senseworks.io/v1alpha1",
         "kind": "SpirisConnection",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": spec or {},
+        "spec": spec,
     }
     kube.custom.create_namespaced_custom_object(
         "spiris.senseworks.io", "v1alpha1", namespace, "spirisconnections", body

@@ -179,14 +179,21 @@ class WebUnderTest:
         return link
 
     def create_connection(
-        self, namespace: str, *, display_name: str, orgnr: str, name: str | None = None
+        self, namespace: str, *, display_name: str, orgnr: str | None, name: str | None = None,
+        allow_any_company: bool = False,
     ) -> tuple[str, consent_link.ConsentLink]:
+        """A connection bound to ``orgnr`` (None: bound to nothing, unless ``allow_any_company``)."""
         name = name or f"conn-{uuid.uuid4().hex[:8]}"
+        spec: dict[str, Any] = {"displayName": display_name}
+        if orgnr is not None:
+            spec["expectedCorporateIdentityNumber"] = orgnr
+        if allow_any_company:
+            spec["allowAnyCompany"] = True
         self.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "SpirisConnection",
             "metadata": {"name": name},
-            "spec": {"displayName": display_name, "expectedCorporateIdentityNumber": orgnr},
+            "spec": spec,
         })
         return name, self.issue_link(namespace, name)
 

@@ -5,7 +5,10 @@ service account. The web ServiceAccount may only get/list SpirisConnections and 
 this module does exactly that. The token Secret is built by `spiris_connection.token_secret` (name, owner,
 labels, `token.json`); the web adds two annotations recording which consent link and which OAuth state
 produced it, which makes a link and a state single-use even before the operator marks the connection Ready.
-Errors never carry request or response bodies (they may echo Secret data).
+A consent is written only over the Secret version the callback checked (created if there was none): when
+another consent got there first, this one changes nothing, is recorded as an unused grant
+(`spiris_connection.unused_grants`) and raises :class:`AlreadyConnected`. Errors never carry request or
+response bodies (they may echo Secret data).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import urllib3
@@ -20,7 +24,9 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from spiris_client.oauth import TokenSet
-from spiris_connection import token_secret
+from spiris_connection import token_secret, unused_grants
+
+from spiris_web.logging_json import logger
 
 GROUP = "spiris.senseworks.io"
 VERSION = "v1alpha1"
@@ -28,6 +34,8 @@ PLURAL = "spirisconnections"
 LINK_ANNOTATION = "spiris.senseworks.io/consent-link-jti"
 STATE_ANNOTATION = "spiris.senseworks.io/consent-state-jti"
 REQUEST_TIMEOUT_SECONDS = 10
+#: Re-tries of a write whose Secret changed without another consent in between (a token refresh, a note).
+_UNRELATED_CHANGE_RETRIES = 5
 
 
 class KubernetesUnavailable(Exception):
@@ -35,15 +43,31 @@ class KubernetesUnavailable(Exception):
 
 
 class SecretChangedConcurrently(Exception):
-    """The token Secret changed between read and replace (another consent or the operator won the race)."""
+    """The token Secret kept changing under the write (not another consent): try again later."""
+
+
+class AlreadyConnected(Exception):
+    """Another consent wrote the token Secret after this one was checked: this one changed nothing."""
 
 
 @dataclass(frozen=True)
 class ConsentRecord:
-    """Which consent link and OAuth state last wrote the token Secret (empty strings when unknown)."""
+    """Which consent link and OAuth state last wrote the token Secret (empty strings when unknown), and the
+    Secret's resourceVersion when it was read: the only version a new consent may replace."""
 
     link_jti: str
     state_jti: str
+    resource_version: str = ""
+    annotations: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class GrantInfo:
+    """The company a consent was given for (display values only), recorded if its token goes unused."""
+
+    company: str
+    orgnr: str
+    company_id: str
 
 
 @contextmanager
@@ -84,6 +108,7 @@ class ConnectionStore:
                 )
         except ApiException:
             return None
+
         return dict(cast(dict[str, Any], result))
 
     def consent_record(self, *, namespace: str, connection_name: str) -> ConsentRecord | None:
@@ -91,39 +116,92 @@ class ConnectionStore:
         secret = self._read_secret(namespace=namespace, connection_name=connection_name)
         if secret is None:
             return None
-        annotations = secret.metadata.annotations or {}
-        return ConsentRecord(
-            link_jti=str(annotations.get(LINK_ANNOTATION, "")),
-            state_jti=str(annotations.get(STATE_ANNOTATION, "")),
-        )
+        return _record_of(secret)
 
     def store_consented_token(
-        self, *, connection: Mapping[str, Any], token: TokenSet, link_jti: str, state_jti: str
+        self,
+        *,
+        connection: Mapping[str, Any],
+        token: TokenSet,
+        link_jti: str,
+        state_jti: str,
+        checked: ConsentRecord | None,
+        grant: GrantInfo,
+        now: datetime | None = None,
     ) -> None:
-        """Create the token Secret, or replace it (at the version just read) on re-consent."""
+        """Write the consent over exactly what the callback checked: create when there was no Secret
+        (``checked`` None), else replace that version. Another consent in between → the grant is recorded
+        as unused and :class:`AlreadyConnected` raised; an unrelated change (a token refresh, an annotation)
+        is re-read and written over, since the checked consent markers still stand."""
+        connection_name = str(connection["metadata"]["name"])
         manifest = token_secret.build_manifest(connection=connection, token=token)
         metadata = manifest["metadata"]
-        metadata["annotations"] = {LINK_ANNOTATION: link_jti, STATE_ANNOTATION: state_jti}
         namespace, name = str(metadata["namespace"]), str(metadata["name"])
-        try:
-            with _kubernetes_errors("creating the token Secret", allow=(409,)):
-                self._core.create_namespaced_secret(
-                    namespace, cast(Any, manifest), _request_timeout=REQUEST_TIMEOUT_SECONDS
+        markers = {LINK_ANNOTATION: link_jti, STATE_ANNOTATION: state_jti}
+        if checked is None:
+            metadata["annotations"] = markers
+            try:
+                with _kubernetes_errors("creating the token Secret", allow=(409,)):
+                    self._core.create_namespaced_secret(
+                        namespace, cast(Any, manifest), _request_timeout=REQUEST_TIMEOUT_SECONDS
+                    )
+                return
+            except ApiException:
+                pass  # created by another consent since the check: that one won
+            self._record_unused(namespace=namespace, connection_name=connection_name, grant=grant, now=now)
+            raise AlreadyConnected("another consent created the token Secret first")
+        current = checked
+        for _ in range(_UNRELATED_CHANGE_RETRIES):
+            # A fresh consent replaces the refresh bookkeeping but keeps the record of unused grants.
+            kept = {k: v for k, v in (current.annotations or {}).items() if k == unused_grants.ANNOTATION}
+            metadata["annotations"] = {**kept, **markers}
+            metadata["resourceVersion"] = current.resource_version
+            try:
+                with _kubernetes_errors("replacing the token Secret", allow=(404, 409)):
+                    self._core.replace_namespaced_secret(
+                        name, namespace, cast(Any, manifest), _request_timeout=REQUEST_TIMEOUT_SECONDS
+                    )
+                return
+            except ApiException:
+                pass
+            latest = self._read_secret(namespace=namespace, connection_name=connection_name)
+            if latest is None:
+                raise SecretChangedConcurrently("the token Secret vanished during the consent")
+            record = _record_of(latest)
+            if (record.link_jti, record.state_jti) != (checked.link_jti, checked.state_jti):
+                self._record_unused(
+                    namespace=namespace, connection_name=connection_name, grant=grant, now=now
                 )
-            return
-        except ApiException:
-            pass  # it exists already: this is a re-consent, replace it below
-        current = self._read_secret(namespace=namespace, connection_name=str(connection["metadata"]["name"]))
-        if current is None:
-            raise SecretChangedConcurrently("the token Secret vanished between create and replace")
-        metadata["resourceVersion"] = current.metadata.resource_version
-        try:
-            with _kubernetes_errors("replacing the token Secret", allow=(409,)):
-                self._core.replace_namespaced_secret(
-                    name, namespace, cast(Any, manifest), _request_timeout=REQUEST_TIMEOUT_SECONDS
+                raise AlreadyConnected("another consent replaced the token Secret first")
+            current = record
+        raise SecretChangedConcurrently("the token Secret kept changing while it was replaced")
+
+    def _record_unused(
+        self, *, namespace: str, connection_name: str, grant: GrantInfo, now: datetime | None
+    ) -> None:
+        """Add the discarded grant to the winner's Secret (CAS, keeping its data); best effort, never raises:
+        the person's page must say "already connected" even when the note cannot be written."""
+        at = now or datetime.now(UTC)
+        for _ in range(_UNRELATED_CHANGE_RETRIES):
+            try:
+                secret = self._read_secret(namespace=namespace, connection_name=connection_name)
+                if secret is None:
+                    return
+                secret.metadata.annotations = unused_grants.append(
+                    secret.metadata.annotations, at=at, company=grant.company, orgnr=grant.orgnr,
+                    company_id=grant.company_id,
                 )
-        except ApiException:
-            raise SecretChangedConcurrently("the token Secret changed while it was replaced") from None
+                with _kubernetes_errors("recording an unused consent", allow=(409,)):
+                    self._core.replace_namespaced_secret(
+                        secret.metadata.name, namespace, secret, _request_timeout=REQUEST_TIMEOUT_SECONDS
+                    )
+                return
+            except ApiException:
+                continue  # the operator refreshed meanwhile: read again
+            except KubernetesUnavailable:
+                break
+        logger.warning("an unused consent could not be recorded on the token Secret",
+                       extra={"namespace": namespace, "connection": connection_name})
 
     def ping(self) -> None:
         """Raise KubernetesUnavailable unless the SpirisConnection API answers."""
@@ -142,3 +220,13 @@ class ConnectionStore:
                 )
         except ApiException:
             return None
+
+
+def _record_of(secret: Any) -> ConsentRecord:
+    annotations = {str(k): str(v) for k, v in (secret.metadata.annotations or {}).items()}
+    return ConsentRecord(
+        link_jti=annotations.get(LINK_ANNOTATION, ""),
+        state_jti=annotations.get(STATE_ANNOTATION, ""),
+        resource_version=str(secret.metadata.resource_version),
+        annotations=annotations,
+    )

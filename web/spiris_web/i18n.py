@@ -104,6 +104,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "wrong_company.body": "Du valde {company} (org.nr {orgnr}), men länken gäller organisationsnummer "
         "{expected_orgnr}. Ingenting har kopplats.",
         "wrong_company.next": "Öppna länken igen och välj rätt företag när Spiris frågar.",
+        "already_connected.title": "Kopplingen är redan klar",
+        "already_connected.body": "Någon annan godkände samma länk samtidigt som du, och den kopplingen "
+        "sparades först. Ditt godkännande för {company} (org.nr {orgnr}) används inte, och ingenting har "
+        "ändrats.",
+        "already_connected.next": "Du behöver inte göra något mer. Spiris har inget sätt för oss att dra "
+        "tillbaka ditt godkännande, men vi har slängt nycklarna och använder dem aldrig. Vill du ta bort "
+        "godkännandet helt, gör det bland integrationerna i Spiris. {product} har fått en notering om det.",
+        "company_not_bound.title": "Länken är inte knuten till ett företag",
+        "company_not_bound.body": "Kopplingen anger inte vilket organisationsnummer som ska godkännas, så "
+        "länken kan inte användas. Ingenting har kopplats.",
+        "company_not_bound.next": "Be {product} att ange företagets organisationsnummer för kopplingen och "
+        "skicka en ny länk.",
         "missing_permission.title": "Behörighet saknas i Spiris",
         "missing_permission.body": "Ditt användarkonto har inte programbehörigheten Fullständig i företaget. "
         "Ingenting har kopplats.",
@@ -219,6 +231,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "wrong_company.body": "You chose {company} (org. no. {orgnr}), but the link is for organisation "
         "number {expected_orgnr}. Nothing has been connected.",
         "wrong_company.next": "Open the link again and choose the right company when Spiris asks.",
+        "already_connected.title": "The connection is already complete",
+        "already_connected.body": "Someone else approved the same link at the same time as you, and that "
+        "connection was stored first. Your approval for {company} (org. no. {orgnr}) is not used, and "
+        "nothing has been changed.",
+        "already_connected.next": "There is nothing more to do. Spiris offers no way for us to withdraw "
+        "your approval, but we discarded its keys and never use them. To remove the approval entirely, do "
+        "so among the integrations in Spiris. {product} has been notified.",
+        "company_not_bound.title": "The link is not tied to a company",
+        "company_not_bound.body": "The connection does not say which organisation number may be approved, so "
+        "the link cannot be used. Nothing has been connected.",
+        "company_not_bound.next": "Ask {product} to set the company's organisation number on the connection "
+        "and send a new link.",
         "missing_permission.title": "Permission missing in Spiris",
         "missing_permission.body": "Your user does not have the program permission Full access in the "
         "company. Nothing has been connected.",

@@ -5,13 +5,13 @@ Order matters and every step can only refuse: verify the state (signature, expir
 flow), honour `error=access_denied`, re-check that the link is still current and unused, exchange the code,
 read the company settings, refuse a company other than `spec.expectedCorporateIdentityNumber`, check the
 company's state, product variant and a probe voucher page (`company_checks`), and only then write the token
-Secret. Whatever fails, nothing is written and the page says what to do next. No code, token
+Secret — over exactly the version checked at the start, so of two consents racing on one link the second
+gets the "already connected" page, changes nothing and is recorded as an unused grant for the operator to
+surface. Whatever fails, nothing is written and the page says what to do next. No code, token
 or state value is ever logged or rendered.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from spiris_client.errors import (
     ConsentRequired,
@@ -32,9 +32,14 @@ from starlette.routing import Route
 
 from spiris_web.browser_binding import BROWSER_COOKIE
 from spiris_web.company_checks import CompanyRefused, CompanyState, check_company
-from spiris_web.connections import KubernetesUnavailable, SecretChangedConcurrently
+from spiris_web.connections import (
+    AlreadyConnected,
+    GrantInfo,
+    KubernetesUnavailable,
+    SecretChangedConcurrently,
+)
 from spiris_web.consent_pages import expected_orgnr
-from spiris_web.link_validation import LinkRefused, recheck_for_state
+from spiris_web.link_validation import CheckedFlow, LinkRefused, recheck_for_state
 from spiris_web.logging_json import logger
 from spiris_web.oauth_state import FLOW_COOKIE, StateClaims, StateError, StateExpired
 from spiris_web.outcomes import Outcome
@@ -91,7 +96,8 @@ def complete_consent(
 ) -> tuple[Outcome, dict[str, str]]:
     """Everything after the state is bound to the browser. Blocking (Kubernetes, Spiris): run in a thread."""
     try:
-        connection = recheck_for_state(ctx.store, state=state, signing_key=ctx.settings.link_signing_key)
+        checked = recheck_for_state(ctx.store, state=state, signing_key=ctx.settings.link_signing_key)
+        connection = checked.connection
         token, company = _identify(ctx, code=code, verifier=verifier)
         values = {"company": company.name, "orgnr": company.corporate_identity_number}
         expected = expected_orgnr(connection)
@@ -100,7 +106,7 @@ def complete_consent(
                 **values, "expected_orgnr": expected,
             })
         outcome = _checked(ctx, token=token, company=company)
-        _store(ctx, connection=connection, token=token, state=state)
+        _store(ctx, checked=checked, token=token, state=state, company=company)
     except LinkRefused as exc:
         logger.info("callback link refused", extra={"reason": exc.reason, "outcome": exc.outcome.value,
                                                     "namespace": state.namespace, "connection": state.name})
@@ -143,11 +149,21 @@ def _checked(ctx: WebContext, *, token: TokenSet, company: CompanyIdentity) -> O
         raise _Refused(Outcome.SPIRIS_UNAVAILABLE, f"voucher probe failed ({type(exc).__name__})") from None
 
 
-def _store(ctx: WebContext, *, connection: dict[str, Any], token: TokenSet, state: StateClaims) -> None:
+def _store(
+    ctx: WebContext, *, checked: CheckedFlow, token: TokenSet, state: StateClaims, company: CompanyIdentity
+) -> None:
+    grant = GrantInfo(
+        company=company.name, orgnr=company.corporate_identity_number, company_id=company.identifier or ""
+    )
     try:
         ctx.store.store_consented_token(
-            connection=connection, token=token, link_jti=state.link_jti, state_jti=state.jti
+            connection=checked.connection, token=token, link_jti=state.link_jti, state_jti=state.jti,
+            checked=checked.record, grant=grant,
         )
+    except AlreadyConnected:
+        raise _Refused(Outcome.ALREADY_CONNECTED, "another consent was stored first", {
+            "company": company.name, "orgnr": company.corporate_identity_number,
+        }) from None
     except SecretChangedConcurrently:
         raise _Refused(Outcome.SERVICE_UNAVAILABLE, "token Secret changed concurrently") from None
 

@@ -26,6 +26,8 @@ class Outcome(Enum):
     DECLINED = "declined"
     AUTHORIZATION_FAILED = "authorization_failed"
     WRONG_COMPANY = "wrong_company"
+    ALREADY_CONNECTED = "already_connected"
+    COMPANY_NOT_BOUND = "company_not_bound"
     MISSING_PERMISSION = "missing_permission"
     MISSING_MODULE = "missing_module"
     VARIANT_WITHOUT_BOOKKEEPING = "variant_without_bookkeeping"
@@ -61,6 +63,8 @@ _STATUS: dict[Outcome, int] = {
     Outcome.DECLINED: 403,
     Outcome.AUTHORIZATION_FAILED: 400,
     Outcome.WRONG_COMPANY: 409,
+    Outcome.ALREADY_CONNECTED: 409,
+    Outcome.COMPANY_NOT_BOUND: 403,
     Outcome.MISSING_PERMISSION: 403,
     Outcome.MISSING_MODULE: 403,
     Outcome.COMPANY_INACTIVE: 403,
