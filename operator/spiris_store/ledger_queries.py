@@ -1,4 +1,4 @@
-"""Read-side checks over the synced ledger: per-account sums, unbalanced vouchers and counts.
+"""Read-side checks over the synced ledger: per-account sums, unbalanced vouchers, counts and checksums.
 
 These feed reconciliation (compared with Spiris `accountbalances`) and the run's counts. Vanished vouchers
 (no longer listed by Spiris) are left out of sums, balance checks and counts (counted separately).
@@ -7,7 +7,7 @@ These feed reconciliation (compared with Spiris `accountbalances`) and the run's
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -111,3 +111,43 @@ def vouchers_with_rows(
         )
         for row in rows
     ]
+
+
+def live_voucher_count(conn: Connection, *, company_key: str, fiscal_year_id: uuid.UUID) -> int:
+    """How many vouchers of the fiscal year Spiris still lists (vanished ones left out)."""
+    row = conn.execute(
+        "SELECT count(*) FROM spiris.vouchers"
+        " WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL",
+        (company_key, fiscal_year_id),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def vouchers_synced_since(
+    conn: Connection, *, company_key: str, fiscal_year_id: uuid.UUID, since: datetime
+) -> int:
+    """How many distinct vouchers of the fiscal year were written (seen in a listing) since ``since``."""
+    row = conn.execute(
+        """SELECT count(*) FROM spiris.vouchers
+        WHERE company_key = %s AND fiscal_year_id = %s AND synced_at >= %s""",
+        (company_key, fiscal_year_id, since),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def vouchers_checksum(conn: Connection, *, company_key: str, fiscal_year_id: uuid.UUID) -> str | None:
+    """SHA-256 over the content hashes of the fiscal year's live vouchers in id order (None when none)."""
+    row = conn.execute(
+        """SELECT encode(sha256(string_agg(content_sha256, '' ORDER BY id)::bytea), 'hex')
+        FROM spiris.vouchers WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL""",
+        (company_key, fiscal_year_id),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def database_now(conn: Connection) -> datetime:
+    """The database's clock (the one `synced_at` and checkpoints are written with)."""
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    value: datetime = row[0]
+    return value

@@ -7,7 +7,7 @@ reports it, the next run retries it, and it is cleared once the document is stor
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
@@ -52,13 +52,45 @@ def clear_missing_document(
     conn: Connection, *, company_key: str, voucher_id: uuid.UUID, source: DocumentSource, spiris_id: uuid.UUID
 ) -> bool:
     """Forget a missing document (it has now been stored). Returns whether it was recorded as missing."""
+    return _forget(conn, company_key=company_key, voucher_id=voucher_id, only=(source, spiris_id)) > 0
+
+
+def clear_missing_documents_except(
+    conn: Connection,
+    *,
+    company_key: str,
+    voucher_id: uuid.UUID,
+    still_missing: Iterable[tuple[DocumentSource, uuid.UUID]],
+) -> int:
+    """Forget the voucher's missing documents except ``still_missing`` (now stored, or no longer referred
+    to by the changed voucher). Returns how many were forgotten."""
+    return _forget(conn, company_key=company_key, voucher_id=voucher_id, keep=still_missing)
+
+
+def _forget(
+    conn: Connection,
+    *,
+    company_key: str,
+    voucher_id: uuid.UUID,
+    only: tuple[DocumentSource, uuid.UUID] | None = None,
+    keep: Iterable[tuple[DocumentSource, uuid.UUID]] = (),
+) -> int:
+    """The one DELETE of missing documents: of one voucher, only ``only`` when given, never ``keep``."""
     with atomic(conn):
         cur = conn.execute(
             """DELETE FROM spiris.missing_documents
-            WHERE company_key = %s AND voucher_id = %s AND source = %s AND spiris_id = %s""",
-            (company_key, voucher_id, source, spiris_id),
+            WHERE company_key = %s AND voucher_id = %s
+              AND (%s::text IS NULL OR (source || ':' || spiris_id::text) = %s::text)
+              AND NOT ((source || ':' || spiris_id::text) = ANY(%s::text[]))""",
+            (
+                company_key,
+                voucher_id,
+                f"{only[0]}:{only[1]}" if only else None,
+                f"{only[0]}:{only[1]}" if only else None,
+                [f"{source}:{spiris_id}" for source, spiris_id in keep],
+            ),
         )
-        return cur.rowcount > 0
+        return cur.rowcount
 
 
 def list_missing_documents(

@@ -153,6 +153,16 @@ class VoucherDocumentLink:
 
 
 @dataclass(frozen=True)
+class PendingDocumentVoucher:
+    """A voucher whose documents the documents pass still has to store, link or retry."""
+
+    id: uuid.UUID
+    voucher_type: int | None
+    source_id: uuid.UUID | None
+    attachment_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
 class MissingDocument:
     """A document a voucher refers to that could not be fetched (retried by the next run)."""
 

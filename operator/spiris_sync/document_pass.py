@@ -50,37 +50,7 @@ DOCUMENT_VOUCHER_TYPES = CUSTOMER_INVOICE_TYPES | SUPPLIER_INVOICE_TYPES
 PHASE = "documents"
 COMPLETED_PHASE = "documents-completed"
 BATCH_SIZE = 40
-
-_PENDING_WHERE = """
-    v.company_key = %(c)s AND v.fiscal_year_id = %(fy)s AND v.vanished_at IS NULL
-    AND (cardinality(v.attachment_ids) > 0
-         OR (v.source_id IS NOT NULL AND v.voucher_type = ANY(%(doc_types)s)))
-    AND (
-        %(cutoff)s::timestamptz IS NULL OR v.changed_at >= %(cutoff)s::timestamptz
-        OR EXISTS (SELECT 1 FROM spiris.missing_documents m
-                   WHERE m.company_key = v.company_key AND m.voucher_id = v.id)
-        OR EXISTS (SELECT 1 FROM unnest(v.attachment_ids) AS a(id)
-                   WHERE NOT EXISTS (
-                       SELECT 1 FROM spiris.documents d
-                       JOIN spiris.voucher_documents vd
-                         ON vd.company_key = d.company_key AND vd.document_id = d.id AND vd.voucher_id = v.id
-                       WHERE d.company_key = v.company_key AND d.spiris_id = a.id
-                         AND d.source IN ('attachment', 'supplier_invoice_attachment')))
-        OR (v.voucher_type = ANY(%(customer_types)s) AND v.source_id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM spiris.documents d
-                JOIN spiris.voucher_documents vd
-                  ON vd.company_key = d.company_key AND vd.document_id = d.id AND vd.voucher_id = v.id
-                WHERE d.company_key = v.company_key AND d.source = 'customer_invoice_pdf'
-                  AND d.spiris_id = v.source_id))
-    )
-"""
-
-
-_DOCUMENT_COUNT = """
-    SELECT coalesce(sum(cardinality(v.attachment_ids)
-                        + (v.source_id IS NOT NULL AND v.voucher_type = ANY(%(doc_types)s))::int), 0)
-    FROM spiris.vouchers v WHERE """
-
+_INVOICE_PDF: tuple[DocumentSource, ...] = ("customer_invoice_pdf",)
 
 @dataclasses.dataclass(frozen=True)
 class PendingVoucher:
@@ -152,37 +122,37 @@ class DocumentPass:
         # Invoice PDFs that failed when fetched ahead: (source, id) → reason; recorded missing, not retried.
         self._failed_ahead: dict[tuple[DocumentSource, uuid.UUID], str] = {}
 
-    def _params(self, cutoff: datetime.datetime | None) -> dict[str, Any]:
-        return {
-            "c": self._company_key,
-            "fy": self._fy,
-            "cutoff": cutoff,
-            "doc_types": sorted(CUSTOMER_INVOICE_TYPES | SUPPLIER_INVOICE_TYPES),
-            "customer_types": sorted(CUSTOMER_INVOICE_TYPES),
-        }
-
     def _pending(
         self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None, limit: int | None
     ) -> list[PendingVoucher]:
-        params = self._params(cutoff) | {"after": after, "limit": limit}
-        rows = self._conn.execute(
-            "SELECT v.id, v.voucher_type, v.source_id, v.attachment_ids FROM spiris.vouchers v WHERE "  # noqa: S608
-            + _PENDING_WHERE
-            + " AND (%(after)s::uuid IS NULL OR v.id > %(after)s::uuid) ORDER BY v.id LIMIT %(limit)s",
-            params,
-        ).fetchall()
+        rows = ledger.pending_document_vouchers(
+            self._conn,
+            company_key=self._company_key,
+            fiscal_year_id=self._fy,
+            changed_since=cutoff,
+            invoice_types=DOCUMENT_VOUCHER_TYPES,
+            customer_invoice_types=CUSTOMER_INVOICE_TYPES,
+            after=after,
+            limit=limit,
+        )
         return [
-            PendingVoucher(id=r[0], voucher_type=r[1], source_id=r[2], attachment_ids=tuple(r[3] or ()))
+            PendingVoucher(
+                id=r.id, voucher_type=r.voucher_type, source_id=r.source_id, attachment_ids=r.attachment_ids
+            )
             for r in rows
         ]
 
     def _documents_left(self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None = None) -> int:
         """How many documents the pending vouchers (after ``after``) refer to: the progress total."""
-        row = self._conn.execute(
-            _DOCUMENT_COUNT + _PENDING_WHERE + " AND (%(after)s::uuid IS NULL OR v.id > %(after)s::uuid)",
-            self._params(cutoff) | {"after": after},
-        ).fetchone()
-        return int(row[0]) if row else 0
+        return ledger.pending_document_count(
+            self._conn,
+            company_key=self._company_key,
+            fiscal_year_id=self._fy,
+            changed_since=cutoff,
+            invoice_types=DOCUMENT_VOUCHER_TYPES,
+            customer_invoice_types=CUSTOMER_INVOICE_TYPES,
+            after=after,
+        )
 
     def run(self) -> DocumentsSummary:
         completed = ledger.get_checkpoint(
@@ -334,13 +304,13 @@ class DocumentPass:
                         a,
                         DocumentRef(source="supplier_invoice_attachment", spiris_id=a, invoice_id=invoice_id),
                     )
-        stored_rows = self._conn.execute(
-            """SELECT spiris_id FROM spiris.documents WHERE company_key = %s AND spiris_id = ANY(%s)
-               AND source IN ('attachment', 'supplier_invoice_attachment')""",
-            (self._company_key, list(wanted)),
-        ).fetchall()
-        for row in stored_rows:
-            wanted.pop(row[0], None)
+        for stored in ledger.stored_spiris_ids(
+            self._conn,
+            company_key=self._company_key,
+            sources=("attachment", "supplier_invoice_attachment"),
+            spiris_ids=wanted,
+        ):
+            wanted.pop(stored, None)
         return wanted
 
     def _invoice_pdfs_to_fetch(self, pending: Sequence[PendingVoucher]) -> list[DocumentRef]:
@@ -349,12 +319,9 @@ class DocumentPass:
             for v in pending
             if v.source_id is not None and v.voucher_type in CUSTOMER_INVOICE_TYPES
         }
-        stored = self._conn.execute(
-            "SELECT spiris_id FROM spiris.documents"
-            " WHERE company_key = %s AND source = 'customer_invoice_pdf' AND spiris_id = ANY(%s)",
-            (self._company_key, list(ids)),
-        ).fetchall()
-        ids.difference_update(row[0] for row in stored)
+        ids -= ledger.stored_spiris_ids(
+            self._conn, company_key=self._company_key, sources=_INVOICE_PDF, spiris_ids=ids
+        )
         return [DocumentRef(source="customer_invoice_pdf", spiris_id=i) for i in sorted(ids)]
 
     def _fetch_ahead(self, ref: DocumentRef) -> DocumentRecord | None:
@@ -375,24 +342,19 @@ class DocumentPass:
             state=state,
         )
 
-    def _known_documents(self, batch: Sequence[PendingVoucher]) -> dict[tuple[str, uuid.UUID], uuid.UUID]:
+    def _known_documents(
+        self, batch: Sequence[PendingVoucher]
+    ) -> dict[tuple[DocumentSource, uuid.UUID], uuid.UUID]:
         """Documents already stored for the batch's refs: (source, spiris id) → our document id."""
-        attachment_ids = [a for v in batch for a in v.attachment_ids]
-        invoice_ids = [v.source_id for v in batch if v.source_id is not None]
-        rows = self._conn.execute(
-            """
-            SELECT source, spiris_id, id FROM spiris.documents
-            WHERE company_key = %(c)s AND (
-                (source IN ('attachment', 'supplier_invoice_attachment') AND spiris_id = ANY(%(a)s))
-                OR (source = 'customer_invoice_pdf' AND spiris_id = ANY(%(i)s))
-                OR (source = 'supplier_invoice_attachment' AND spiris_invoice_id = ANY(%(i)s)))
-            """,
-            {"c": self._company_key, "a": attachment_ids, "i": invoice_ids},
-        ).fetchall()
-        return {(r[0], r[1]): r[2] for r in rows}
+        return ledger.known_documents(
+            self._conn,
+            company_key=self._company_key,
+            attachment_ids=[a for v in batch for a in v.attachment_ids],
+            invoice_ids=[v.source_id for v in batch if v.source_id is not None],
+        )
 
     def _resolve(
-        self, voucher: PendingVoucher, known: dict[tuple[str, uuid.UUID], uuid.UUID]
+        self, voucher: PendingVoucher, known: dict[tuple[DocumentSource, uuid.UUID], uuid.UUID]
     ) -> VoucherOutcome:
         """Runs in a worker thread: no database access here, only Spiris and the object store."""
         outcome = VoucherOutcome(voucher=voucher)
@@ -461,11 +423,8 @@ class DocumentPass:
             (ref.source, ref.spiris_id) for ref, _ in outcome.missing
         }
         # Forget earlier misses that are now stored, or no longer referred to by the (changed) voucher.
-        self._conn.execute(
-            """DELETE FROM spiris.missing_documents
-            WHERE company_key = %s AND voucher_id = %s
-              AND NOT ((source || ':' || spiris_id::text) = ANY(%s))""",
-            (self._company_key, voucher_id, [f"{s}:{i}" for s, i in failing]),
+        ledger.clear_missing_documents_except(
+            self._conn, company_key=self._company_key, voucher_id=voucher_id, still_missing=failing
         )
         for ref, reason in outcome.missing:
             ledger.record_missing_document(

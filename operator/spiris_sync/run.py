@@ -489,7 +489,9 @@ class SyncRun:
                 reconciliation=reconciliation_json,
                 checksums={
                     "listing": listing_info,
-                    "vouchers_content_sha256": self._voucher_checksum(conn, fy_uuid),
+                    "vouchers_content_sha256": ledger.vouchers_checksum(
+                        conn, company_key=key, fiscal_year_id=fy_uuid
+                    ),
                     # Strings from Spiris with NUL or lone surrogates, stored with U+FFFD instead.
                     "textCleaned": api.calls.cleaned_texts,
                 },
@@ -533,15 +535,6 @@ class SyncRun:
             "documentsMissingThisRun": documents.missing,
         }
 
-    @staticmethod
-    def _voucher_checksum(conn: psycopg.Connection[Any], fiscal_year_id: uuid.UUID) -> str | None:
-        row = conn.execute(
-            """SELECT encode(sha256(string_agg(content_sha256, '' ORDER BY id)::bytea), 'hex')
-            FROM spiris.vouchers WHERE fiscal_year_id = %s AND vanished_at IS NULL""",
-            (fiscal_year_id,),
-        ).fetchone()
-        return row[0] if row else None
-
     def _reconcile(
         self, *, conn: psycopg.Connection[Any], api: SpirisApi, plan: FiscalYearPlan
     ) -> reconciliation.ReconciliationReport:
@@ -549,18 +542,15 @@ class SyncRun:
         compare_on = min(plan.end_date, datetime.date.today())
         synced = ledger.account_sums(conn, company_key=self.company_key, fiscal_year_id=fy, up_to=compare_on)
         unbalanced = ledger.unbalanced_vouchers(conn, company_key=self.company_key, fiscal_year_id=fy)
-        checked_row = conn.execute(
-            "SELECT count(*) FROM spiris.vouchers"
-            " WHERE company_key = %s AND fiscal_year_id = %s AND vanished_at IS NULL",
-            (self.company_key, fy),
-        ).fetchone()
         previous_end = plan.previous.end_date if plan.previous is not None else None
         try:
             return reconciliation.reconcile(
                 api=api,
                 synced=synced,
                 voucher_sums=[(str(u.id), u.number, u.debit_total, u.credit_total) for u in unbalanced],
-                vouchers_checked=int(checked_row[0]) if checked_row else 0,
+                vouchers_checked=ledger.live_voucher_count(
+                    conn, company_key=self.company_key, fiscal_year_id=fy
+                ),
                 end_date=compare_on,
                 previous_end=previous_end,
             )

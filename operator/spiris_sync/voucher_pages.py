@@ -273,18 +273,10 @@ class VoucherPass:
         checkpoint = ledger.get_checkpoint(
             self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=PHASE
         )
-        if checkpoint is None:
-            started_at = self._conn.execute("SELECT now()").fetchone()
-            assert started_at is not None
-            seen_since: datetime.datetime = started_at[0]
-        else:
-            seen_since = checkpoint.started_at
-        seen_row = self._conn.execute(
-            """SELECT count(*) FROM spiris.vouchers
-            WHERE company_key = %s AND fiscal_year_id = %s AND synced_at >= %s""",
-            (self._company_key, self._fy, seen_since),
-        ).fetchone()
-        seen = int(seen_row[0]) if seen_row else 0
+        seen_since = ledger.database_now(self._conn) if checkpoint is None else checkpoint.started_at
+        seen = ledger.vouchers_synced_since(
+            self._conn, company_key=self._company_key, fiscal_year_id=self._fy, since=seen_since
+        )
         first_total = int(state.get("first_total", 0))
         last_total = int(state.get("last_total", first_total))
         if seen == first_total == last_total:
