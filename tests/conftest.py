@@ -15,6 +15,7 @@ from types import FrameType
 
 import pytest
 from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
+from spiris_localstack.kube_audit import AuditReader, service_account_user
 from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.node_agent import NodeAgent
@@ -96,9 +97,14 @@ def kube_namespace(kube_cluster: LocalKube) -> Iterator[str]:
 
 
 @pytest.fixture
-def chart_access(kube_cluster: LocalKube, kube_namespace: str, tmp_path: Path) -> Iterator[ChartAccess]:
+def chart_access(
+    kube_cluster: LocalKube, kube_namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[ChartAccess]:
     """The chart's ServiceAccounts and RBAC for a release in the test's namespace watching only it, with a
-    kubeconfig per component (`.kubeconfig("operator" | "web" | "sync")`): nothing runs as admin."""
+    kubeconfig per component (`.kubeconfig("operator" | "web" | "sync")`): nothing runs as admin. A request
+    of any of those accounts that the API server refused (the audit log says so) fails the test, so a verb the
+    chart does not grant cannot hide in a log; mark a test `allow_refusals` when refusing is what it tests."""
+    audit = AuditReader(kube_cluster.plane.audit_log).mark()
     access = install_chart_rbac(
         rest=kube_cluster.rest, chart=CHART, values={**CHART_VALUES, "watchNamespaces": [kube_namespace]},
         release=f"r{uuid.uuid4().hex[:8]}", namespace=kube_namespace, out_dir=tmp_path / "rbac",
@@ -106,6 +112,10 @@ def chart_access(kube_cluster: LocalKube, kube_namespace: str, tmp_path: Path) -
     )
     yield access
     access.remove_cluster_objects(kube_cluster.rest)
+    users = {service_account_user(kube_namespace, name) for name in access.service_accounts.values()}
+    refused = audit.refused(users)
+    if refused and request.node.get_closest_marker("allow_refusals") is None:
+        pytest.fail("the API server refused the chart's ServiceAccounts:\n  " + "\n  ".join(refused[:20]))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

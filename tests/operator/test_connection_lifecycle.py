@@ -101,8 +101,9 @@ def test_consent_link_then_token_secret_turns_ready(
         "TokenHealthy": "True",
     }
     assert all(c["observedGeneration"] == ready["metadata"]["generation"] for c in status["conditions"])
-    reasons = {e["reason"] for e in events_of(kube, kube_namespace, "acme")}
-    assert {"ConsentLinkIssued", "PhasePendingConsent", "PhaseConnected"} <= reasons
+    expected = {"ConsentLinkIssued", "PhasePendingConsent", "PhaseConnected"}
+    wait_for(lambda: expected <= {e["reason"] for e in events_of(kube, kube_namespace, "acme")},
+             timeout=10, what=f"the Events {sorted(expected)}")
 
     # kubectl wait --for=condition=Ready style readiness is there; no token leaked anywhere.
     visible = _everything_visible(kube, kube_namespace, operator.output)
@@ -184,8 +185,9 @@ def test_invalid_grant_requires_reconsent(
     assert "consent again" in ready["message"]
     assert condition(broken, "TokenHealthy")["status"] == "False"
     assert broken["status"]["consentUrl"], "a fresh consent link is published"
-    warnings = [e for e in events_of(kube, kube_namespace, "acme") if e["type"] == "Warning"]
-    assert any(e["reason"] == "PhaseReconsentRequired" for e in warnings)
+    # Events are posted after the status patch: wait for them rather than read them once.
+    wait_for(lambda: any(e["type"] == "Warning" and e["reason"] == "PhaseReconsentRequired"
+                         for e in events_of(kube, kube_namespace, "acme")), what="the Warning Event")
 
     # No refresh loop against Spiris while waiting for the human.
     grants = sandbox_refresh_grants(sandbox)

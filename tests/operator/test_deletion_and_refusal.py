@@ -80,10 +80,10 @@ def test_delete_without_storage_settings_is_blocked_with_a_reason(
     stuck = wait_for(blocked, what="DeletionBlocked")
     assert stuck["metadata"].get("deletionTimestamp"), "the finalizer holds the object"
     assert "DATABASE_URL" in condition(stuck, "Ready")["message"]
-    assert any(
+    wait_for(lambda: any(
         e["reason"] == "DeletionBlocked" and e["type"] == "Warning"
         for e in events_of(kube, kube_namespace, "acme")
-    )
+    ), timeout=10, what="the DeletionBlocked Warning")
 
 
 def test_sync_refused_by_spiris_leads_to_reconsent(

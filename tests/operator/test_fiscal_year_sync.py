@@ -134,8 +134,9 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     jobs = kube.list_jobs(kube_namespace, selector=f"{JOBS},spiris.senseworks.io/fiscalyearsync=acme-2025")
     assert [j["metadata"]["name"] for j in jobs] == [job_name]
     assert jobs[0]["metadata"]["ownerReferences"][0]["kind"] == "FiscalYearSync"
-    reasons = {e["reason"] for e in events_of(kube, kube_namespace, "acme-2025")}
-    assert {"JobCreated", "PhaseRunning"} <= reasons
+    wait_for(lambda: {"JobCreated", "PhaseRunning"} <= {e["reason"] for e in events_of(kube, kube_namespace,
+                                                                                        "acme-2025")},
+             timeout=10, what="the JobCreated and PhaseRunning Events")
 
     # Metrics: the last success is exported.
     metrics = httpx.get(
