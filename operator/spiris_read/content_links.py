@@ -21,6 +21,7 @@ from spiris_store.documents import DocumentStore
 INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"})
 FALLBACK_LIMIT = 120
 UTF8_NAME_LIMIT = 180
+ENCODED_NAME_LIMIT = 450
 
 
 def media_type(content_type: str | None) -> str:
@@ -51,7 +52,12 @@ def content_disposition(name: str | None, *, inline: bool) -> str:
     ascii_name = unicodedata.normalize("NFKD", full).encode("ascii", "ignore").decode()
     fallback = re.sub(r"[^A-Za-z0-9._ -]", "_", ascii_name).strip()[:FALLBACK_LIMIT] or "document"
     kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(full, safe='')}"
+    encoded = urllib.parse.quote(full, safe="")
+    # Bounded in bytes, not characters: a Swedish letter is six characters once percent-encoded.
+    while len(encoded) > ENCODED_NAME_LIMIT:
+        full = full[:-1]
+        encoded = urllib.parse.quote(full, safe="")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 class ContentLinks:

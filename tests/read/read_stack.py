@@ -1,0 +1,198 @@
+"""A synced copy behind a running read API, on the real control plane, for the read side's tests.
+
+Two namespaces: `home` holds the SpirisConnection `demo-company` (company 1 of a sandbox, two fiscal years
+synced in full by the real worker into a fresh database and bucket, its company key the connection's uid),
+`other` holds `other-company`. The chart's RBAC is installed for both with the API's own ServiceAccount; the
+API runs in a thread with that account's kubeconfig and a read-only database role (`spiris_reader`), so
+every request it answers is authorised by the chart's rules and the migration's grants and nothing else.
+Callers are ServiceAccounts with tokens from the TokenRequest API: `auditor` (may get connections in
+`home`), `stranger` (may get connections in `other` only) and `nobody` (no rights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from psycopg import sql
+from spiris_client.oauth import TokenSet
+from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
+from spiris_localstack.kube_cluster import LocalKube
+from spiris_localstack.postgres import PostgresServer
+from spiris_localstack.s3 import S3Server
+from spiris_read.settings import ApiSettings
+from spiris_read.wiring import build_app
+from spiris_sandbox.config import SandboxConfig
+from spiris_sandbox.server import SandboxServer
+from spiris_store.migrate import migrate
+from spiris_sync.run import run_sync
+from spiris_sync.settings import load_sync_settings
+from testkit.paths import CHART, CHART_VALUES
+
+GROUP_PATH = "/apis/spiris.senseworks.io/v1alpha1"
+READER_ROLE = "spiris_api_test"
+READER_PASSWORD = "read-only-please"
+LINK_KEY = "viewer-link-test-key"
+YEARS = (2024, 2025)
+
+
+@dataclasses.dataclass
+class ReadStack:
+    kube: LocalKube
+    sandbox: SandboxServer
+    s3: S3Server
+    bucket: str
+    owner_dsn: str
+    reader_dsn: str
+    home: str
+    other: str
+    connection_uid: str
+    other_uid: str
+    access: ChartAccess
+    api_url: str
+    tokens: dict[str, str]
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def get(self, path: str, *, token: str | None = "auditor", **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[token]}"} if token else {}
+        return httpx.get(self.api_url + path, headers=headers, timeout=60, **kwargs)
+
+    def post(self, path: str, *, token: str | None = "auditor") -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[token]}"} if token else {}
+        return httpx.post(self.api_url + path, headers=headers, timeout=60)
+
+    def base(self, name: str = "demo-company", namespace: str | None = None) -> str:
+        return f"/api/v1/namespaces/{namespace or self.home}/connections/{name}"
+
+    def truth(self, year: int) -> dict[str, Any]:
+        summary = httpx.get(f"{self.sandbox.url}/_sandbox/companies/1", timeout=30).json()
+        fy_id = {int(fy["start"][:4]): fy["id"] for fy in summary["fiscal_years"]}[year]
+        return httpx.get(f"{self.sandbox.url}/_sandbox/truth/1/{fy_id}", timeout=30).json()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sandbox.stop()
+        self.access.remove_cluster_objects(self.kube.rest)
+        for namespace in (self.home, self.other):
+            self.kube.rest.call("DELETE", f"/api/v1/namespaces/{namespace}", allow=(404,))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_reader_role(pg: PostgresServer) -> None:
+    """The read-only roles the migration grants to (created by a DBA in production)."""
+    with pg.superuser_connection() as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'spiris_reader'").fetchone() is None:
+            conn.execute("CREATE ROLE spiris_reader NOLOGIN")
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE spiris_reader").format(
+                sql.Identifier(READER_ROLE), sql.Literal(READER_PASSWORD)))
+
+
+def _connection(rest: Any, namespace: str, name: str, org: str) -> str:
+    body = {"apiVersion": "spiris.senseworks.io/v1alpha1", "kind": "SpirisConnection",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"expectedCorporateIdentityNumber": org, "displayName": name}}
+    created = rest.call("POST", f"{GROUP_PATH}/namespaces/{namespace}/spirisconnections", body=body)
+    status = {"status": {"phase": "Connected", "company": {"name": "Demo AB", "corporateIdentityNumber": org},
+                         "conditions": [{"type": "Ready", "status": "True", "reason": "Connected",
+                                         "message": "test", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
+    rest.call("PATCH", f"{GROUP_PATH}/namespaces/{namespace}/spirisconnections/{name}/status", body=status,
+              content_type="application/merge-patch+json")
+    return str(created["metadata"]["uid"])
+
+
+def _caller(rest: Any, namespace: str, name: str, *, may_get_in: str | None) -> str:
+    rest.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
+              body={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+    if may_get_in is not None:
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": f"{name}-reads"},
+                "rules": [{"apiGroups": ["spiris.senseworks.io"], "resources": ["spirisconnections"],
+                           "verbs": ["get"]}]}
+        rest.call("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{may_get_in}/roles", body=role)
+        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": f"{name}-reads"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{name}-reads"},
+                   "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}
+        rest.call("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{may_get_in}/rolebindings",
+                  body=binding)
+    return str(rest.service_account_token(namespace, name, expiration_seconds=7200))
+
+
+def _token_file(sandbox: SandboxServer, path: Path) -> Path:
+    response = httpx.post(f"{sandbox.url}/_sandbox/tokens", json={"company": 1}, timeout=30)
+    response.raise_for_status()
+    path.write_text(TokenSet.from_response(response.json(), now=time.time()).to_json())
+    return path
+
+
+def build_read_stack(
+    *, kube: LocalKube, pg: PostgresServer, s3: S3Server, work: Path, vouchers_per_year: int = 120,
+    api_env: dict[str, str] | None = None,
+) -> ReadStack:
+    ensure_reader_role(pg)
+    database = f"read_{uuid.uuid4().hex[:10]}"
+    owner_dsn = pg.create_database(database)
+    migrate(owner_dsn)
+    reader_dsn = f"postgresql://{READER_ROLE}:{READER_PASSWORD}@{pg.host}:{pg.port}/{database}"
+    bucket = s3.create_bucket(f"read-{uuid.uuid4().hex[:10]}")
+    sandbox = SandboxServer(SandboxConfig(vouchers_per_year=vouchers_per_year, rate_limit_per_minute=100000,
+                                          fiscal_years=YEARS)).start()
+    home, other = f"r-{uuid.uuid4().hex[:8]}", f"o-{uuid.uuid4().hex[:8]}"
+    for namespace in (home, other):
+        kube.create_namespace(namespace)
+    rest = kube.rest
+    org = httpx.get(f"{sandbox.url}/_sandbox/companies/1", timeout=30).json()["org_number"]
+    uid = _connection(rest, home, "demo-company", org)
+    other_uid = _connection(rest, other, "other-company", "556677-9999")
+    env = {
+        "DATABASE_URL": owner_dsn, "S3_ENDPOINT": s3.endpoint, "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key, "S3_BUCKET": bucket, "S3_REGION": s3.region, "S3_SECURE": "false",
+        "SPIRIS_API_URL": sandbox.api_url, "SPIRIS_IDENTITY_URL": sandbox.url,
+        "SPIRIS_TOKEN_FILE": str(_token_file(sandbox, work / "token.json")),
+        "SPIRIS_CLIENT_ID": "spiris-sandbox-client", "SPIRIS_RATE_LIMIT_PER_MINUTE": "100000",
+    }
+    for year in YEARS:
+        run_sync(load_sync_settings({}, env), company_key=uid, fiscal_year=year, mode="full",
+                 document_workers=4)
+    access = install_chart_rbac(
+        rest=rest, chart=CHART, values={**CHART_VALUES, "watchNamespaces": [home, other]},
+        release=f"r{uuid.uuid4().hex[:8]}", namespace=home, out_dir=work / "rbac", components=("api",),
+    )
+    tokens = {
+        "auditor": _caller(rest, home, "auditor", may_get_in=home),
+        "stranger": _caller(rest, other, "stranger", may_get_in=other),
+        "nobody": _caller(rest, home, "nobody", may_get_in=None),
+    }
+    api_settings = ApiSettings.from_env({
+        "DATABASE_URL": reader_dsn, "S3_ENDPOINT": s3.endpoint, "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key, "S3_BUCKET": bucket, "S3_REGION": s3.region, "S3_SECURE": "false",
+        "SPIRIS_API_LINK_KEY": LINK_KEY, "KUBECONFIG": access.kubeconfig("api"), **(api_env or {}),
+    })
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(build_app(api_settings), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, name="spiris-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "spiris-api did not start"
+    return ReadStack(kube=kube, sandbox=sandbox, s3=s3, bucket=bucket, owner_dsn=owner_dsn,
+                     reader_dsn=reader_dsn, home=home, other=other, connection_uid=uid, other_uid=other_uid,
+                     access=access, api_url=f"http://127.0.0.1:{port}", tokens=tokens, server=server,
+                     thread=thread)
