@@ -20,6 +20,7 @@ system-deps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check operator web dev tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy operator/spiris_client operator/spiris_store operator/spiris_sync operator/spiris_connection \
