@@ -95,6 +95,9 @@ else
   log "image built in $(( $(date +%s) - start )) s"
 fi
 podman tag "$keyed" "$tag"
+# Older builds go (their layers stay while the build cache uses them); one in use by a container stays too.
+podman images --format '{{.Repository}}:{{.Tag}}' --filter reference=localhost/spiris-operator \
+  | grep ':build-' | grep -v -x -F "$keyed" | xargs -r podman rmi >/dev/null 2>&1 || true
 size=$(podman image inspect --format '{{.Size}}' "$keyed")
 log "$tag = $keyed, $(( size / 1000000 )) MB"
 echo "$tag"
