@@ -1,7 +1,10 @@
 """``spiris-operator``: run the Kopf operator with our handlers and settings.
 
 Namespaces come from ``SPIRIS_WATCH_NAMESPACES`` (or ``--namespace``, repeatable); none means the whole
-cluster. Kopf runs standalone (no peering), with its liveness endpoint on ``SPIRIS_OPERATOR_HEALTH_PORT``.
+cluster. With ``SPIRIS_LEADER_ELECTION_NAMESPACE`` set (the chart sets it to the release namespace) the
+process is one of several replicas and runs Kopf only while it holds the Lease there
+(:mod:`spiris_operator.active_standby`); without it, Kopf runs at once. Kopf itself always runs standalone
+(no Kopf peering), with its liveness endpoint on ``SPIRIS_OPERATOR_HEALTH_PORT``.
 """
 
 from __future__ import annotations
@@ -9,12 +12,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import replace
 
 import kopf
+from kubernetes import client as k8s
 
+from spiris_operator.active_standby import run_when_leader
 from spiris_operator.handlers import register
+from spiris_operator.kube_api import connect
+from spiris_operator.leader_lease import LeaderLease, LeaseSettings
 from spiris_operator.settings import load_settings
 
 __all__ = ["main"]
@@ -45,13 +54,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     liveness = (
         f"http://{settings.bind_address}:{settings.health_port}/healthz" if settings.health_port > 0 else None
     )
-    asyncio.run(
-        kopf.operator(
+
+    async def operator(stop: asyncio.Event | None = None) -> None:
+        await kopf.operator(
             registry=registry,
             standalone=True,
             clusterwide=not settings.namespaces,
             namespaces=settings.namespaces,
             liveness_endpoint=liveness,
+            stop_flag=stop,
         )
+
+    election = os.environ.get("SPIRIS_LEADER_ELECTION_NAMESPACE", "").strip()
+    if not election:
+        asyncio.run(operator())
+        return 0
+    # A pod's hostname is its name; the pid tells two processes on one workstation apart.
+    identity = f"{socket.gethostname()}-{os.getpid()}"
+    lease = LeaderLease(
+        k8s.CoordinationV1Api(connect(settings.kubeconfig).api_client),
+        LeaseSettings(namespace=election, identity=identity),
     )
-    return 0
+    return asyncio.run(
+        run_when_leader(lease, operator, health_host=settings.bind_address, health_port=settings.health_port)
+    )

@@ -16,11 +16,13 @@ __all__ = ["JobSettings", "OperatorSettings", "StoreAccess", "load_settings"]
 
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
-#: The worker's download policy (allowed storage hosts, http/private addresses for local stacks, size cap).
+#: The worker's download policy (allowed storage hosts, http/private addresses for local stacks, size cap)
+#: and how long a run waits for a live run of the same year: copied from the operator into every Job.
 DOWNLOAD_ENV = (
     "SPIRIS_DOWNLOAD_ALLOWED_HOSTS",
     "SPIRIS_DOWNLOAD_ALLOW_INSECURE",
     "SPIRIS_DOWNLOAD_MAX_BYTES",
+    "SPIRIS_SYNC_LOCK_WAIT_SECONDS",
 )
 
 
@@ -87,8 +89,14 @@ class OperatorSettings:
     link_signing_key: str = field(default="", repr=False)
     #: Refresh access tokens when less than this is left.
     refresh_margin: timedelta = timedelta(minutes=5)
-    #: How often the level-triggered reconcile timers tick.
-    reconcile_interval: float = 30.0
+    #: Kept for old environments (``SPIRIS_OPERATOR_RECONCILE_INTERVAL``): reconciles are event driven now
+    #: (spiris_operator.scheduler); when set (> 0) it shortens the safety resync to that many seconds.
+    reconcile_interval: float = 0.0
+    #: The safety resync: every object is reconciled at least this often although no event or due time asked
+    #: for it (spread over the period per object). Long, like controller-runtime's default 10 h sync period.
+    resync_interval: float = 6 * 3600.0
+    #: How many reconciles run at once (they run in threads; the rest wait in the scheduler's queue).
+    reconcile_workers: int = 8
     #: How long a refresh claim on the token Secret holds off other refreshers (stretched to cover
     #: ``refresh_timeout`` plus the time to store the result: see token_refresher.claim_seconds).
     refresh_lease: timedelta = timedelta(seconds=120)
@@ -100,6 +108,13 @@ class OperatorSettings:
     schedule_jitter: float = 0.1
     jobs: JobSettings = field(default_factory=JobSettings)
     store: StoreAccess = field(default_factory=StoreAccess)
+
+    @property
+    def effective_resync(self) -> float:
+        """The safety resync period in seconds, after the legacy reconcile interval's cap."""
+        if self.reconcile_interval > 0:
+            return min(self.resync_interval, self.reconcile_interval)
+        return self.resync_interval
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -183,7 +198,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         link_signing_key=_text(env, "SPIRIS_LINK_SIGNING_KEY"),
         refresh_margin=timedelta(seconds=_int(env, "SPIRIS_TOKEN_REFRESH_MARGIN_SECONDS", 300)),
         refresh_timeout=timedelta(seconds=_float(env, "SPIRIS_TOKEN_REFRESH_TIMEOUT_SECONDS", 30.0)),
-        reconcile_interval=_float(env, "SPIRIS_OPERATOR_RECONCILE_INTERVAL", 30.0),
+        reconcile_interval=_float(env, "SPIRIS_OPERATOR_RECONCILE_INTERVAL", 0.0),
+        resync_interval=_float(env, "SPIRIS_OPERATOR_RESYNC_SECONDS", 6 * 3600.0),
+        reconcile_workers=max(1, _int(env, "SPIRIS_OPERATOR_RECONCILE_WORKERS", 8)),
         retry_base=timedelta(seconds=_float(env, "SPIRIS_SYNC_RETRY_BASE_SECONDS", 30.0)),
         retry_max=timedelta(seconds=_float(env, "SPIRIS_SYNC_RETRY_MAX_SECONDS", 3600.0)),
         schedule_jitter=_float(env, "SPIRIS_SYNC_SCHEDULE_JITTER", 0.1),

@@ -32,8 +32,8 @@ def kube(kube_cluster: LocalKube) -> Iterator[KubeApi]:
 
 @pytest.fixture
 def operator_env(chart_access: ChartAccess, kube_namespace: str) -> dict[str, str]:
-    """The environment of an operator watching only the test's namespace, with fast timers, authenticated as
-    the chart's operator ServiceAccount under the chart's RBAC."""
+    """The environment of an operator watching only the test's namespace, authenticated as the chart's operator
+    ServiceAccount under the chart's RBAC. Event driven with no fast safety resync: a missed event fails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIRIS_", "S3_", "DATABASE_URL"))}
     env.update(
         KUBECONFIG=chart_access.kubeconfig("operator"),
@@ -45,7 +45,6 @@ def operator_env(chart_access: ChartAccess, kube_namespace: str) -> dict[str, st
         SPIRIS_REDIRECT_URI=REDIRECT_URI,
         SPIRIS_WEB_PUBLIC_URL="http://127.0.0.1:8080",
         SPIRIS_LINK_SIGNING_KEY=SIGNING_KEY,
-        SPIRIS_OPERATOR_RECONCILE_INTERVAL="0.5",
         SPIRIS_OPERATOR_BIND_ADDRESS="127.0.0.1",
         SPIRIS_OPERATOR_HEALTH_PORT=str(free_port()),
         SPIRIS_OPERATOR_METRICS_PORT=str(free_port()),

@@ -29,6 +29,10 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
         ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
         ("", "events"): {"create", "patch"},
     },
+    # Leader election between the operator's replicas: one Lease in the release namespace.
+    "operator-election": {
+        ("coordination.k8s.io", "leases"): {"get", "create", "update"},
+    },
     "operator-discovery": {
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
         ("", "namespaces"): {"list", "watch"},
@@ -66,7 +70,7 @@ SECRET_VERBS = {
 def _role_key(role: dict[str, Any]) -> str:
     """Which component a Role/ClusterRole is for, from its name suffix."""
     name = role["metadata"]["name"]
-    for key in ("operator-discovery", "operator", "web-readiness", "web", "sync", "api-reviews", "api"):
+    for key in ("operator-discovery", "operator-election", "operator", "web-readiness", "web", "sync", "api-reviews", "api"):
         if name.endswith(f"-{key}"):
             return key
     raise AssertionError(f"role {name} belongs to no known component")
@@ -104,8 +108,11 @@ def test_each_component_gets_exactly_the_intended_rules(value_set: str) -> None:
         key = _role_key(role)
         seen.add(key)
         assert _grants(role["rules"]) == INTENDED[key], role["metadata"]["name"]
-    namespaced = bool(load_values(value_set).get("watchNamespaces"))
-    assert seen == set(INTENDED) - (set() if namespaced else {"web-readiness"})
+    values = load_values(value_set)
+    namespaced = bool(values.get("watchNamespaces"))
+    elected = (values.get("operator") or {}).get("leaderElection", {}).get("enabled", True)
+    absent = (set() if namespaced else {"web-readiness"}) | (set() if elected else {"operator-election"})
+    assert seen == set(INTENDED) - absent
 
 
 @pytest.mark.parametrize("value_set", value_set_names())
@@ -137,8 +144,11 @@ def test_cluster_wide_install_binds_the_sync_role_per_namespace_only() -> None:
     objects = manifests(required_values())
     cluster_bound = {b["roleRef"]["name"] for b in of_kind(objects, "ClusterRoleBinding")}
     assert not any(name.endswith("-sync") for name in cluster_bound)
-    assert of_kind(objects, "Role") == []
-    [sync_binding] = of_kind(objects, "RoleBinding")
+    # The one Role is the operator's leader election, in the release namespace.
+    [election] = of_kind(objects, "Role")
+    assert election["metadata"]["name"].endswith("-operator-election")
+    assert election["metadata"]["namespace"] == "spiris-system"
+    [sync_binding] = [b for b in of_kind(objects, "RoleBinding") if b["roleRef"]["kind"] == "ClusterRole"]
     assert sync_binding["metadata"]["namespace"] == "spiris-system"
     assert sync_binding["roleRef"]["kind"] == "ClusterRole"
     assert sync_binding["subjects"] == [
@@ -170,7 +180,7 @@ def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each()
         }
         assert accounts == {"spiris-sync"}
     release_roles = [r for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == "spiris-system"]
-    assert release_roles == []
+    assert [r["metadata"]["name"] for r in release_roles] == ["spiris-spiris-operator-operator-election"]
 
 
 def test_separate_service_accounts_per_component() -> None:

@@ -54,7 +54,11 @@ BAD_VALUES: dict[str, tuple[Change, str]] = {
     "web replicas zero": (_set("web.replicas", 0), "/web/replicas"),
     "web replicas too many": (_set("web.replicas", 50), "/web/replicas"),
     "web replicas as string": (_set("web.replicas", "2"), "/web/replicas"),
-    "operator replicas not configurable": (_set("operator.replicas", 2), "replicas"),
+    "operator replicas without leader election": (
+        _set("operator.leaderElection.enabled", False),
+        "/operator/replicas",
+    ),
+    "operator replicas too many": (_set("operator.replicas", 9), "/operator/replicas"),
     "pull policy enum": (_set("image.pullPolicy", "Sometimes"), "/image/pullPolicy"),
     "digest format": (_set("image.digest", "sha256:xyz"), "/image/digest"),
     "sandbox as string": (_set("spiris.sandbox", "yes"), "/spiris/sandbox"),

@@ -70,11 +70,18 @@ def test_every_pod_and_container_is_hardened(value_set: str) -> None:
                     assert set(entry["valueFrom"]) == {"secretKeyRef"}, where
 
 
-def test_operator_is_one_replica_recreated_with_kopf_liveness() -> None:
+def test_operator_is_two_replicas_one_active_by_lease_with_kopf_liveness() -> None:
     objects = manifests(required_values())
     operator = one(objects, "Deployment", "operator")
-    assert operator["spec"]["replicas"] == 1
-    assert operator["spec"]["strategy"] == {"type": "Recreate"}
+    assert operator["spec"]["replicas"] == 2
+    # The new pod waits as a standby until the old one releases the Lease: a surge is safe.
+    assert operator["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    pdb = one(objects, "PodDisruptionBudget", "operator")
+    assert pdb["spec"]["selector"] == operator["spec"]["selector"]
+    assert pdb["spec"]["maxUnavailable"] == 1
     pod = operator["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert container["command"] == ["spiris-operator"]
@@ -85,6 +92,7 @@ def test_operator_is_one_replica_recreated_with_kopf_liveness() -> None:
     env = env_of(container)
     assert env["SPIRIS_OPERATOR_HEALTH_PORT"]["value"] == "8080"
     assert env["SPIRIS_OPERATOR_METRICS_PORT"]["value"] == "9090"
+    assert env["SPIRIS_LEADER_ELECTION_NAMESPACE"]["value"] == "spiris-system"
     [migrate] = pod["initContainers"]
     assert migrate["command"] == ["spiris-sync", "migrate"]
     assert "DATABASE_URL" in env_of(migrate)

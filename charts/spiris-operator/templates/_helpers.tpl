@@ -88,6 +88,14 @@ namespaces, or the release namespace when cluster-wide (other namespaces are pre
   verbs: ["create", "patch"]
 {{- end -}}
 
+{{/* The operator's leader election: one Lease in the release namespace (read, created once, renewed by
+compare-and-swap update). Bound by a Role there, whatever the watch scope. */}}
+{{- define "spiris.operatorElectionRules" -}}
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["get", "create", "update"]
+{{- end -}}
+
 {{- define "spiris.webRules" -}}
 - apiGroups: ["spiris.senseworks.io"]
   resources: ["spirisconnections"]
@@ -189,6 +197,15 @@ Only the web starts authorizations, so only it gets the sandbox switch and the r
     secretKeyRef:
       name: {{ $root.Values.linkSigningKey.existingSecret }}
       key: {{ $root.Values.linkSigningKey.key }}
+{{- if and (eq .component "web") $root.Values.linkSigningKey.previousKeysKey }}
+{{- /* Only the web verifies; optional, so a Secret without the key (no rotation yet) still starts the pod. */}}
+- name: SPIRIS_LINK_PREVIOUS_SIGNING_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.linkSigningKey.existingSecret }}
+      key: {{ $root.Values.linkSigningKey.previousKeysKey }}
+      optional: true
+{{- end }}
 {{- end -}}
 
 {{/* Environment of everything that touches the stores: Postgres and S3. */}}
@@ -237,7 +254,53 @@ Only the web starts authorizations, so only it gets the sandbox switch and the r
     {{- with .target.peers }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- else if .defaultTo }}
+  to:
+    {{- .defaultTo | nindent 4 }}
   {{- end }}
+{{- end -}}
+
+{{/* Public addresses only: what "Spiris" (or a store named by a public host name) may resolve to. */}}
+{{- define "spiris.publicPeers" -}}
+- ipBlock:
+    cidr: 0.0.0.0/0
+    except:
+      {{- toYaml .Values.networkPolicy.egress.spiris.exceptCidrs | nindent 6 }}
+{{- end -}}
+
+{{/* Peers of a store's host[:port] (`.endpoint`): an IPv4 address → that address; `name.namespace.svc…` → that
+namespace; another host name → public addresses only; nothing → the private ranges. */}}
+{{- define "spiris.endpointPeers" -}}
+{{- $host := first (splitList ":" .endpoint) -}}
+{{- if regexMatch "^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$" $host -}}
+- ipBlock:
+    cidr: {{ $host }}/32
+{{- else if regexMatch "^[a-z0-9-]+[.][a-z0-9-]+[.]svc([.].*)?$" $host -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ index (splitList "." $host) 1 }}
+{{- else if $host -}}
+{{ include "spiris.publicPeers" .root }}
+{{- else -}}
+- ipBlock:
+    cidr: 10.0.0.0/8
+- ipBlock:
+    cidr: 172.16.0.0/12
+- ipBlock:
+    cidr: 192.168.0.0/16
+{{- end -}}
+{{- end -}}
+
+{{/* The S3 egress target with its ports derived from s3.endpoint when none are configured. */}}
+{{- define "spiris.s3Target" -}}
+{{- $target := deepCopy .Values.networkPolicy.egress.s3 -}}
+{{- if not $target.ports -}}
+{{- $parts := splitList ":" .Values.s3.endpoint -}}
+{{- $port := ternary 443 80 .Values.s3.secure -}}
+{{- if eq (len $parts) 2 }}{{ $port = atoi (last $parts) }}{{ end -}}
+{{- $_ := set $target "ports" (list $port) -}}
+{{- end -}}
+{{- toJson $target -}}
 {{- end -}}
 
 {{/* The read API (spiris-api): read connections and fiscal-year syncs, nothing else in the namespaces it serves. */}}

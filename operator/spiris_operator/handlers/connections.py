@@ -1,4 +1,5 @@
-"""SpirisConnection handlers: a reconcile timer, token Secret events, and the deletion finalizer."""
+"""SpirisConnection handlers: watch events (the connection's and its token Secret's) feed the scheduler; the
+deletion finalizer; and :func:`reconcile_now`, the one reconcile pass the scheduler runs."""
 
 from __future__ import annotations
 
@@ -15,17 +16,21 @@ from spiris_operator.connection_reconciler import reconcile_connection
 from spiris_operator.handlers.posting import apply_result
 from spiris_operator.kube_api import CONNECTIONS, GROUP, VERSION
 from spiris_operator.runtime import Runtime
+from spiris_operator.scheduler import Scheduler
 from spiris_operator.settings import OperatorSettings
 
 __all__ = ["reconcile_now", "register"]
 
 
-async def reconcile_now(runtime: Runtime, namespace: str, name: str, logger: logging.Logger) -> None:
-    """Reconcile one connection (re-read fresh), serialised with any other reconcile of it."""
+async def reconcile_now(
+    runtime: Runtime, namespace: str, name: str, logger: logging.Logger
+) -> dict[str, Any] | None:
+    """Reconcile one connection (re-read fresh), serialised with any other reconcile of it; the connection
+    with its new status merged in, or None when it is gone or being deleted."""
     async with runtime.lock(f"spc/{namespace}/{name}"):
         connection = await asyncio.to_thread(runtime.kube.get_custom, CONNECTIONS, namespace, name)
         if connection is None or connection["metadata"].get("deletionTimestamp"):
-            return
+            return None
         result = await asyncio.to_thread(reconcile_connection, connection, runtime.connection_ctx)
         if any(n.reason == "PhaseReconsentRequired" for n in result.events):
             runtime.metrics.refresh_failures.labels(namespace, name, "invalid_grant").inc()
@@ -39,14 +44,14 @@ async def reconcile_now(runtime: Runtime, namespace: str, name: str, logger: log
             namespace, name, {**(connection.get("status") or {}), **result.status}
         )
         logger.debug("reconciled, phase %s", result.status.get("phase"))
+        return {**connection, "status": {**(connection.get("status") or {}), **result.status}}
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
-    @kopf.timer(
-        GROUP, VERSION, CONNECTIONS, id="reconcile", interval=settings.reconcile_interval, registry=registry
-    )
-    async def connection_timer(**kwargs: Any) -> None:
-        await reconcile_now(kwargs["memo"].runtime, kwargs["namespace"], kwargs["name"], kwargs["logger"])
+    @kopf.on.event(GROUP, VERSION, CONNECTIONS, id="connection-event", registry=registry)
+    async def connection_event(**kwargs: Any) -> None:
+        scheduler: Scheduler = kwargs["memo"].scheduler
+        scheduler.connection_event(kwargs.get("type"), kwargs["body"])
 
     @kopf.on.event(
         "v1",
@@ -56,12 +61,13 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         registry=registry,
     )
     async def token_secret_changed(**kwargs: Any) -> None:
-        body, memo, logger = kwargs["body"], kwargs["memo"], kwargs["logger"]
+        body = kwargs["body"]
         connection_name = token_secret.connection_name_of(body)
         namespace = body.get("metadata", {}).get("namespace")
         if kwargs.get("type") is None or not connection_name or not namespace:
-            return  # the initial listing: the timers cover existing objects
-        await reconcile_now(memo.runtime, str(namespace), connection_name, logger)
+            return  # the initial listing: every connection is reconciled on its own first sight anyway
+        scheduler: Scheduler = kwargs["memo"].scheduler
+        scheduler.wake_connection(str(namespace), connection_name)
 
     @kopf.on.delete(GROUP, VERSION, CONNECTIONS, id="deletion-policy", registry=registry)
     async def connection_deleted(**kwargs: Any) -> None:

@@ -1,4 +1,5 @@
-"""FiscalYearSync handlers: a reconcile timer that starts, queues and follows the sync Jobs."""
+"""FiscalYearSync handlers: watch events (the sync's and its Jobs') feed the scheduler; :func:`reconcile_now`
+is the one reconcile pass it runs, which starts, queues and follows the sync Jobs."""
 
 from __future__ import annotations
 
@@ -12,42 +13,59 @@ from spiris_operator.fiscal_year_reconciler import reconcile_fiscal_year_sync
 from spiris_operator.handlers.posting import apply_result
 from spiris_operator.kube_api import CONNECTIONS, GROUP, SYNCS, VERSION
 from spiris_operator.runtime import Runtime
+from spiris_operator.scheduler import Scheduler
 from spiris_operator.settings import OperatorSettings
 
 __all__ = ["register"]
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
-    @kopf.timer(
-        GROUP, VERSION, SYNCS, id="reconcile", interval=settings.reconcile_interval, registry=registry
+    @kopf.on.event(GROUP, VERSION, SYNCS, id="fiscal-year-sync-event", registry=registry)
+    async def fiscal_year_sync_event(**kwargs: Any) -> None:
+        scheduler: Scheduler = kwargs["memo"].scheduler
+        scheduler.fiscal_year_sync_event(kwargs.get("type"), kwargs["body"])
+
+    @kopf.on.event(
+        "batch",
+        "v1",
+        "jobs",
+        id="sync-job-event",
+        labels={"app.kubernetes.io/component": "sync-job"},
+        registry=registry,
     )
-    async def fiscal_year_sync_timer(**kwargs: Any) -> None:
-        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-        runtime: Runtime = kwargs["memo"].runtime
-        async with runtime.lock(f"fys/{namespace}/{name}"):
-            fys = await asyncio.to_thread(runtime.kube.get_custom, SYNCS, namespace, name)
-            if fys is None or fys["metadata"].get("deletionTimestamp"):
-                return
-            result = await asyncio.to_thread(reconcile_fiscal_year_sync, fys, runtime.fys_ctx)
-            await apply_result(runtime, plural=SYNCS, body=fys, status=result.status, events=result.events)
-            merged = {**(fys.get("status") or {}), **result.status}
-            connection = str((fys.get("spec") or {}).get("connectionRef", {}).get("name", ""))
-            runtime.metrics.observe_sync(namespace, name, connection, merged)
-            if result.finished_outcome:
-                outcome = result.finished_outcome.lower()
-                # The contract's label values: succeeded, degraded, failed (every failure kind is a failure).
-                runtime.metrics.jobs_total.labels(
-                    namespace, outcome if outcome in {"succeeded", "degraded"} else "failed"
-                ).inc()
-            if result.finished_outcome or any(n.reason == "JobCreated" for n in result.events):
-                running = await asyncio.to_thread(runtime.fys_ctx.cap.running)
-                runtime.metrics.jobs_active.set(running)
-            if result.consent_problem:
-                # The worker was refused by Spiris: make the connection verify its token right away.
-                await asyncio.to_thread(
-                    runtime.kube.patch_metadata,
-                    CONNECTIONS,
-                    namespace,
-                    connection,
-                    {"annotations": {VERIFY_ANNOTATION: str(merged.get("lastSyncTime"))}},
-                )
+    async def sync_job_event(**kwargs: Any) -> None:
+        scheduler: Scheduler = kwargs["memo"].scheduler
+        scheduler.job_event(kwargs.get("type"), kwargs["body"])
+
+
+async def reconcile_now(runtime: Runtime, namespace: str, name: str) -> dict[str, Any] | None:
+    """Reconcile one FiscalYearSync (re-read fresh); the object with its new status merged in, or None when it
+    is gone or being deleted."""
+    async with runtime.lock(f"fys/{namespace}/{name}"):
+        fys = await asyncio.to_thread(runtime.kube.get_custom, SYNCS, namespace, name)
+        if fys is None or fys["metadata"].get("deletionTimestamp"):
+            return None
+        result = await asyncio.to_thread(reconcile_fiscal_year_sync, fys, runtime.fys_ctx)
+        await apply_result(runtime, plural=SYNCS, body=fys, status=result.status, events=result.events)
+        merged = {**(fys.get("status") or {}), **result.status}
+        connection = str((fys.get("spec") or {}).get("connectionRef", {}).get("name", ""))
+        runtime.metrics.observe_sync(namespace, name, connection, merged)
+        if result.finished_outcome:
+            outcome = result.finished_outcome.lower()
+            # The contract's label values: succeeded, degraded, failed (every failure kind is a failure).
+            runtime.metrics.jobs_total.labels(
+                namespace, outcome if outcome in {"succeeded", "degraded"} else "failed"
+            ).inc()
+        if result.finished_outcome or any(n.reason == "JobCreated" for n in result.events):
+            running = await asyncio.to_thread(runtime.fys_ctx.cap.running)
+            runtime.metrics.jobs_active.set(running)
+        if result.consent_problem:
+            # The worker was refused by Spiris: make the connection verify its token right away.
+            await asyncio.to_thread(
+                runtime.kube.patch_metadata,
+                CONNECTIONS,
+                namespace,
+                connection,
+                {"annotations": {VERIFY_ANNOTATION: str(merged.get("lastSyncTime"))}},
+            )
+        return {**fys, "status": merged}

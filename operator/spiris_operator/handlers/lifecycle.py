@@ -1,4 +1,5 @@
-"""Startup and login: Kopf's own settings (our annotation prefix, finalizer, Events) and the runtime."""
+"""Startup and login: Kopf's own settings (our annotation prefix, finalizer, Events, server-side watch
+selectors), the runtime, and the scheduler whose work queue runs the reconciles while the operator runs."""
 
 from __future__ import annotations
 
@@ -11,13 +12,37 @@ from typing import Any
 import kopf
 from spiris_connection import token_secret
 
-from spiris_operator.runtime import build_runtime
+from spiris_operator import sync_jobs
+from spiris_operator.handlers import connections, fiscal_year_syncs
+from spiris_operator.runtime import Runtime, build_runtime
+from spiris_operator.scheduler import Scheduler
 from spiris_operator.settings import OperatorSettings
 
-__all__ = ["FINALIZER", "register"]
+__all__ = ["FINALIZER", "build_scheduler", "register"]
 
 PREFIX = "spiris.senseworks.io"
 FINALIZER = f"{PREFIX}/finalizer"
+
+
+def build_scheduler(runtime: Runtime) -> Scheduler:
+    """The scheduler over the handlers' reconcile passes, with the runtime's settings."""
+    log = logging.getLogger("spiris_operator.reconcile")
+
+    async def connection_pass(namespace: str, name: str) -> dict[str, Any] | None:
+        return await connections.reconcile_now(runtime, namespace, name, log)
+
+    async def sync_pass(namespace: str, name: str) -> dict[str, Any] | None:
+        return await fiscal_year_syncs.reconcile_now(runtime, namespace, name)
+
+    settings = runtime.settings
+    return Scheduler(
+        reconcile_connection=connection_pass,
+        reconcile_sync=sync_pass,
+        refresh_margin=settings.refresh_margin,
+        verify_interval=runtime.connection_ctx.verify_interval,
+        workers=settings.reconcile_workers,
+        resync=settings.effective_resync,
+    )
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
@@ -36,6 +61,8 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         settings.watching.server_timeout = 60
         # Only token Secrets stream in (filtered by the API server), not every Secret of the namespaces.
         settings.watching.label_selectors["v1", "secrets"] = token_secret.selector()
+        # Likewise only our sync Jobs: their state changes wake the FiscalYearSync that owns them.
+        settings.watching.label_selectors["batch", "v1", "jobs"] = sync_jobs.active_job_selector()
         settings.networking.request_timeout = 30
         # Reconciles run in threads (blocking clients); one slow call must not starve the others.
         asyncio.get_running_loop().set_default_executor(
@@ -45,6 +72,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         if operator_settings.metrics_port > 0:
             runtime.metrics.serve(operator_settings.metrics_port, addr=operator_settings.bind_address)
         memo.runtime = runtime
+        memo.scheduler = build_scheduler(runtime)
         logger.info("spiris-operator ready: %r", operator_settings)
 
     operator_settings = settings
@@ -58,7 +86,10 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         return kopf.login_with_service_account(**kwargs)
 
     @kopf.on.cleanup(registry=registry)
-    def cleanup(**kwargs: Any) -> None:
+    async def cleanup(**kwargs: Any) -> None:
+        scheduler = getattr(kwargs["memo"], "scheduler", None)
+        if scheduler is not None:
+            await scheduler.stop()
         runtime = getattr(kwargs["memo"], "runtime", None)
         if runtime is not None:
             runtime.kube.close()
