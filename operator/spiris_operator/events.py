@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from spiris_sync.job_contract import Phase
+
 from spiris_operator import conditions
 
 __all__ = ["EventNote", "transition_events"]
 
-_WARNING_PHASES = {"ReconsentRequired", "Failed", "Degraded"}
+_WARNING_PHASES = {Phase.RECONSENT_REQUIRED, Phase.FAILED, Phase.DEGRADED}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from spiris_sync.job_contract import (
+    NOT_RETRIED_OUTCOMES,
+    SUCCESSFUL_OUTCOMES,
+    ConditionType,
+    JobOutcome,
+    Phase,
+    Reason,
+)
+
 from spiris_operator import conditions, sync_jobs, sync_schedule
 from spiris_operator.conditions import Condition
 from spiris_operator.events import EventNote, transition_events
@@ -24,8 +33,6 @@ from spiris_operator.timestamps import format_time, parse_time
 __all__ = ["SYNC_REQUEST_ANNOTATION", "FysContext", "FysResult", "RunReport", "reconcile_fiscal_year_sync"]
 
 SYNC_REQUEST_ANNOTATION = "spiris.senseworks.io/sync-requested-at"
-_SUCCESS = {"Succeeded", "Degraded"}
-_NO_RETRY = {"ConsentRequired", "BadConfiguration"}
 _MAX_ATTEMPTS = 8
 
 
@@ -92,7 +99,10 @@ def _resolve_year(spec: Mapping[str, Any], fiscal_years: list[Mapping[str, Any]]
 
 
 def _pending(fys: Mapping[str, Any], now: datetime, reason: str, message: str) -> dict[str, Any]:
-    return {"phase": "Pending", "conditions": _conds(fys, now, Condition.false("Ready", reason, message))}
+    return {
+        "phase": Phase.PENDING,
+        "conditions": _conds(fys, now, Condition.false(ConditionType.READY, reason, message)),
+    }
 
 
 def _finish(
@@ -107,7 +117,7 @@ def _finish(
 ) -> FysResult:
     status = fys.get("status") or {}
     spec = fys.get("spec") or {}
-    outcome = state.outcome or "Failed"
+    outcome = state.outcome or JobOutcome.FAILED
     report = ctx.read_run(company_key, str(status.get("activeJob") or ""))
     # Normalised to Kubernetes' own form (…Z) whatever wrote completionTime, so kubectl can age it.
     completed = parse_time(((job or {}).get("status") or {}).get("completionTime"))
@@ -118,7 +128,7 @@ def _finish(
         if report.reconciliation is not None:
             new["reconciliation"] = report.reconciliation
     key = f"{fys['metadata']['namespace']}/{fys['metadata']['name']}"
-    if outcome in _SUCCESS:
+    if outcome in SUCCESSFUL_OUTCOMES:
         new.update(phase=outcome, lastSuccessfulSyncTime=finished_at, attempts=0, nextAttemptTime=None)
         start = parse_time(status.get("lastRunStartTime")) or now
         next_time = sync_schedule.next_sync_time(
@@ -131,23 +141,34 @@ def _finish(
         if report is None:
             new["progress"] = {"percent": 100}
         balanced = (report.reconciliation or {}).get("balanced") if report else None
-        synced = Condition.true("Synced", outcome, f"Job {status.get('activeJob')} finished: {outcome}")
-        wanted = [synced, Condition.true("Ready", "FiscalYearResolved", "fiscal year resolved")]
+        synced = Condition.true(
+            ConditionType.SYNCED, outcome, f"Job {status.get('activeJob')} finished: {outcome}"
+        )
+        wanted = [
+            synced,
+            Condition.true(ConditionType.READY, Reason.FISCAL_YEAR_RESOLVED, "fiscal year resolved"),
+        ]
         if balanced is not None:
             sie4 = (report.reconciliation or {}).get("sie4") if report else None
             wanted.append(
-                Condition.true("Reconciled", "Balanced", "per-account sums match Spiris" + _sie4_note(sie4))
+                Condition.true(
+                    ConditionType.RECONCILED,
+                    Reason.BALANCED,
+                    "per-account sums match Spiris" + _sie4_note(sie4),
+                )
                 if balanced
                 else Condition.false(
-                    "Reconciled", "Differences", "the copy differs from Spiris" + _sie4_note(sie4)
+                    ConditionType.RECONCILED,
+                    Reason.DIFFERENCES,
+                    "the copy differs from Spiris" + _sie4_note(sie4),
                 )
             )
         new["conditions"] = _conds(fys, now, *wanted)
         return FysResult(status=new, events=[], finished_outcome=outcome)
     attempts = int(status.get("attempts") or 0) + 1
     message = f"Job {status.get('activeJob')} failed: {outcome}"
-    new.update(phase="Failed", attempts=attempts)
-    if outcome in _NO_RETRY or attempts >= _MAX_ATTEMPTS:
+    new.update(phase=Phase.FAILED, attempts=attempts)
+    if outcome in NOT_RETRIED_OUTCOMES or attempts >= _MAX_ATTEMPTS:
         new["nextAttemptTime"] = None
         message += "; not retried automatically (fix the cause, then request a sync)"
     else:
@@ -156,9 +177,12 @@ def _finish(
         )
         new["nextAttemptTime"] = format_time(retry)
         message += f"; attempt {attempts}, next at {format_time(retry)}"
-    new["conditions"] = _conds(fys, now, Condition.false("Synced", outcome, message))
+    new["conditions"] = _conds(fys, now, Condition.false(ConditionType.SYNCED, outcome, message))
     return FysResult(
-        status=new, events=[], finished_outcome=outcome, consent_problem=outcome == "ConsentRequired"
+        status=new,
+        events=[],
+        finished_outcome=outcome,
+        consent_problem=outcome == JobOutcome.CONSENT_REQUIRED,
     )
 
 
@@ -173,7 +197,7 @@ def _due(fys: Mapping[str, Any], now: datetime) -> str | None:
     if not status.get("runCounter"):
         return "initial"
     retry_at = parse_time(status.get("nextAttemptTime"))
-    if status.get("phase") == "Failed":
+    if status.get("phase") == Phase.FAILED:
         return "retry" if retry_at is not None and retry_at <= now else None
     next_sync = parse_time(status.get("nextSyncTime"))
     if next_sync is not None and next_sync <= now:
@@ -200,19 +224,22 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
     try:
         sync_schedule.validate_schedule(str(spec.get("schedule") or ""))
     except ValueError as exc:
-        return FysResult(_pending(fys, now, "InvalidSchedule", str(exc)), [])
+        return FysResult(_pending(fys, now, Reason.INVALID_SCHEDULE, str(exc)), [])
     connection = ctx.kube.get_custom(CONNECTIONS, namespace, ref)
     if connection is None:
         return FysResult(
-            _pending(fys, now, "ConnectionNotFound", f"SpirisConnection {ref!r} does not exist"), []
+            _pending(fys, now, Reason.CONNECTION_NOT_FOUND, f"SpirisConnection {ref!r} does not exist"), []
         )
     conn_status = connection.get("status") or {}
     active_name = status.get("activeJob")
-    if not conditions.is_true(conn_status.get("conditions"), "Ready") and not active_name:
+    if not conditions.is_true(conn_status.get("conditions"), ConditionType.READY) and not active_name:
         phase = conn_status.get("phase") or "unknown"
         return FysResult(
             _pending(
-                fys, now, "ConnectionNotReady", f"SpirisConnection {ref!r} is not Ready (phase {phase})"
+                fys,
+                now,
+                Reason.CONNECTION_NOT_READY,
+                f"SpirisConnection {ref!r} is not Ready (phase {phase})",
             ),
             [],
         )
@@ -221,7 +248,10 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
         wanted = spec.get("startDate") or spec.get("fiscalYear")
         return FysResult(
             _pending(
-                fys, now, "FiscalYearNotFound", f"Spiris has no fiscal year starting {wanted} for {ref!r}"
+                fys,
+                now,
+                Reason.FISCAL_YEAR_NOT_FOUND,
+                f"Spiris has no fiscal year starting {wanted} for {ref!r}",
             ),
             [],
         )
@@ -240,16 +270,22 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
     by_name = {job["metadata"]["name"]: job for job in jobs}
     if active_name:
         job = by_name.get(active_name)
-        state = sync_jobs.job_state(job) if job else sync_jobs.JobState(phase="Finished", outcome="Failed")
+        state = (
+            sync_jobs.job_state(job)
+            if job
+            else sync_jobs.JobState(phase="Finished", outcome=JobOutcome.FAILED)
+        )
         if state.phase != "Finished":
             running = {
                 **base,
-                "phase": "Running",
+                "phase": Phase.RUNNING,
                 "conditions": _conds(
                     fys,
                     now,
-                    Condition.true("Ready", "FiscalYearResolved", "fiscal year resolved"),
-                    Condition("Synced", "Unknown", "Running", f"Job {active_name} is running"),
+                    Condition.true(ConditionType.READY, Reason.FISCAL_YEAR_RESOLVED, "fiscal year resolved"),
+                    Condition(
+                        ConditionType.SYNCED, "Unknown", Reason.RUNNING, f"Job {active_name} is running"
+                    ),
                 ),
             }
             return FysResult(running, [])
@@ -260,23 +296,34 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
     for job in sorted(jobs, key=lambda j: int(j["metadata"].get("labels", {}).get(sync_jobs.RUN_LABEL, "0"))):
         if sync_jobs.job_state(job).phase != "Finished":
             run = int(job["metadata"]["labels"].get(sync_jobs.RUN_LABEL, status.get("runCounter") or 0))
-            adopted = {**base, "phase": "Running", "activeJob": job["metadata"]["name"], "runCounter": run}
+            adopted = {
+                **base,
+                "phase": Phase.RUNNING,
+                "activeJob": job["metadata"]["name"],
+                "runCounter": run,
+            }
             return FysResult(
                 adopted,
-                [EventNote("Normal", "JobAdopted", f"following existing Job {job['metadata']['name']}")],
+                [
+                    EventNote(
+                        "Normal", Reason.JOB_ADOPTED, f"following existing Job {job['metadata']['name']}"
+                    )
+                ],
             )
     ready = Condition.true(
-        "Ready",
-        "FiscalYearResolved",
+        ConditionType.READY,
+        Reason.FISCAL_YEAR_RESOLVED,
         f"fiscal year {base['period']['startDate']}..{base['period']['endDate']}",
     )
     trigger = _due(fys, now)
     idle_phase = (
-        status.get("phase") if status.get("phase") in {"Succeeded", "Degraded", "Failed"} else "Pending"
+        status.get("phase")
+        if status.get("phase") in {Phase.SUCCEEDED, Phase.DEGRADED, Phase.FAILED}
+        else Phase.PENDING
     )
     if trigger is None:
         idle = {**base, "phase": idle_phase, "conditions": _conds(fys, now, ready)}
-        if idle_phase in _SUCCESS:
+        if idle_phase in SUCCESSFUL_OUTCOMES:
             # Follows schedule edits: the next run is always derived from the last start and today's schedule.
             last_start = parse_time(status.get("lastRunStartTime")) or now
             next_time = sync_schedule.next_sync_time(
@@ -287,9 +334,9 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
             )
             idle["nextSyncTime"] = format_time(next_time) if next_time else None
         return FysResult(idle, [])
-    if not conditions.is_true(conn_status.get("conditions"), "Ready"):
+    if not conditions.is_true(conn_status.get("conditions"), ConditionType.READY):
         return FysResult(
-            _pending(fys, now, "ConnectionNotReady", f"SpirisConnection {ref!r} is not Ready"), []
+            _pending(fys, now, Reason.CONNECTION_NOT_READY, f"SpirisConnection {ref!r} is not Ready"), []
         )
     run = int(status.get("runCounter") or 0) + 1
     job_body = sync_jobs.build_job(
@@ -306,25 +353,28 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
         if not allowed:
             queued = {
                 **base,
-                "phase": "Queued",
+                "phase": Phase.QUEUED,
                 "conditions": _conds(fys, now, ready),
             }
             return FysResult(queued, [])
         created = ctx.kube.create_job(job_body)
     started: dict[str, Any] = {
         **base,
-        "phase": "Running",
+        "phase": Phase.RUNNING,
         "activeJob": job_name,
         "runCounter": run,
         "lastRunStartTime": format_time(now),
         "progress": {"percent": 0, "vouchers": None, "documents": None},
         "conditions": _conds(
-            fys, now, ready, Condition("Synced", "Unknown", "Running", f"Job {job_name} started ({trigger})")
+            fys,
+            now,
+            ready,
+            Condition(ConditionType.SYNCED, "Unknown", Reason.RUNNING, f"Job {job_name} started ({trigger})"),
         ),
     }
     if trigger == "requested":
         started["lastHandledSyncRequest"] = str(metadata["annotations"][SYNC_REQUEST_ANNOTATION])
     note = "created" if created else "already existed; following it"
     return FysResult(
-        started, [EventNote("Normal", "JobCreated", f"Job {job_name} {note} (trigger: {trigger})")]
+        started, [EventNote("Normal", Reason.JOB_CREATED, f"Job {job_name} {note} (trigger: {trigger})")]
     )

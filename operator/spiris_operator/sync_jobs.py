@@ -19,6 +19,7 @@ from typing import Any
 
 from spiris_connection import token_secret
 from spiris_connection.child_names import bounded_name, label_value
+from spiris_sync.job_contract import FINAL_EXIT_CODES, OUTCOME_OF_EXIT_CODE, JobOutcome
 
 from spiris_operator.settings import JobSettings
 
@@ -45,19 +46,6 @@ JOB_LABELS = {
 TOKEN_MOUNT = "/var/run/spiris/token"
 _EXIT_CODE = re.compile(r"exit code (\d+)")
 
-#: Worker exit codes (docs/architecture.md) → the outcome shown in status.
-OUTCOMES = {
-    0: "Succeeded",
-    1: "Unexpected",
-    2: "BadConfiguration",
-    3: "ConsentRequired",
-    4: "SpirisUnavailable",
-    5: "StorageUnavailable",
-    6: "Degraded",
-    7: "RunInProgress",
-}
-#: Outcomes a retry cannot fix: the Job fails at once instead of burning its backoffLimit.
-_FINAL_EXIT_CODES = [2, 3, 6]
 
 
 def job_name(fys_name: str, run: int) -> str:
@@ -197,7 +185,7 @@ def build_job(
                         "onExitCodes": {
                             "containerName": "sync",
                             "operator": "In",
-                            "values": _FINAL_EXIT_CODES,
+                            "values": [int(code) for code in FINAL_EXIT_CODES],
                         },
                     }
                 ]
@@ -240,11 +228,11 @@ def build_job(
 
 @dataclass(frozen=True)
 class JobState:
-    """What a Job's status says: ``phase`` is Running, Finished or Pending; ``outcome`` one of OUTCOMES'
-    values."""
+    """What a Job's status says: ``phase`` is Running, Finished or Pending; ``outcome`` a
+    :class:`~spiris_sync.job_contract.JobOutcome` once it finished."""
 
     phase: str
-    outcome: str | None = None
+    outcome: JobOutcome | None = None
     exit_code: int | None = None
     message: str = ""
 
@@ -257,21 +245,21 @@ def job_state(job: Mapping[str, Any]) -> JobState:
             continue
         kind = condition.get("type")
         if kind in {"Complete", "SuccessCriteriaMet"}:
-            return JobState(phase="Finished", outcome="Succeeded", exit_code=0)
+            return JobState(phase="Finished", outcome=JobOutcome.SUCCEEDED, exit_code=0)
         if kind in {"Failed", "FailureTarget"}:
             message = str(condition.get("message") or "")
             reason = str(condition.get("reason") or "")
             match = _EXIT_CODE.search(message)
             code = int(match.group(1)) if match else None
-            if reason == "DeadlineExceeded":
-                outcome = "DeadlineExceeded"
+            if reason == "DeadlineExceeded":  # the Job controller's reason
+                outcome = JobOutcome.DEADLINE_EXCEEDED
             elif code is not None:
-                outcome = OUTCOMES.get(code, "Failed")
+                outcome = OUTCOME_OF_EXIT_CODE.get(code, JobOutcome.FAILED)
             else:
-                outcome = "Failed"
+                outcome = JobOutcome.FAILED
             return JobState(phase="Finished", outcome=outcome, exit_code=code, message=reason)
     if status.get("succeeded"):
-        return JobState(phase="Finished", outcome="Succeeded", exit_code=0)
+        return JobState(phase="Finished", outcome=JobOutcome.SUCCEEDED, exit_code=0)
     if status.get("active") or status.get("startTime"):
         return JobState(phase="Running")
     return JobState(phase="Pending")

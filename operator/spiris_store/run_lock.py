@@ -20,10 +20,10 @@ from contextlib import contextmanager
 
 from spiris_store.connection import connect
 
-__all__ = ["RunInProgress", "lock_key", "run_lock"]
+__all__ = ["RunLockHeld", "lock_key", "run_lock"]
 
 
-class RunInProgress(Exception):
+class RunLockHeld(Exception):
     """Another live run of the same company and fiscal year holds the lock."""
 
 
@@ -46,7 +46,7 @@ def run_lock(
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[None]:
     """Hold the run lock for the block, waiting up to ``wait_seconds`` for a live run to finish; raises
-    :class:`RunInProgress` when it does not (``connect`` raises ``StorageUnavailable`` for Postgres)."""
+    :class:`RunLockHeld` when it does not (``connect`` raises ``StorageUnavailable`` for Postgres)."""
     key = lock_key(company_key, fiscal_year_id if fiscal_year_id is not None else fiscal_year)
     conn = connect(dsn, autocommit=True)
     try:
@@ -57,7 +57,7 @@ def run_lock(
                 break
             if clock() >= deadline:
                 year = fiscal_year_id or fiscal_year
-                raise RunInProgress(
+                raise RunLockHeld(
                     f"another sync of company {company_key}, fiscal year {year} is still running"
                 )
             sleep(poll_seconds)

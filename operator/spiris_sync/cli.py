@@ -17,7 +17,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from spiris_sync.exit_codes import ExitCode, SyncFailure
+from spiris_sync.exit_codes import SyncFailure
+from spiris_sync.job_contract import ExitCode
 from spiris_sync.progress import ProgressListener, ProgressReporter, TerminalProgress
 from spiris_sync.settings import load_store_settings, load_sync_settings
 

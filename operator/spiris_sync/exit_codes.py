@@ -1,28 +1,26 @@
-"""The worker's process exit codes and the errors that map onto them.
+"""The worker's expected failures, each carrying its exit code and one human sentence for stderr.
 
-The operator reads a finished Job's exit code to decide what to show in the FiscalYearSync status (and whether
-to retry), so these numbers are a contract (docs/architecture.md): 0 ok, 2 bad configuration, 3 consent needed
-again, 4 Spiris unavailable, 5 storage unavailable, 6 completed but degraded, 1 anything unexpected. Each
-expected failure is raised as a :class:`SyncFailure` carrying its code and one human sentence for stderr.
+The codes themselves (0 ok, 1 unexpected, 2 bad configuration, 3 consent needed again, 4 Spiris unavailable,
+5 storage unavailable, 6 degraded, 7 run in progress) are :class:`spiris_sync.job_contract.ExitCode`, the
+one definition the operator reads too. Names end in ``Failure`` where the client or the store has an error
+of the same subject (``spiris_client.errors.ConsentRequired`` → :class:`ConsentRequiredFailure`).
 """
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
+from spiris_sync.job_contract import ExitCode
 
-class ExitCode(enum.IntEnum):
-    """Process exit codes of ``spiris-sync``."""
-
-    OK = 0
-    UNEXPECTED = 1
-    BAD_CONFIGURATION = 2
-    CONSENT_REQUIRED = 3
-    SPIRIS_UNAVAILABLE = 4
-    STORAGE_UNAVAILABLE = 5
-    DEGRADED = 6
-    RUN_IN_PROGRESS = 7
+__all__ = [
+    "ConfigurationError",
+    "ConsentRequiredFailure",
+    "ExitCode",
+    "RunInProgress",
+    "SpirisUnavailableFailure",
+    "StorageUnavailableFailure",
+    "SyncFailure",
+]
 
 
 class SyncFailure(Exception):
@@ -47,19 +45,19 @@ class ConfigurationError(SyncFailure):
     exit_code = ExitCode.BAD_CONFIGURATION
 
 
-class ConsentRequired(SyncFailure):
+class ConsentRequiredFailure(SyncFailure):
     """Spiris refused our authorization: the client company must approve access again."""
 
     exit_code = ExitCode.CONSENT_REQUIRED
 
 
-class SpirisUnavailable(SyncFailure):
+class SpirisUnavailableFailure(SyncFailure):
     """Spiris could not be reached or kept failing after retries."""
 
     exit_code = ExitCode.SPIRIS_UNAVAILABLE
 
 
-class StorageUnavailable(SyncFailure):
+class StorageUnavailableFailure(SyncFailure):
     """Postgres or the object store could not be reached or kept failing."""
 
     exit_code = ExitCode.STORAGE_UNAVAILABLE

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from spiris_sync.job_contract import Phase
 from spiris_sync.progress import ProgressSnapshot
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class FiscalYearSyncStatusProgress:
     def _send(self, snapshot: ProgressSnapshot) -> None:
         self._last_attempt = self._clock()
         self._pending = None
-        body = {"status": {"progress": snapshot.as_status(), "phase": "Running"}}
+        body = {"status": {"progress": snapshot.as_status(), "phase": Phase.RUNNING}}
         try:
             if self._api is None:
                 self._api = self._api_factory()

@@ -34,14 +34,14 @@ from spiris_sync.document_fetcher import DocumentFetcher
 from spiris_sync.document_pass import DocumentPass, DocumentsSummary
 from spiris_sync.exit_codes import (
     ConfigurationError,
-    ConsentRequired,
-    ExitCode,
+    ConsentRequiredFailure,
     RunInProgress,
-    SpirisUnavailable,
-    StorageUnavailable,
+    SpirisUnavailableFailure,
+    StorageUnavailableFailure,
     SyncFailure,
 )
 from spiris_sync.fiscal_year_plan import FiscalYearPlan, Mode, listing_mode, resolve_fiscal_year
+from spiris_sync.job_contract import ExitCode
 from spiris_sync.ledger_records import account_record, company_record, fiscal_year_record
 from spiris_sync.progress import ProgressReporter
 from spiris_sync.rate_budget import PerThreadRateBudget
@@ -106,26 +106,26 @@ def translate(exc: BaseException) -> SyncFailure | None:
     if isinstance(exc, SyncFailure):
         return exc
     if isinstance(exc, client_errors.ConsentRequired | client_errors.Unauthorized):
-        return ConsentRequired(
+        return ConsentRequiredFailure(
             "Spiris no longer accepts this connection's authorization: the client company must consent again "
             f"({exc})"
         )
     if isinstance(exc, client_errors.Forbidden):
         if exc.is_scope or exc.is_permission or exc.is_module:
             # Only a new consent (other scopes, another user, the right company) fixes these.
-            return ConsentRequired(f"Spiris refused access ({exc}). {exc.guidance}")
+            return ConsentRequiredFailure(f"Spiris refused access ({exc}). {exc.guidance}")
         # The company's state (startup guide, licence, inactive) is fixed in Spiris, not by consenting again.
-        return SpirisUnavailable(f"Spiris refused access ({exc}). {exc.guidance}")
+        return SpirisUnavailableFailure(f"Spiris refused access ({exc}). {exc.guidance}")
     if isinstance(
         exc, client_errors.SpirisUnavailable | client_errors.RateLimited | client_errors.ServerError
     ):
-        return SpirisUnavailable(f"Spiris is unavailable: {exc}")
+        return SpirisUnavailableFailure(f"Spiris is unavailable: {exc}")
     if isinstance(exc, httpx.TransportError):
-        return SpirisUnavailable(f"Spiris is unreachable: {type(exc).__name__}")
+        return SpirisUnavailableFailure(f"Spiris is unreachable: {type(exc).__name__}")
     if isinstance(exc, store_errors.StorageUnavailable):
-        return StorageUnavailable(f"storage is unavailable: {exc}")
+        return StorageUnavailableFailure(f"storage is unavailable: {exc}")
     if isinstance(exc, psycopg.OperationalError):
-        return StorageUnavailable(
+        return StorageUnavailableFailure(
             "Postgres connection failed: "
             + (str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         )
@@ -150,7 +150,7 @@ def _connection(dsn: str) -> Iterator[psycopg.Connection[Any]]:
     try:
         conn = connect(dsn, autocommit=True)
     except store_errors.StorageUnavailable as exc:
-        raise StorageUnavailable(f"Postgres is unavailable: {exc}") from None
+        raise StorageUnavailableFailure(f"Postgres is unavailable: {exc}") from None
     try:
         yield conn
     finally:
@@ -230,7 +230,7 @@ class SyncRun:
             try:
                 store.ensure_bucket()
             except store_errors.StorageUnavailable as exc:
-                raise StorageUnavailable(f"the object store is unavailable: {exc}") from None
+                raise StorageUnavailableFailure(f"the object store is unavailable: {exc}") from None
             last_watermark = ledger.last_watermark(
                 conn,
                 company_key=self.company_key,
@@ -313,12 +313,12 @@ class SyncRun:
                     wait_seconds=self.settings.lock_wait_seconds,
                 )
             )
-        except run_lock.RunInProgress as exc:
+        except run_lock.RunLockHeld as exc:
             raise RunInProgress(
                 f"{exc}; this run did nothing (waited {self.settings.lock_wait_seconds} s)"
             ) from None
         except store_errors.StorageUnavailable as exc:
-            raise StorageUnavailable(f"Postgres is unavailable: {exc}") from None
+            raise StorageUnavailableFailure(f"Postgres is unavailable: {exc}") from None
 
     def _trigger(self) -> str:
         if self.settings.job_name:

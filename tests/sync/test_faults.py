@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from ledger_checks import assert_objects_match_sha256, latest_run
-from spiris_sync.exit_codes import SpirisUnavailable
+from spiris_sync.exit_codes import SpirisUnavailableFailure
 
 
 def _assert_complete(stack, result, year: int = 2025) -> None:
@@ -34,7 +34,7 @@ def test_server_error_bursts(make_stack) -> None:
 
     # A long outage fails the run clearly (exit 4) and leaves a record; the rerun completes.
     stack.control("POST", "faults", json={"server_errors": 10_000, "server_error_status": 503})
-    with pytest.raises(SpirisUnavailable):
+    with pytest.raises(SpirisUnavailableFailure):
         stack.run_in_process(2025, mode="full")
     failed = latest_run(stack.database_url)
     assert failed["outcome"] == "failed" and "Spiris" in failed["error"]

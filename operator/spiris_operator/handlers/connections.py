@@ -9,6 +9,7 @@ from typing import Any
 
 import kopf
 from spiris_connection import token_secret
+from spiris_sync.job_contract import ConditionType, Phase, Reason
 
 from spiris_operator import conditions
 from spiris_operator.connection_deletion import DeletionBlocked, delete_company_data
@@ -32,10 +33,11 @@ async def reconcile_now(
         if connection is None or connection["metadata"].get("deletionTimestamp"):
             return None
         result = await asyncio.to_thread(reconcile_connection, connection, runtime.connection_ctx)
-        if any(n.reason == "PhaseReconsentRequired" for n in result.events):
+        was = (connection.get("status") or {}).get("phase")
+        if result.status.get("phase") == Phase.RECONSENT_REQUIRED != was:
             runtime.metrics.refresh_failures.labels(namespace, name, "invalid_grant").inc()
-        token_health = conditions.find(result.status.get("conditions"), "TokenHealthy") or {}
-        if token_health.get("reason") == "RefreshFailed":
+        token_health = conditions.find(result.status.get("conditions"), ConditionType.TOKEN_HEALTHY) or {}
+        if token_health.get("reason") == Reason.REFRESH_FAILED:
             runtime.metrics.refresh_failures.labels(namespace, name, "unavailable").inc()
         await apply_result(
             runtime, plural=CONNECTIONS, body=connection, status=result.status, events=result.events
