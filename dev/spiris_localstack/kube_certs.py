@@ -64,27 +64,34 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
     return x509.Name(parts)
 
 
-def _issue(directory: Path, stem: str, *, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
-           subject: x509.Name, server: bool, client: bool,
-           names: tuple[str, ...] = (), addresses: tuple[str, ...] = ()) -> KeyPair:
-    key = _key()
+def _builder(subject: x509.Name, *, issuer: x509.Name, key: ec.EllipticCurvePrivateKey,
+             authority: bool) -> x509.CertificateBuilder:
+    """What every certificate of the plane has: names, key, serial, validity and key usage (a CA signs)."""
     now = datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=5)
-    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
-        [ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
-    builder = (
+    return (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(ca_cert.subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
         .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=authority, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=False, content_commitment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=authority,
+                                     crl_sign=authority, encipher_only=False, decipher_only=False),
+                       critical=True)
     )
+
+
+def _issue(directory: Path, stem: str, *, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
+           subject: x509.Name, server: bool, client: bool,
+           names: tuple[str, ...] = (), addresses: tuple[str, ...] = ()) -> KeyPair:
+    key = _key()
+    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
+        [ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
+    builder = _builder(subject, issuer=ca_cert.subject, key=key, authority=False).add_extension(
+        x509.ExtendedKeyUsage(usages), critical=False)
     if names or addresses:
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
         sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
@@ -100,22 +107,8 @@ def make_pki(directory: Path) -> PlanePki:
     """Create the CA and every certificate and key the plane needs under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key = _key()
-    now = datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=5)
     ca_name = _name("spiris-local-ca")
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=False, content_commitment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca_cert = _builder(ca_name, issuer=ca_name, key=ca_key, authority=True).sign(ca_key, hashes.SHA256())
     ca = KeyPair(cert=directory / "ca.crt", key=directory / "ca.key")
     ca.cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     _write_key(ca.key, ca_key)

@@ -143,9 +143,11 @@ class ControlPlane(Service):
             write_kubeconfig(Path(self.admin_kubeconfig), kubeconfig_document(
                 server=self.server, ca_file=self.pki.ca.cert,
                 user={"client-certificate": str(self.pki.admin.cert), "client-key": str(self.pki.admin.key)}))
-            self._start_controller_manager()
+            # CRDs first: the garbage collector's first discovery then already watches the custom resources
+            # (otherwise it learns of them at its next resync, up to 30 s later, and cascades wait for it).
             if self.crd_dir is not None:
                 self.install_crds(sorted(self.crd_dir.glob("*.yaml")))
+            self._start_controller_manager()
         except BaseException:
             self.stop()
             raise
