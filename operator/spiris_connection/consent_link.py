@@ -4,22 +4,23 @@ The operator issues a link into ``status.consentUrl``; the web component verifie
 opened. A link is an HS256 JWT (joserfc, the JOSE library behind authlib) carrying the connection's ``uid``,
 namespace and name, a random ``jti``, ``iat`` and ``exp``. A link is only good while it is the very link in
 the connection's status (rotation kills the old one) and while the connection is not Ready (a used link is
-dead); both checks are in :func:`check_against_connection`. Error messages never repeat the token.
+dead); both checks are in :func:`check_against_connection`. The header names the signing key (``kid``, see
+:mod:`link_keys`), so links signed with a previous key keep working while that key is still listed. Error
+messages never repeat the token.
 """
 
 from __future__ import annotations
 
 import secrets
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+
+from spiris_connection.link_keys import KeyRing, LinkKeys
 
 __all__ = [
     "AUDIENCE",
@@ -34,8 +35,6 @@ __all__ = [
 
 #: Distinguishes consent links from other tokens signed with the same key (OAuth state, cookies).
 AUDIENCE = "spiris-consent"
-_ALGORITHM = "HS256"
-_MIN_KEY_BYTES = 16
 _PATH_PREFIX = "/consent/"
 
 
@@ -69,18 +68,16 @@ class ConsentClaims:
     expires_at: datetime
 
 
-def _key(signing_key: str) -> OctKey:
-    raw = signing_key.encode()
-    if len(raw) < _MIN_KEY_BYTES:
-        raise ValueError(f"SPIRIS_LINK_SIGNING_KEY must be at least {_MIN_KEY_BYTES} bytes long")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return OctKey.import_key(raw)
+def _ring(signing_key: str | LinkKeys) -> KeyRing:
+    try:
+        return KeyRing.of(signing_key)
+    except ValueError:
+        raise ValueError("SPIRIS_LINK_SIGNING_KEY must be at least 16 bytes long") from None
 
 
 def issue(
     *,
-    signing_key: str,
+    signing_key: str | LinkKeys,
     public_url: str,
     uid: str,
     namespace: str,
@@ -103,19 +100,19 @@ def issue(
         "iat": int(issued.timestamp()),
         "exp": int(expires.timestamp()),
     }
-    token = jwt.encode({"alg": _ALGORITHM}, claims, _key(signing_key), algorithms=[_ALGORITHM])
+    token = _ring(signing_key).encode_jwt(claims)
     return ConsentLink(
         token=token, url=f"{public_url.rstrip('/')}{_PATH_PREFIX}{token}", jti=jti, expires_at=expires
     )
 
 
-def verify(token: str, *, signing_key: str, now: datetime | None = None) -> ConsentClaims:
-    """Check signature, audience and expiry of a link token and return its claims.
+def verify(token: str, *, signing_key: str | LinkKeys, now: datetime | None = None) -> ConsentClaims:
+    """Check signature (current or a previous key), audience and expiry of a link token; return its claims.
 
     Raises :class:`InvalidConsentLink` with reason ``malformed``, ``forged`` or ``expired``.
     """
     try:
-        decoded = jwt.decode(token, _key(signing_key), algorithms=[_ALGORITHM])
+        decoded = _ring(signing_key).decode_jwt(token)
     except JoseError as exc:
         reason = "forged" if exc.error == "bad_signature" else "malformed"
         raise InvalidConsentLink(reason, "The consent link is not valid.") from None

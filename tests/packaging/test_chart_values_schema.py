@@ -89,8 +89,8 @@ BAD_VALUES: dict[str, tuple[Change, str]] = {
         "/networkPolicy/egress/postgres/cidrs",
     ),
     "egress without ports": (
-        _set("networkPolicy.egress.s3", {"ports": [], "cidrs": [], "peers": []}),
-        "/networkPolicy/egress/s3/ports",
+        _set("networkPolicy.egress.postgres", {"ports": [], "cidrs": [], "peers": []}),
+        "/networkPolicy/egress/postgres/ports",
     ),
     "severity enum": (_set("metrics.prometheusRule.severity", "page"), "/metrics/prometheusRule/severity"),
     "stale threshold too small": (

@@ -46,7 +46,7 @@ def build_context(
 ) -> WebContext:
     """Assemble the collaborators from settings (and optional injected clients)."""
     api_client = kube if kube is not None else api_client_for(settings.kubeconfig)
-    key = settings.link_signing_key
+    key = settings.link_keys
     return WebContext(
         settings=settings,
         store=ConnectionStore(api_client),

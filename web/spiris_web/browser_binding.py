@@ -13,12 +13,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from spiris_connection.link_keys import KeyRing, LinkKeys
 from starlette.responses import Response
 
-from spiris_web.signing_keys import KeyPurpose, derive_jose_key, derive_key_bytes, fingerprint
+from spiris_web.signing_keys import KeyPurpose, derive_all_bytes, derive_ring, fingerprint
 
 BROWSER_COOKIE = "spiris_browser"
 CSRF_TTL_SECONDS = 3600
@@ -32,15 +31,17 @@ class CsrfError(Exception):
 class BrowserBinding:
     """Mints and reads the browser cookie and the CSRF tokens that refer to it."""
 
-    cookie_key: bytes
-    csrf_key: OctKey
+    #: Current key first; the cookie's MAC names no key, so a cookie made before a rotation is checked
+    #: against each (a handful at most).
+    cookie_keys: tuple[bytes, ...]
+    csrf_keys: KeyRing
     secure: bool
 
     @classmethod
-    def from_master(cls, master: str, *, secure: bool) -> BrowserBinding:
+    def from_master(cls, master: str | LinkKeys, *, secure: bool) -> BrowserBinding:
         return cls(
-            cookie_key=derive_key_bytes(master, KeyPurpose.BROWSER_COOKIE),
-            csrf_key=derive_jose_key(master, KeyPurpose.CSRF),
+            cookie_keys=derive_all_bytes(master, KeyPurpose.BROWSER_COOKIE),
+            csrf_keys=derive_ring(master, KeyPurpose.CSRF),
             secure=secure,
         )
 
@@ -48,8 +49,8 @@ class BrowserBinding:
     def new_nonce() -> str:
         return secrets.token_urlsafe(24)
 
-    def _mac(self, nonce: str) -> str:
-        return hmac.new(self.cookie_key, nonce.encode("ascii"), "sha256").hexdigest()
+    def _mac(self, nonce: str, key: bytes | None = None) -> str:
+        return hmac.new(key or self.cookie_keys[0], nonce.encode("ascii"), "sha256").hexdigest()
 
     def cookie_value(self, nonce: str) -> str:
         return f"{nonce}.{self._mac(nonce)}"
@@ -59,7 +60,9 @@ class BrowserBinding:
         if not cookie or "." not in cookie:
             return None
         nonce, _, mac = cookie.rpartition(".")
-        if not nonce or not hmac.compare_digest(mac, self._mac(nonce)):
+        if not nonce or not nonce.isascii() or not mac.isascii():
+            return None
+        if not any(hmac.compare_digest(mac, self._mac(nonce, key)) for key in self.cookie_keys):
             return None
         return nonce
 
@@ -83,7 +86,7 @@ class BrowserBinding:
             "iat": issued,
             "exp": issued + CSRF_TTL_SECONDS,
         }
-        return jwt.encode({"alg": "HS256"}, claims, self.csrf_key)
+        return self.csrf_keys.encode_jwt(claims)
 
     def verify_csrf_token(
         self, token: str | None, *, nonce: str | None, link_jti: str, now: float | None = None
@@ -92,7 +95,7 @@ class BrowserBinding:
         if not token or nonce is None:
             raise CsrfError("missing CSRF token or browser cookie")
         try:
-            claims = jwt.decode(token, self.csrf_key, algorithms=["HS256"]).claims
+            claims = self.csrf_keys.decode_jwt(token).claims
         except (JoseError, ValueError) as exc:
             raise CsrfError("CSRF token signature invalid") from exc
         current = time.time() if now is None else now

@@ -52,7 +52,7 @@ async def _current_link(ctx: WebContext, request: Request, token: str) -> Curren
     """The verified link, or the page explaining why it cannot be used."""
     try:
         return await run_in_threadpool(
-            resolve_link, ctx.store, token=token, signing_key=ctx.settings.link_signing_key
+            resolve_link, ctx.store, token=token, signing_key=ctx.settings.link_keys
         )
     except LinkRefused as exc:
         logger.info("consent link refused", extra={"reason": exc.reason, "outcome": exc.outcome.value})

@@ -17,6 +17,7 @@ from typing import Any
 
 from spiris_connection import company_binding, consent_link
 from spiris_connection.consent_link import ConsentClaims, InvalidConsentLink
+from spiris_connection.link_keys import LinkKeys
 
 from spiris_web.connections import ConnectionStore, ConsentRecord
 from spiris_web.oauth_state import StateClaims
@@ -66,7 +67,7 @@ def _require_binding(connection: dict[str, Any]) -> None:
         raise LinkRefused(Outcome.COMPANY_NOT_BOUND, "no expected company and allowAnyCompany not set")
 
 
-def resolve_link(store: ConnectionStore, *, token: str, signing_key: str) -> CurrentLink:
+def resolve_link(store: ConnectionStore, *, token: str, signing_key: str | LinkKeys) -> CurrentLink:
     """Verify a link opened by a browser. Blocking (Kubernetes calls): run it in a thread."""
     try:
         claims = consent_link.verify(token, signing_key=signing_key)
@@ -86,7 +87,9 @@ def resolve_link(store: ConnectionStore, *, token: str, signing_key: str) -> Cur
     return CurrentLink(claims=claims, connection=connection)
 
 
-def recheck_for_state(store: ConnectionStore, *, state: StateClaims, signing_key: str) -> CheckedFlow:
+def recheck_for_state(
+    store: ConnectionStore, *, state: StateClaims, signing_key: str | LinkKeys
+) -> CheckedFlow:
     """At callback time: the link the flow started from must still be the current one, and unused.
 
     Returns the live connection and the Secret version checked. Blocking (Kubernetes calls): run it in a

@@ -96,7 +96,7 @@ def complete_consent(
 ) -> tuple[Outcome, dict[str, str]]:
     """Everything after the state is bound to the browser. Blocking (Kubernetes, Spiris): run in a thread."""
     try:
-        checked = recheck_for_state(ctx.store, state=state, signing_key=ctx.settings.link_signing_key)
+        checked = recheck_for_state(ctx.store, state=state, signing_key=ctx.settings.link_keys)
         connection = checked.connection
         token, company = _identify(ctx, code=code, verifier=verifier)
         values = {"company": company.name, "orgnr": company.corporate_identity_number}

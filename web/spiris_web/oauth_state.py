@@ -4,7 +4,8 @@
 from and the fingerprint of the browser-cookie nonce. The PKCE verifier never appears in a URL: it is
 encrypted (JWE `dir` + A256GCM, its own derived key) into an HttpOnly cookie scoped to the callback path,
 together with the state's `jti`, so only the browser that pressed the button can finish the flow and only once
-(the callback clears the cookie whatever the outcome).
+(the callback clears the cookie whatever the outcome). Both name their key (`kid`), so a flow started just
+before a key rotation still finishes while the old key is listed as previous.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from joserfc import jwe, jwt
+from joserfc import jwe
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from spiris_connection.link_keys import KeyRing, LinkKeys
 from starlette.responses import Response
 
-from spiris_web.signing_keys import KeyPurpose, derive_jose_key, fingerprint
+from spiris_web.signing_keys import KeyPurpose, derive_ring, fingerprint
 
 FLOW_COOKIE = "spiris_oauth_flow"
 CALLBACK_PATH = "/oauth/callback"
@@ -68,16 +69,16 @@ def pkce_challenge(verifier: str) -> str:
 class OAuthStateCodec:
     """Issues and verifies states and the encrypted PKCE cookie."""
 
-    state_key: OctKey
-    flow_key: OctKey
+    state_keys: KeyRing
+    flow_keys: KeyRing
     ttl_seconds: int
     secure: bool
 
     @classmethod
-    def from_master(cls, master: str, *, ttl_seconds: int, secure: bool) -> OAuthStateCodec:
+    def from_master(cls, master: str | LinkKeys, *, ttl_seconds: int, secure: bool) -> OAuthStateCodec:
         return cls(
-            state_key=derive_jose_key(master, KeyPurpose.OAUTH_STATE),
-            flow_key=derive_jose_key(master, KeyPurpose.PKCE_COOKIE),
+            state_keys=derive_ring(master, KeyPurpose.OAUTH_STATE),
+            flow_keys=derive_ring(master, KeyPurpose.PKCE_COOKIE),
             ttl_seconds=ttl_seconds,
             secure=secure,
         )
@@ -98,7 +99,7 @@ class OAuthStateCodec:
             "iat": issued,
             "exp": issued + self.ttl_seconds,
         }
-        state = jwt.encode({"alg": "HS256"}, claims, self.state_key)
+        state = self.state_keys.encode_jwt(claims)
         verifier = secrets.token_urlsafe(48)  # 64 chars, within RFC 7636's 43..128
         return AuthorizationStart(
             state=state, state_jti=state_jti, code_verifier=verifier, code_challenge=pkce_challenge(verifier)
@@ -109,7 +110,7 @@ class OAuthStateCodec:
         if not state:
             raise StateError("no state")
         try:
-            claims = jwt.decode(state, self.state_key, algorithms=["HS256"]).claims
+            claims = self.state_keys.decode_jwt(state).claims
         except (JoseError, ValueError) as exc:
             raise StateError("state signature invalid") from exc
         fields = ("jti", "ns", "name", "uid", "lnk", "bnd")
@@ -131,7 +132,9 @@ class OAuthStateCodec:
         issued = int(time.time() if now is None else now)
         payload = {"sj": start.state_jti, "cv": start.code_verifier, "exp": issued + self.ttl_seconds}
         return jwe.encrypt_compact(
-            {"alg": "dir", "enc": "A256GCM"}, json.dumps(payload).encode("utf-8"), self.flow_key
+            {"alg": "dir", "enc": "A256GCM", "kid": self.flow_keys.current_kid},
+            json.dumps(payload).encode("utf-8"),
+            self.flow_keys.current,
         )
 
     def set_flow_cookie(self, response: Response, start: AuthorizationStart) -> None:
@@ -150,6 +153,14 @@ class OAuthStateCodec:
             FLOW_COOKIE, path=CALLBACK_PATH, httponly=True, samesite="lax", secure=self.secure
         )
 
+    def _decrypt_flow(self, flow_cookie: str) -> object:
+        for key in self.flow_keys.candidates(flow_cookie):
+            try:
+                return json.loads(jwe.decrypt_compact(flow_cookie, key).plaintext or b"")
+            except (JoseError, ValueError):
+                continue
+        raise StateError("flow cookie invalid")
+
     def code_verifier_for(
         self, claims: StateClaims, *, flow_cookie: str | None, nonce: str | None, now: float | None = None
     ) -> str:
@@ -158,10 +169,7 @@ class OAuthStateCodec:
             raise StateError("state bound to another browser")
         if not flow_cookie:
             raise StateError("no flow cookie (already used, or another browser)")
-        try:
-            payload = json.loads(jwe.decrypt_compact(flow_cookie, self.flow_key).plaintext or b"")
-        except (JoseError, ValueError) as exc:
-            raise StateError("flow cookie invalid") from exc
+        payload = self._decrypt_flow(flow_cookie)
         if not isinstance(payload, dict) or payload.get("sj") != claims.jti:
             raise StateError("flow cookie belongs to another state")
         expires = payload.get("exp")

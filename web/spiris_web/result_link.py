@@ -11,12 +11,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from spiris_connection.link_keys import KeyRing, LinkKeys
 
 from spiris_web.outcomes import Outcome
-from spiris_web.signing_keys import KeyPurpose, derive_jose_key
+from spiris_web.signing_keys import KeyPurpose, derive_ring
 
 RESULT_TTL_SECONDS = 3600
 DISPLAY_KEYS = ("company", "orgnr", "expected_orgnr")
@@ -30,11 +29,11 @@ class ResultLinkInvalid(Exception):
 class ResultLinks:
     """Issues and reads result tokens."""
 
-    key: OctKey
+    keys: KeyRing
 
     @classmethod
-    def from_master(cls, master: str) -> ResultLinks:
-        return cls(key=derive_jose_key(master, KeyPurpose.RESULT))
+    def from_master(cls, master: str | LinkKeys) -> ResultLinks:
+        return cls(keys=derive_ring(master, KeyPurpose.RESULT))
 
     def issue(self, outcome: Outcome, values: Mapping[str, str], *, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
@@ -44,11 +43,11 @@ class ResultLinks:
             "v": {k: str(values[k]) for k in DISPLAY_KEYS if k in values},
             "exp": issued + RESULT_TTL_SECONDS,
         }
-        return jwt.encode({"alg": "HS256"}, claims, self.key)
+        return self.keys.encode_jwt(claims)
 
     def read(self, token: str, *, now: float | None = None) -> tuple[Outcome, dict[str, str]]:
         try:
-            claims = jwt.decode(token, self.key, algorithms=["HS256"]).claims
+            claims = self.keys.decode_jwt(token).claims
             outcome = Outcome(claims.get("o"))
         except (JoseError, ValueError) as exc:
             raise ResultLinkInvalid("result link invalid") from exc

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from spiris_connection.link_keys import LinkKeys, parse_previous
+
 DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 DEFAULT_PRODUCT_NAME = "Senseworks"
@@ -31,6 +33,8 @@ class WebSettings:
     client_id: str
     client_secret: str
     link_signing_key: str
+    #: Keys that signed links before the last rotation: still accepted for verification, never for signing.
+    previous_link_signing_keys: tuple[str, ...] = ()
     identity_url: str = DEFAULT_IDENTITY_URL
     api_url: str = DEFAULT_API_URL
     sandbox: bool = False
@@ -44,12 +48,19 @@ class WebSettings:
             raise SettingsError("SPIRIS_WEB_PUBLIC_URL must be an absolute http(s) URL")
         if len(self.link_signing_key) < 16:
             raise SettingsError("SPIRIS_LINK_SIGNING_KEY must be at least 16 characters")
+        if any(len(key) < 16 for key in self.previous_link_signing_keys):
+            raise SettingsError("each key in SPIRIS_LINK_PREVIOUS_SIGNING_KEYS needs at least 16 characters")
         if not self.client_id or not self.client_secret:
             raise SettingsError("SPIRIS_CLIENT_ID and SPIRIS_CLIENT_SECRET are required")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         object.__setattr__(self, "identity_url", self.identity_url.rstrip("/"))
         if not self.redirect_uri:
             object.__setattr__(self, "redirect_uri", f"{self.public_url}/oauth/callback")
+
+    @property
+    def link_keys(self) -> LinkKeys:
+        """The signing key and its predecessors, for every token the web signs or verifies."""
+        return LinkKeys(current=self.link_signing_key, previous=self.previous_link_signing_keys)
 
     @property
     def secure_cookies(self) -> bool:
@@ -83,6 +94,7 @@ class WebSettings:
             client_id=required("SPIRIS_CLIENT_ID"),
             client_secret=required("SPIRIS_CLIENT_SECRET"),
             link_signing_key=required("SPIRIS_LINK_SIGNING_KEY"),
+            previous_link_signing_keys=parse_previous(source.get("SPIRIS_LINK_PREVIOUS_SIGNING_KEYS")),
             identity_url=source.get("SPIRIS_IDENTITY_URL") or DEFAULT_IDENTITY_URL,
             api_url=source.get("SPIRIS_API_URL") or DEFAULT_API_URL,
             sandbox=source.get("SPIRIS_SANDBOX", "").strip().lower() in {"1", "true", "yes"},
