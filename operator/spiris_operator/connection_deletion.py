@@ -34,30 +34,21 @@ def delete_company_data(store: StoreAccess, company_key: str) -> DeletionReport:
     """Delete everything stored for ``company_key`` (the connection's uid)."""
     if not store.database_url:
         raise DeletionBlocked("deletionPolicy Delete needs DATABASE_URL in the operator's environment")
-    if not store.s3_configured:
+    if store.s3 is None:
         raise DeletionBlocked(
             "deletionPolicy Delete needs S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET "
             "in the operator's environment"
         )
     from spiris_store import ledger
     from spiris_store.connection import connect
-    from spiris_store.documents import DocumentStore, S3Settings
+    from spiris_store.documents import DocumentStore
     from spiris_store.errors import StorageUnavailable
 
     try:
         with connect(store.database_url) as conn:
             keys = ledger.delete_company(conn, company_key)
             conn.commit()
-        documents = DocumentStore(
-            S3Settings(
-                endpoint=str(store.s3_endpoint),
-                access_key=str(store.s3_access_key),
-                secret_key=str(store.s3_secret_key),
-                bucket=str(store.s3_bucket),
-                region=store.s3_region or "us-east-1",
-                secure=store.s3_secure,
-            )
-        )
+        documents = DocumentStore(store.s3)
         documents.delete_objects(keys)
         extra = documents.delete_company_objects(company_key)
     except StorageUnavailable as exc:

@@ -112,7 +112,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
     oauth = SpirisOAuth(
         settings.client_id,
         settings.client_secret,
-        redirect_uri=os.environ.get("SPIRIS_REDIRECT_URI", f"{settings.web_public_url}/oauth/callback"),
+        redirect_uri=settings.redirect_uri or f"{settings.web_public_url}/oauth/callback",
         identity_url=settings.identity_url,
         timeout=settings.refresh_timeout.total_seconds(),
     )

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from spiris_store.documents import S3Settings, parse_secure
+
 __all__ = ["JobSettings", "OperatorSettings", "StoreAccess", "load_settings"]
 
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
@@ -32,16 +34,8 @@ class StoreAccess:
     Delete)."""
 
     database_url: str | None = field(default=None, repr=False)
-    s3_endpoint: str | None = None
-    s3_access_key: str | None = field(default=None, repr=False)
-    s3_secret_key: str | None = field(default=None, repr=False)
-    s3_bucket: str | None = None
-    s3_region: str | None = None
-    s3_secure: bool = False
-
-    @property
-    def s3_configured(self) -> bool:
-        return bool(self.s3_endpoint and self.s3_access_key and self.s3_secret_key and self.s3_bucket)
+    #: The object store, when S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET are all set.
+    s3: S3Settings | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +80,8 @@ class OperatorSettings:
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
     web_public_url: str = "http://localhost:8080"
+    #: The registered OAuth redirect URI (default ``{web_public_url}/oauth/callback``).
+    redirect_uri: str = ""
     link_signing_key: str = field(default="", repr=False)
     #: Refresh access tokens when less than this is left.
     refresh_margin: timedelta = timedelta(minutes=5)
@@ -147,7 +143,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     api_url = _text(env, "SPIRIS_API_URL", DEFAULT_API_URL)
     identity_url = _text(env, "SPIRIS_IDENTITY_URL", DEFAULT_IDENTITY_URL)
     client_id = _text(env, "SPIRIS_CLIENT_ID")
+    web_public_url = _text(env, "SPIRIS_WEB_PUBLIC_URL", "http://localhost:8080")
     s3_secure = _text(env, "S3_SECURE")
+    s3_endpoint, s3_bucket = _text(env, "S3_ENDPOINT"), _text(env, "S3_BUCKET")
+    s3_access_key, s3_secret_key = _text(env, "S3_ACCESS_KEY"), _text(env, "S3_SECRET_KEY")
+    # Read (and checked) once; the Jobs get the same text, the operator's own store access the model.
+    secure = parse_secure(s3_secure, endpoint=s3_endpoint)
     jobs = JobSettings(
         image=_text(env, "SPIRIS_SYNC_IMAGE", JobSettings.image),
         image_pull_policy=_text(env, "SPIRIS_SYNC_IMAGE_PULL_POLICY", JobSettings.image_pull_policy),
@@ -160,8 +161,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         api_url=api_url,
         identity_url=identity_url,
         client_id=client_id,
-        s3_endpoint=_text(env, "S3_ENDPOINT"),
-        s3_bucket=_text(env, "S3_BUCKET"),
+        s3_endpoint=s3_endpoint,
+        s3_bucket=s3_bucket,
         s3_region=_text(env, "S3_REGION"),
         s3_secure=s3_secure,
         ttl_seconds_after_finished=_int(
@@ -175,12 +176,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     )
     store = StoreAccess(
         database_url=_text(env, "DATABASE_URL") or None,
-        s3_endpoint=_text(env, "S3_ENDPOINT") or None,
-        s3_access_key=_text(env, "S3_ACCESS_KEY") or None,
-        s3_secret_key=_text(env, "S3_SECRET_KEY") or None,
-        s3_bucket=_text(env, "S3_BUCKET") or None,
-        s3_region=_text(env, "S3_REGION") or None,
-        s3_secure=s3_secure.lower() in {"1", "true", "yes", "on"},
+        s3=(
+            S3Settings(
+                endpoint=s3_endpoint,
+                access_key=s3_access_key,
+                secret_key=s3_secret_key,
+                bucket=s3_bucket,
+                region=_text(env, "S3_REGION", "us-east-1"),
+                secure=secure,
+            )
+            if s3_endpoint and s3_access_key and s3_secret_key and s3_bucket
+            else None
+        ),
     )
     namespaces = tuple(n.strip() for n in _text(env, "SPIRIS_WATCH_NAMESPACES").split(",") if n.strip())
     return OperatorSettings(
@@ -194,7 +201,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         identity_url=identity_url,
         client_id=client_id,
         client_secret=_text(env, "SPIRIS_CLIENT_SECRET"),
-        web_public_url=_text(env, "SPIRIS_WEB_PUBLIC_URL", "http://localhost:8080"),
+        web_public_url=web_public_url,
+        redirect_uri=_text(env, "SPIRIS_REDIRECT_URI", f"{web_public_url}/oauth/callback"),
         link_signing_key=_text(env, "SPIRIS_LINK_SIGNING_KEY"),
         refresh_margin=timedelta(seconds=_int(env, "SPIRIS_TOKEN_REFRESH_MARGIN_SECONDS", 300)),
         refresh_timeout=timedelta(seconds=_float(env, "SPIRIS_TOKEN_REFRESH_TIMEOUT_SECONDS", 30.0)),

@@ -27,7 +27,7 @@ import tempfile
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import IO, BinaryIO
 
@@ -62,14 +62,28 @@ class StoredObject:
     already_present: bool
 
 
+def parse_secure(text: str | None, *, endpoint: str) -> bool:
+    """`S3_SECURE` as a bool, the one reading of it: true/yes/on/1 or false/no/off/0 (any case); unset or
+    empty → whether `endpoint` is an `https://` URL. Other words raise `ValueError` naming the variable."""
+    if text is None or not text.strip():
+        return endpoint.startswith("https://")
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"invalid setting S3_SECURE={text!r}: expected true or false")
+
+
 @dataclass(frozen=True)
 class S3Settings:
-    """Where the documents live (from `S3_ENDPOINT`, `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_BUCKET`,
-    `S3_REGION`, `S3_SECURE`). `endpoint` is `host:port` or a URL (`http://…` / `https://…` set `secure`)."""
+    """Where the documents live, the one model of the object-store settings (from `S3_ENDPOINT`,
+    `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_BUCKET`, `S3_REGION`, `S3_SECURE`; the worker's and the
+    operator's settings loaders build it). `endpoint` is `host:port` or a URL."""
 
     endpoint: str
-    access_key: str
-    secret_key: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
     bucket: str
     region: str = "us-east-1"
     secure: bool = False
@@ -78,7 +92,6 @@ class S3Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
         """Read the settings from the environment; a missing variable raises `KeyError` naming it."""
         env = os.environ if env is None else env
-        secure_text = env.get("S3_SECURE", "")
         endpoint = env["S3_ENDPOINT"]
         return cls(
             endpoint=endpoint,
@@ -86,7 +99,7 @@ class S3Settings:
             secret_key=env["S3_SECRET_KEY"],
             bucket=env["S3_BUCKET"],
             region=env.get("S3_REGION") or "us-east-1",
-            secure=secure_text.lower() in ("1", "true", "yes") or endpoint.startswith("https://"),
+            secure=parse_secure(env.get("S3_SECURE"), endpoint=endpoint),
         )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from spiris_sync.exit_codes import SyncFailure
 from spiris_sync.job_contract import ExitCode
 from spiris_sync.progress import ProgressListener, ProgressReporter, TerminalProgress
-from spiris_sync.settings import load_store_settings, load_sync_settings
+from spiris_sync.settings import SyncSettings, load_store_settings, load_sync_settings
 
 logger = logging.getLogger("spiris_sync")
 
@@ -105,15 +105,20 @@ def _migrate(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _listeners(args: argparse.Namespace, env: dict[str, str]) -> list[ProgressListener]:
+def _listeners(args: argparse.Namespace, settings: SyncSettings) -> list[ProgressListener]:
     listeners: list[ProgressListener] = []
     if args.progress or sys.stderr.isatty():
         listeners.append(TerminalProgress())
-    namespace, name = env.get("SPIRIS_FYS_NAMESPACE"), env.get("SPIRIS_FYS_NAME")
+    namespace, name = settings.fys_namespace, settings.fys_name
     if namespace and name:
-        from spiris_sync.kube_progress import FiscalYearSyncStatusProgress
+        from spiris_sync.kube_progress import FiscalYearSyncStatusProgress, custom_objects_api
 
-        listeners.append(FiscalYearSyncStatusProgress(namespace=namespace, name=name))
+        kubeconfig = settings.kubeconfig
+        listeners.append(
+            FiscalYearSyncStatusProgress(
+                namespace=namespace, name=name, api_factory=lambda: custom_objects_api(kubeconfig)
+            )
+        )
     return listeners
 
 
@@ -133,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
         "fiscalYearId": str(args.fiscal_year_id) if args.fiscal_year_id else None,
         "mode": args.mode,
     }
-    progress = ProgressReporter(_listeners(args, dict(os.environ)))
+    progress = ProgressReporter(_listeners(args, settings))
     try:
         result = run_sync(
             settings,

@@ -10,7 +10,6 @@ the progress is a courtesy.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,14 +25,14 @@ PLURAL = "fiscalyearsyncs"
 REQUEST_TIMEOUT_SECONDS = 5.0
 
 
-def _custom_objects_api() -> Any:
-    """A CustomObjectsApi from ``KUBECONFIG`` (or ~/.kube/config), else the in-cluster service account."""
+def custom_objects_api(kubeconfig: str | None = None) -> Any:
+    """A CustomObjectsApi from ``kubeconfig`` (the worker's ``KUBECONFIG`` setting) or ~/.kube/config, else
+    the in-cluster service account."""
     import kubernetes
 
     # The kubernetes package is untyped; keep it behind Any.
     client: Any = kubernetes.client
     config: Any = kubernetes.config
-    kubeconfig = os.environ.get("KUBECONFIG")
     if kubeconfig:
         api_client = config.new_client_from_config(config_file=kubeconfig)
     else:
@@ -54,7 +53,7 @@ class FiscalYearSyncStatusProgress:
         namespace: str,
         name: str,
         min_interval: float = 2.0,
-        api_factory: Callable[[], Any] = _custom_objects_api,
+        api_factory: Callable[[], Any] = custom_objects_api,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._namespace = namespace

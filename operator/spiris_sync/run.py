@@ -26,7 +26,7 @@ from spiris_client.tokens import FileTokenProvider
 from spiris_store import errors as store_errors
 from spiris_store import ledger, run_lock
 from spiris_store.connection import connect
-from spiris_store.documents import DocumentStore, S3Settings
+from spiris_store.documents import DocumentStore
 from spiris_store.records import RunCounts, RunOutcome
 
 from spiris_sync import reconciliation, sie_comparison
@@ -216,17 +216,7 @@ class SyncRun:
                 max_bytes=self.settings.download_max_bytes,
             )
             stack.callback(downloader.close)
-            object_store = self.settings.object_store
-            store = DocumentStore(
-                S3Settings(
-                    endpoint=object_store.endpoint,
-                    access_key=object_store.access_key,
-                    secret_key=object_store.secret_key,
-                    bucket=object_store.bucket,
-                    region=object_store.region or "us-east-1",
-                    secure=object_store.secure,
-                )
-            )
+            store = DocumentStore(self.settings.object_store)
             try:
                 store.ensure_bucket()
             except store_errors.StorageUnavailable as exc:

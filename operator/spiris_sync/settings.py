@@ -14,6 +14,7 @@ import socket
 from collections.abc import Mapping
 
 from spiris_client.downloads import DEFAULT_MAX_BYTES as DEFAULT_DOWNLOAD_MAX_BYTES
+from spiris_store.documents import S3Settings, parse_secure
 
 from spiris_sync.exit_codes import ConfigurationError
 
@@ -29,18 +30,6 @@ DEFAULT_FULL_PASS_EVERY = datetime.timedelta(days=7)
 
 
 @dataclasses.dataclass(frozen=True)
-class ObjectStoreSettings:
-    """Where documents go: an S3-compatible endpoint (MinIO, SeaweedFS, AWS)."""
-
-    endpoint: str
-    access_key: str
-    secret_key: str = dataclasses.field(repr=False)
-    bucket: str
-    region: str | None
-    secure: bool
-
-
-@dataclasses.dataclass(frozen=True)
 class StoreSettings:
     """What ``spiris-sync migrate`` needs: only the database."""
 
@@ -52,7 +41,7 @@ class SyncSettings:
     """Everything one ``spiris-sync run`` needs besides the company key, fiscal year and mode."""
 
     database_url: str = dataclasses.field(repr=False)
-    object_store: ObjectStoreSettings
+    object_store: S3Settings
     api_url: str
     identity_url: str
     token_file: str
@@ -62,6 +51,8 @@ class SyncSettings:
     fys_namespace: str | None
     fys_name: str | None
     job_name: str | None
+    #: ``KUBECONFIG`` for the progress patches (None: in-cluster, else ~/.kube/config).
+    kubeconfig: str | None
     host: str
     trigger: str
     # None: never turn an incremental run into a periodic full one.
@@ -138,18 +129,17 @@ def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str
     variable."""
     database_url = _validate_database_url(_require(flags, env, flag="database_url", variable="DATABASE_URL"))
     endpoint = _require(flags, env, flag="s3_endpoint", variable="S3_ENDPOINT")
-    secure_default = endpoint.startswith("https://")
-    object_store = ObjectStoreSettings(
+    try:
+        secure = parse_secure(_pick(flags, env, flag="s3_secure", variable="S3_SECURE"), endpoint=endpoint)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    object_store = S3Settings(
         endpoint=endpoint,
         access_key=_require(flags, env, flag="s3_access_key", variable="S3_ACCESS_KEY"),
         secret_key=_require(flags, env, flag="s3_secret_key", variable="S3_SECRET_KEY"),
         bucket=_require(flags, env, flag="s3_bucket", variable="S3_BUCKET"),
-        region=_pick(flags, env, flag="s3_region", variable="S3_REGION"),
-        secure=_parse_bool(
-            _pick(flags, env, flag="s3_secure", variable="S3_SECURE"),
-            variable="S3_SECURE",
-            default=secure_default,
-        ),
+        region=_pick(flags, env, flag="s3_region", variable="S3_REGION") or "us-east-1",
+        secure=secure,
     )
     token_file = _require(flags, env, flag="token_file", variable="SPIRIS_TOKEN_FILE")
     client_id = _require(flags, env, flag="client_id", variable="SPIRIS_CLIENT_ID")
@@ -198,6 +188,7 @@ def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str
         lookback=lookback,
         fys_namespace=env.get("SPIRIS_FYS_NAMESPACE") or None,
         fys_name=env.get("SPIRIS_FYS_NAME") or None,
+        kubeconfig=env.get("KUBECONFIG") or None,
         job_name=env.get("SPIRIS_JOB_NAME") or env.get("JOB_NAME") or None,
         host=socket.gethostname(),
         trigger=_pick(flags, env, flag="trigger", variable="SPIRIS_SYNC_TRIGGER") or "manual",
