@@ -9,16 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["CompanyInfo", "FiscalYearInfo", "SpirisReader"]
+from spiris_connection.company_identity import CompanyIdentity
 
-
-@dataclass(frozen=True)
-class CompanyInfo:
-    """The connected company as Spiris names it."""
-
-    name: str
-    corporate_identity_number: str | None
-    identifier: str | None
+__all__ = ["FiscalYearInfo", "SpirisReader"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +31,6 @@ class SpirisReader(Protocol):
     ``SpirisUnavailable`` when Spiris cannot be reached.
     """
 
-    def company(self, access_token: str) -> CompanyInfo: ...
+    def company(self, access_token: str) -> CompanyIdentity: ...
 
     def fiscal_years(self, access_token: str) -> list[FiscalYearInfo]: ...

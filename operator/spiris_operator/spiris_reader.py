@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from spiris_client.api import SpirisApi
 from spiris_client.tokens import StaticTokenProvider
+from spiris_connection.company_identity import CompanyIdentity
 
-from spiris_operator.spiris_access import CompanyInfo, FiscalYearInfo
+from spiris_operator.spiris_access import FiscalYearInfo
 
 __all__ = ["ClientSpirisReader"]
 
@@ -29,14 +30,9 @@ class ClientSpirisReader:
             max_retries=1,
         )
 
-    def company(self, access_token: str) -> CompanyInfo:
+    def company(self, access_token: str) -> CompanyIdentity:
         with self._api(access_token) as api:
-            settings = api.company_settings()
-        return CompanyInfo(
-            name=settings.name,
-            corporate_identity_number=settings.corporate_identity_number,
-            identifier=settings.company_identifier,
-        )
+            return CompanyIdentity.from_settings(api.company_settings())
 
     def fiscal_years(self, access_token: str) -> list[FiscalYearInfo]:
         with self._api(access_token) as api:

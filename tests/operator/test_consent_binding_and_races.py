@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from operator_stack import consent_token, create_connection, store_consent
 from spiris_connection import company_binding, token_secret, unused_grants
+from spiris_connection.company_identity import CompanyIdentity
 from spiris_operator.connection_reconciler import ConnectionContext, reconcile_connection
 from spiris_operator.kube_api import KubeApi
 from spiris_operator.settings import load_settings
-from spiris_operator.spiris_access import CompanyInfo, FiscalYearInfo
+from spiris_operator.spiris_access import FiscalYearInfo
 from spiris_sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -26,8 +27,10 @@ KEY = "binding-race-tests-signing-key-0123456789"
 
 
 class Reader:
-    def company(self, access_token: str) -> CompanyInfo:
-        return CompanyInfo(name="Acme Bygg AB", corporate_identity_number="556585-4444", identifier="acme")
+    def company(self, access_token: str) -> CompanyIdentity:
+        return CompanyIdentity(
+            name="Acme Bygg AB", corporate_identity_number="556585-4444", identifier="acme"
+        )
 
     def fiscal_years(self, access_token: str) -> list[FiscalYearInfo]:
         return [FiscalYearInfo(id="fy", start_date="2025-01-01", end_date="2025-12-31", locked=False)]

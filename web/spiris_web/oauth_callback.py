@@ -23,6 +23,7 @@ from spiris_client.errors import (
     Unauthorized,
 )
 from spiris_client.oauth import TokenSet
+from spiris_connection.company_identity import CompanyIdentity
 from spiris_connection.orgnr import normalise as normalise_orgnr
 from spiris_connection.orgnr import same_company
 from starlette.concurrency import run_in_threadpool
@@ -44,7 +45,6 @@ from spiris_web.logging_json import logger
 from spiris_web.oauth_state import FLOW_COOKIE, StateClaims, StateError, StateExpired
 from spiris_web.outcomes import Outcome
 from spiris_web.result_link import ResultLinkInvalid
-from spiris_web.spiris_gateway import CompanyIdentity
 from spiris_web.web_context import WebContext
 
 __all__ = ["callback_routes", "complete_consent", "normalise_orgnr"]

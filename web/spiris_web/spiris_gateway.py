@@ -10,26 +10,14 @@ protocol, which keeps them independent of HTTP details.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from spiris_client.api import SpirisApi
 from spiris_client.oauth import SpirisOAuth, TokenSet
 from spiris_client.tokens import StaticTokenProvider
+from spiris_connection.company_identity import CompanyIdentity
 
 from spiris_web.settings import WebSettings
-
-
-@dataclass(frozen=True)
-class CompanyIdentity:
-    """The company a token is bound to, from `GET /v2/companysettings`."""
-
-    name: str
-    corporate_identity_number: str
-    identifier: str
-    company_status: int | None = None
-    product_variant: int | None = None
-    activated_modules: tuple[str, ...] = ()
 
 
 class SpirisGateway(Protocol):
@@ -85,15 +73,7 @@ class SpirisClientGateway:
 
     def company_identity(self, token: TokenSet) -> CompanyIdentity:
         with self._api(token) as api:
-            settings = api.company_settings()
-        return CompanyIdentity(
-            name=settings.name,
-            corporate_identity_number=settings.corporate_identity_number or "",
-            identifier=settings.company_identifier or "",
-            company_status=settings.company_status,
-            product_variant=settings.product_variant,
-            activated_modules=settings.activated_modules,
-        )
+            return CompanyIdentity.from_settings(api.company_settings())
 
     def probe_vouchers(self, token: TokenSet) -> None:
         with self._api(token) as api:
