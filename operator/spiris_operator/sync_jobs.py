@@ -1,13 +1,11 @@
-"""Sync Jobs: the manifest of one run of ``spiris-sync``, its deterministic name, and what a Job's status
+"""Sync Jobs: the manifest of one run of ``spiris-sync``, its deterministic name, and what a finished Job
 means.
 
-The Job name is derived from the FiscalYearSync and its run counter, so an operator that restarts between
-deciding to run and recording the decision recreates the very same name and gets a 409 instead of a second
-Job. The access token (never the refresh token) reaches the worker only as a mounted file; credentials only
-as ``secretKeyRef``. A
-``podFailurePolicy`` stops retries for exit codes that a retry cannot fix (2 configuration, 3 consent, 6
-degraded), and the Failed condition's message carries the exit code, from which :func:`job_state` names the
-outcome.
+The name follows from the FiscalYearSync and its run counter, so an operator restarted between deciding and
+recording recreates the same name (a 409, not a second Job). The worker gets the Spiris fiscal-year id, the
+access token only as a mounted file and credentials only as ``secretKeyRef``; a ``podFailurePolicy`` fails
+the Job at once on the exit codes no retry fixes, and :func:`job_state` reads the outcome from the exit code
+in the Failed condition (both from ``spiris_sync.job_contract``).
 """
 
 from __future__ import annotations

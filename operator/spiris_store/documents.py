@@ -1,21 +1,12 @@
-"""The document store: content-addressed objects in S3 (any S3 endpoint, through the `minio` SDK).
+"""The document store: content-addressed objects in S3 (any S3 endpoint, through the `minio` SDK), and the
+one model of the S3 settings (`S3Settings`, `parse_secure`).
 
-Object keys are `companies/{company_key}/sha256/{first two hex}/{sha256}`: per company (so deleting a company
-removes a prefix), no file name in the key (file names are data, never paths), the same bytes stored once.
-
-How the hash gets into the key: the key depends on the sha256, known only after the last byte. We spool
-the stream to a `SpooledTemporaryFile` (in memory up to `spool_memory_bytes`, then on disk) while hashing
-it, check size and expected sha256, stat the final key, and upload only when absent. Chosen over "upload
-to a staging key, then server-side copy": bytes we already hold are never uploaded again (the usual case
-on re-sync), a worker killed mid-download leaves no orphaned staging object in the bucket, and nothing
-depends on the S3 server's copy semantics. The cost is local scratch space up to the largest document
-(the Job needs a writable emptyDir as its temp dir, e.g. at /tmp, since the pod's root filesystem is
-read-only). Memory stays flat: the stream is read in `chunk_size` pieces and uploaded part by part
-(`part_size`, one part in flight).
-
-Object metadata (ASCII-safe, URL-encoded where free text): original file name, content type as given, source,
-Spiris ids and the sha256. The object's own Content-Type is the given type when it is a well-formed MIME type,
-else `application/octet-stream`; presigned GETs force `Content-Disposition: attachment`.
+Keys are `companies/{company_key}/sha256/{ab}/{sha256}` (per company, no file names, same bytes stored
+once). The stream is spooled to a temporary file while hashed (the Job needs a writable `/tmp`), checked
+against the expected size and sha256, and uploaded part by part only when the key is absent: nothing is
+uploaded twice and a killed worker leaves no staging object. Metadata is ASCII-safe; the Content-Type is the
+given type when it is a well-formed MIME type, else `application/octet-stream`; presigned GETs force
+`attachment`.
 """
 
 from __future__ import annotations

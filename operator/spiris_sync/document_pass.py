@@ -1,18 +1,12 @@
 """The documents pass: every voucher of the year gets its documents stored and linked, or recorded missing.
 
-Which vouchers need work is decided from the ledger alone, so a re-sync with nothing new costs no API call: a
-voucher is pending when it changed since the last completed documents pass, when one of its attachments or its
-customer-invoice PDF is not yet linked, or when it has a missing document to retry. Supplier-invoice
-attachments need the invoice itself (an API call), so they are looked at when the voucher is new or changed.
-An attachment already listed on the voucher is linked once, as ``attachment``, even if its supplier invoice
-lists it too. Pending vouchers are processed in id order, in batches: fetches run in a few threads, then one
-transaction links the batch, records or clears missing documents and moves the checkpoint past the batch — a
-killed run resumes after the last committed batch (objects are content-addressed, so a re-upload is a no-op).
-When many documents are pending, supplier invoices and attachments are first read from their list endpoints
-(``document_listing``): listed attachments are downloaded page by page and their records committed unlinked
-(with the checkpoint), so the batches then link them without a call and only fall back to single GETs for
-what the lists did not give. Meanwhile the customer-invoice PDFs (one rate-limited call each, now the pass's
-floor) are fetched ahead in their own threads, so the downloads overlap the calls instead of preceding them.
+Which vouchers need work comes from the ledger alone (``spiris_store.document_queue``: changed since the
+last completed pass, a document not yet linked, or a missing one to retry), so a re-sync with nothing new
+costs no API call. Pending vouchers go in id order, in batches: fetches run in threads, then one transaction
+links the batch, records or clears missing documents and moves the checkpoint, so a killed run resumes after
+the last committed batch. With many documents pending, attachments and supplier invoices are read from their
+list endpoints first (``document_listing``) while customer-invoice PDFs are fetched ahead in their own
+threads.
 """
 
 from __future__ import annotations

@@ -1,20 +1,11 @@
 """Listing a fiscal year's vouchers page by page into the ledger, resumable after a crash.
 
-Incremental mode asks Spiris only for vouchers modified since the last good run's watermark minus a look-back
-window (``$filter=ModifiedUtc gt …``, ``$orderby=ModifiedUtc,Id``); the next watermark is the first page's
-``Meta.ServerTimeUtc``, taken before anything was read, so changes made while we page are caught next time.
-Should Spiris refuse the query (any 400 that is a query refusal: 6000, 6001, or 2000 naming ``$filter``) the
-pass falls back to a full re-list and says so. Full mode re-lists the year (``$orderby=VoucherDate,Id``) and
-afterwards marks vouchers Spiris no longer lists as vanished (never deleting them) — but only when the listing
-is provably complete, so a voucher that slid between pages while Spiris' data moved is never wrongly marked.
-
-Both orders end in ``Id``: an OData server over SQL orders rows with equal keys (many vouchers share a date or
-a ``ModifiedUtc``) differently on every request, so page-number paging over a non-unique key repeats some
-vouchers and skips others; the unique last key makes the order total and the pages a partition.
-
-Every page is upserted and its checkpoint written in one transaction. The checkpoint's ``state`` remembers the
-pass (mode, filter, next watermark, counts): a rerun after SIGKILL continues at the next page with the very
-same query, and a finished pass is not listed again by the resumed run.
+Incremental mode lists vouchers modified since the last good run's watermark minus a look-back window (the
+next watermark is the first page's ``Meta.ServerTimeUtc``), falling back to a full re-list when Spiris
+refuses the query; full mode re-lists the year and marks what Spiris no longer lists as vanished, only when
+the listing is provably complete. Both orders end in ``Id`` so the pages partition the year. Each page is
+upserted with its checkpoint in one transaction; the checkpoint's ``state`` keeps the pass's query, so a
+rerun continues at the next page with the same query.
 """
 
 from __future__ import annotations
