@@ -623,6 +623,8 @@ class NodeAgent(Service):
                           "imageID": "", "started": container.running}
         if container.process is not None:
             entry["containerID"] = container_id(container.process)
+        elif container.terminated is not None and "containerID" in container.terminated:
+            entry["containerID"] = container.terminated["containerID"]
         if container.last_terminated is not None:
             entry["lastState"] = {"terminated": container.last_terminated}
         return entry

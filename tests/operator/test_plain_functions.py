@@ -353,3 +353,13 @@ def test_job_skips_documents_only_when_the_spec_says_so() -> None:
         trigger="initial",
     )
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "--skip-documents"
+
+
+def test_in_cluster_login_uses_the_pods_service_variables_not_cluster_dns() -> None:
+    from spiris_operator.in_cluster import api_server_url
+
+    assert api_server_url({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}) == \
+        "https://10.0.0.1:443"
+    assert api_server_url({"KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "6443"}) == \
+        "https://[fd00::1]:6443"
+    assert api_server_url({}) is None

@@ -12,7 +12,7 @@ from typing import Any
 import kopf
 from spiris_connection import token_secret
 
-from spiris_operator import sync_jobs
+from spiris_operator import in_cluster, sync_jobs
 from spiris_operator.handlers import connections, fiscal_year_syncs
 from spiris_operator.runtime import Runtime, build_runtime
 from spiris_operator.scheduler import Scheduler
@@ -83,7 +83,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         if operator_settings.kubeconfig:
             os.environ["KUBECONFIG"] = operator_settings.kubeconfig
             return kopf.login_with_kubeconfig(**kwargs)
-        return kopf.login_with_service_account(**kwargs)
+        return in_cluster.login_with_service_account(**kwargs)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**kwargs: Any) -> None:
