@@ -124,8 +124,11 @@ def test_cluster_wide_instructions_name_the_rendered_sync_cluster_role() -> None
     assert named.endswith("-sync")
 
 
-def test_the_guide_says_the_image_is_not_built_here() -> None:
+def test_the_guide_says_ci_builds_the_image_and_follows_it_in_a_cluster() -> None:
     text = DOC.read_text()
-    assert "No Docker engine runs on the project's own machines" in text
-    assert "not built in CI" in text
+    assert "This guide is what CI runs" in text and "make image" in text
+    assert (REPO / "tests" / "incluster" / "test_chart_in_cluster.py").is_file()
+    # The uninstall order the in-cluster tier follows: connections first, then the release.
+    uninstall = text.split("### Uninstalling", 1)[1].split("###", 1)[0]
+    assert uninstall.index("kubectl delete spc") < uninstall.index("helm uninstall")
     assert Path(REPO / "charts" / "sync-crds.sh").is_file() and "./charts/sync-crds.sh" in text
