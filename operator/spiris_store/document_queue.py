@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,11 @@ from spiris_store.records import DocumentSource, PendingDocumentVoucher
 
 Connection = psycopg.Connection[Any]
 
-__all__ = ["known_documents", "pending_document_count", "pending_document_vouchers", "stored_spiris_ids"]
+__all__ = [
+    "DocumentQueue",
+    "known_documents", "pending_document_count", "pending_document_vouchers",
+    "stored_spiris_ids",
+]
 
 _PENDING_WHERE = """
     v.company_key = %(c)s AND v.fiscal_year_id = %(fy)s AND v.vanished_at IS NULL
@@ -47,52 +52,38 @@ _PENDING_WHERE = """
 """
 
 
-def _params(
-    *,
-    company_key: str,
-    fiscal_year_id: uuid.UUID,
-    changed_since: datetime | None,
-    invoice_types: Collection[int],
-    customer_invoice_types: Collection[int],
-    after: uuid.UUID | None,
-) -> dict[str, Any]:
-    return {
-        "c": company_key,
-        "fy": fiscal_year_id,
-        "cutoff": changed_since,
-        "doc_types": sorted(invoice_types),
-        "customer_types": sorted(customer_invoice_types),
-        "after": after,
-    }
+@dataclass(frozen=True)
+class DocumentQueue:
+    """Whose pending vouchers: one company's fiscal year, changed since ``changed_since`` (None: all);
+    ``invoice_types`` are the voucher types whose ``source_id`` is an invoice with documents,
+    ``customer_invoice_types`` those whose invoice has a PDF (the pipeline's knowledge)."""
+
+    company_key: str
+    fiscal_year_id: uuid.UUID
+    changed_since: datetime | None
+    invoice_types: Collection[int]
+    customer_invoice_types: Collection[int]
+
+    def params(self, after: uuid.UUID | None) -> dict[str, Any]:
+        return {
+            "c": self.company_key,
+            "fy": self.fiscal_year_id,
+            "cutoff": self.changed_since,
+            "doc_types": sorted(self.invoice_types),
+            "customer_types": sorted(self.customer_invoice_types),
+            "after": after,
+        }
 
 
 def pending_document_vouchers(
-    conn: Connection,
-    *,
-    company_key: str,
-    fiscal_year_id: uuid.UUID,
-    changed_since: datetime | None,
-    invoice_types: Collection[int],
-    customer_invoice_types: Collection[int],
-    after: uuid.UUID | None = None,
-    limit: int | None = None,
+    conn: Connection, queue: DocumentQueue, *, after: uuid.UUID | None = None, limit: int | None = None
 ) -> list[PendingDocumentVoucher]:
-    """The fiscal year's pending vouchers with ids above ``after``, in id order (at most ``limit``).
-    ``invoice_types``: voucher types whose ``source_id`` is an invoice with documents;
-    ``customer_invoice_types``: those whose invoice has a PDF."""
-    params = _params(
-        company_key=company_key,
-        fiscal_year_id=fiscal_year_id,
-        changed_since=changed_since,
-        invoice_types=invoice_types,
-        customer_invoice_types=customer_invoice_types,
-        after=after,
-    )
+    """The queue's pending vouchers with ids above ``after``, in id order (at most ``limit``)."""
     rows = conn.execute(
         "SELECT v.id, v.voucher_type, v.source_id, v.attachment_ids FROM spiris.vouchers v WHERE "  # noqa: S608 (constant SQL)
         + _PENDING_WHERE
         + " ORDER BY v.id LIMIT %(limit)s",
-        params | {"limit": limit},
+        queue.params(after) | {"limit": limit},
     ).fetchall()
     return [
         PendingDocumentVoucher(id=r[0], voucher_type=r[1], source_id=r[2], attachment_ids=tuple(r[3] or ()))
@@ -100,16 +91,7 @@ def pending_document_vouchers(
     ]
 
 
-def pending_document_count(
-    conn: Connection,
-    *,
-    company_key: str,
-    fiscal_year_id: uuid.UUID,
-    changed_since: datetime | None,
-    invoice_types: Collection[int],
-    customer_invoice_types: Collection[int],
-    after: uuid.UUID | None = None,
-) -> int:
+def pending_document_count(conn: Connection, queue: DocumentQueue, *, after: uuid.UUID | None = None) -> int:
     """How many documents the pending vouchers above ``after`` refer to (attachments plus one per invoice)."""
     row = conn.execute(
         """
@@ -117,14 +99,7 @@ def pending_document_count(
                             + (v.source_id IS NOT NULL AND v.voucher_type = ANY(%(doc_types)s))::int), 0)
         FROM spiris.vouchers v WHERE """  # noqa: S608 (constant SQL)
         + _PENDING_WHERE,
-        _params(
-            company_key=company_key,
-            fiscal_year_id=fiscal_year_id,
-            changed_since=changed_since,
-            invoice_types=invoice_types,
-            customer_invoice_types=customer_invoice_types,
-            after=after,
-        ),
+        queue.params(after),
     ).fetchone()
     return int(row[0]) if row else 0
 

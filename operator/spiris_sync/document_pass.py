@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from spiris_store import ledger
+from spiris_store.document_queue import DocumentQueue
 from spiris_store.records import DocumentRecord, DocumentSource, MissingDocument, VoucherDocumentLink
 
 from spiris_sync.document_fetcher import (
@@ -116,19 +117,19 @@ class DocumentPass:
         # Invoice PDFs that failed when fetched ahead: (source, id) → reason; recorded missing, not retried.
         self._failed_ahead: dict[tuple[DocumentSource, uuid.UUID], str] = {}
 
-    def _pending(
-        self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None, limit: int | None
-    ) -> list[PendingVoucher]:
-        rows = ledger.pending_document_vouchers(
-            self._conn,
+    def _queue(self, cutoff: datetime.datetime | None) -> DocumentQueue:
+        return DocumentQueue(
             company_key=self._company_key,
             fiscal_year_id=self._fy,
             changed_since=cutoff,
             invoice_types=DOCUMENT_VOUCHER_TYPES,
             customer_invoice_types=CUSTOMER_INVOICE_TYPES,
-            after=after,
-            limit=limit,
         )
+
+    def _pending(
+        self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None, limit: int | None
+    ) -> list[PendingVoucher]:
+        rows = ledger.pending_document_vouchers(self._conn, self._queue(cutoff), after=after, limit=limit)
         return [
             PendingVoucher(
                 id=r.id, voucher_type=r.voucher_type, source_id=r.source_id, attachment_ids=r.attachment_ids
@@ -138,15 +139,7 @@ class DocumentPass:
 
     def _documents_left(self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None = None) -> int:
         """How many documents the pending vouchers (after ``after``) refer to: the progress total."""
-        return ledger.pending_document_count(
-            self._conn,
-            company_key=self._company_key,
-            fiscal_year_id=self._fy,
-            changed_since=cutoff,
-            invoice_types=DOCUMENT_VOUCHER_TYPES,
-            customer_invoice_types=CUSTOMER_INVOICE_TYPES,
-            after=after,
-        )
+        return ledger.pending_document_count(self._conn, self._queue(cutoff), after=after)
 
     def run(self) -> DocumentsSummary:
         completed = ledger.get_checkpoint(
