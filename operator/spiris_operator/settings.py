@@ -44,6 +44,8 @@ class JobSettings:
 
     image: str = "spiris-operator:latest"
     image_pull_policy: str = "IfNotPresent"
+    #: Secrets the Jobs' pods pull the image with (the chart's imagePullSecrets, by name).
+    image_pull_secrets: tuple[str, ...] = ()
     service_account: str = "spiris-sync"
     database_secret: str = "spiris-database"
     database_secret_key: str = "database-url"
@@ -152,6 +154,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     jobs = JobSettings(
         image=_text(env, "SPIRIS_SYNC_IMAGE", JobSettings.image),
         image_pull_policy=_text(env, "SPIRIS_SYNC_IMAGE_PULL_POLICY", JobSettings.image_pull_policy),
+        image_pull_secrets=tuple(
+            name.strip() for name in env.get("SPIRIS_SYNC_IMAGE_PULL_SECRETS", "").split(",") if name.strip()),
         service_account=_text(env, "SPIRIS_SYNC_SERVICE_ACCOUNT", JobSettings.service_account),
         database_secret=_text(env, "SPIRIS_SYNC_DATABASE_SECRET", JobSettings.database_secret),
         database_secret_key=_text(env, "SPIRIS_SYNC_DATABASE_SECRET_KEY", JobSettings.database_secret_key),

@@ -193,6 +193,8 @@ def build_job(
                 "spec": {
                     "restartPolicy": "Never",
                     "serviceAccountName": settings.service_account,
+                    **({"imagePullSecrets": [{"name": name} for name in settings.image_pull_secrets]}
+                       if settings.image_pull_secrets else {}),
                     "automountServiceAccountToken": True,
                     "securityContext": {
                         "runAsNonRoot": True,
