@@ -46,6 +46,8 @@ class JobSettings:
     image_pull_policy: str = "IfNotPresent"
     #: Secrets the Jobs' pods pull the image with (the chart's imagePullSecrets, by name).
     image_pull_secrets: tuple[str, ...] = ()
+    #: Secrets the Jobs' pods pull the image with (the chart's imagePullSecrets, by name).
+    image_pull_secrets: tuple[str, ...] = ()
     service_account: str = "spiris-sync"
     database_secret: str = "spiris-database"
     database_secret_key: str = "database-url"
@@ -154,6 +156,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     jobs = JobSettings(
         image=_text(env, "SPIRIS_SYNC_IMAGE", JobSettings.image),
         image_pull_policy=_text(env, "SPIRIS_SYNC_IMAGE_PULL_POLICY", JobSettings.image_pull_policy),
+        image_pull_secrets=tuple(
+            name.strip() for name in env.get("SPIRIS_SYNC_IMAGE_PULL_SECRETS", "").split(",") if name.strip()
+        ),
         image_pull_secrets=tuple(
             name.strip() for name in env.get("SPIRIS_SYNC_IMAGE_PULL_SECRETS", "").split(",") if name.strip()),
         service_account=_text(env, "SPIRIS_SYNC_SERVICE_ACCOUNT", JobSettings.service_account),

@@ -132,6 +132,8 @@ def install(kube_cluster: LocalKube, pg_server: PostgresServer, s3_server: S3Ser
     values = {
         "publicUrl": web_url,
         "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
+        # Named only: the node uses the local image, but every pod spec, the Jobs' too, must carry it.
+        "imagePullSecrets": [{"name": "registry-credentials"}],
         "watchNamespaces": [client_ns],
         "spiris": {"sandbox": True, "apiUrl": f"{sandbox.url}/v2", "identityUrl": sandbox.url,
                    "oauthClient": {"existingSecret": "spiris-oauth-client"}},
@@ -254,6 +256,7 @@ def _flow(kube_cluster: LocalKube, kube_node: NodeAgent, install: dict[str, Any]
     assert len(jobs) >= 2
     for job in jobs:
         pod_spec = job["spec"]["template"]["spec"]
+        assert pod_spec["imagePullSecrets"] == [{"name": "registry-credentials"}]
         assert pod_spec["containers"][0]["image"] == install["values"]["image"]["repository"] + ":" + \
             install["values"]["image"]["tag"]
     for pod in _pods(kube_cluster, client_ns, "job-name"):
