@@ -8,6 +8,12 @@ reason ConnectionNotReady), the Kubernetes API requests the operator made until 
 after, which shows what the steady state costs), and the operator's peak RSS (its `VmHWM`, sampled from /proc
 until it exits). Requests are counted from the API server's own audit log (one line per request, with the user
 who made it), so the benchmark driver's requests are left out by identity.
+
+The operator runs as the chart runs it, with leader election. After the idle window come a **storm** (random
+spec and annotation changes on a tenth of the objects, at once) — measured: the seconds until every object's
+status answers its spec again (observedGeneration, handled consent-link rotations), and how many do not
+within 120 s — and a **failover**: a second replica stands by, the leader gets SIGKILL, a connection's spec
+is changed at that moment, and the seconds until the new leader has reconciled it are the failover time.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import random
 import signal
 import subprocess
 import time
@@ -105,6 +112,47 @@ def _steady_counts(rest: KubeRest) -> tuple[int, int]:
     return sum(map(_steady_connection, connections)), sum(map(_steady_fys, syncs))
 
 
+ROTATE = "spiris.senseworks.io/rotate-consent-link"
+
+
+def _storm(rest: KubeRest, *, connections: int, per_connection: int, share: float = 0.1) -> list[str]:
+    """Random spec and annotation changes on ``share`` of the objects; the paths of the objects changed."""
+    rng = random.Random(17)
+    changed = []
+    base = f"{GROUP_PATH}/namespaces/{NAMESPACE}"
+    for n in rng.sample(range(connections), max(1, int(connections * share))):
+        name = f"company-{n:05d}"
+        patch: dict[str, Any] = {"spec": {"displayName": f"Bolag {n} AB ({rng.randrange(10**6)})"}}
+        if rng.random() < 0.5:
+            patch["metadata"] = {"annotations": {ROTATE: f"storm-{rng.randrange(10**6)}"}}
+        rest.call("PATCH", f"{base}/spirisconnections/{name}", body=patch,
+                  content_type="application/merge-patch+json")
+        changed.append(f"{base}/spirisconnections/{name}")
+    syncs = connections * per_connection
+    for n in rng.sample(range(syncs), max(1, int(syncs * share))):
+        name = f"company-{n // per_connection:05d}-{2025 - n % per_connection}"
+        spec = {"schedule": rng.choice(["1h", "12h", "24h"])} if rng.random() < 0.5 else {"suspend": True}
+        rest.call("PATCH", f"{base}/fiscalyearsyncs/{name}", body={"spec": spec},
+                  content_type="application/merge-patch+json")
+        changed.append(f"{base}/fiscalyearsyncs/{name}")
+    return changed
+
+
+def _answers_spec(obj: dict[str, Any]) -> bool:
+    metadata, status = obj.get("metadata") or {}, obj.get("status") or {}
+    if status.get("observedGeneration") != metadata.get("generation"):
+        return False
+    rotate = (metadata.get("annotations") or {}).get(ROTATE)
+    return not rotate or status.get("handledRotation") == rotate
+
+
+def _mismatched(rest: KubeRest) -> int:
+    base = f"{GROUP_PATH}/namespaces/{NAMESPACE}"
+    objects = [*(rest.get(f"{base}/spirisconnections") or {}).get("items", []),
+               *(rest.get(f"{base}/fiscalyearsyncs") or {}).get("items", [])]
+    return sum(not _answers_spec(obj) for obj in objects)
+
+
 def _operator_env(kubeconfig: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIRIS_", "S3_", "DATABASE_URL"))}
     env.update(
@@ -121,8 +169,16 @@ def _operator_env(kubeconfig: str) -> dict[str, str]:
         SPIRIS_OPERATOR_BIND_ADDRESS="127.0.0.1",
         SPIRIS_OPERATOR_HEALTH_PORT=str(free_port()),
         SPIRIS_OPERATOR_METRICS_PORT=str(free_port()),
+        SPIRIS_LEADER_ELECTION_NAMESPACE=RELEASE_NAMESPACE,
     )
     return env
+
+
+def _leader_pid(rest: KubeRest) -> int | None:
+    lease = rest.get(f"/apis/coordination.k8s.io/v1/namespaces/{RELEASE_NAMESPACE}/leases/"
+                     "spiris-operator-leader")
+    holder = str(((lease or {}).get("spec") or {}).get("holderIdentity") or "")
+    return int(holder.rsplit("-", 1)[1]) if "-" in holder else None
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -134,6 +190,7 @@ def run(ctx: Context) -> dict[str, Any]:
                      audit=True).start()
     log_path = ctx.services.work_dir / "operator.log"
     process: subprocess.Popen[bytes] | None = None
+    standby: subprocess.Popen[bytes] | None = None
     try:
         for namespace in (RELEASE_NAMESPACE, NAMESPACE):
             kube.create_namespace(namespace)
@@ -168,15 +225,48 @@ def run(ctx: Context) -> dict[str, Any]:
         time.sleep(idle_window)
         idle_by_kind = dict(counter.counts())
         idle_requests = sum(idle_by_kind.values())
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        storm_began = time.perf_counter()
+        storm = _storm(rest, connections=connections, per_connection=per_connection)
+        mismatched = len(storm)
+        while time.perf_counter() < storm_began + 120:
+            mismatched = _mismatched(rest)
+            if mismatched == 0:
+                break
+            time.sleep(1.0)
+        storm_seconds = time.perf_counter() - storm_began
+        # Failover: a standby (own ports, as in its own pod), SIGKILL of the leader, a change at that moment.
+        standby_env = {**_operator_env(access.kubeconfig("operator")),
+                       "SPIRIS_OPERATOR_HEALTH_PORT": str(free_port()),
+                       "SPIRIS_OPERATOR_METRICS_PORT": str(free_port())}
+        standby_log = ctx.services.work_dir / "operator-standby.log"
+        with standby_log.open("wb") as log:
+            standby = subprocess.Popen([str(BIN / "spiris-operator")], env=standby_env,
+                                       stdout=log, stderr=subprocess.STDOUT)
+        while b"standing by" not in standby_log.read_bytes() and time.perf_counter() < deadline + 120:
+            time.sleep(0.5)
         peak_rss = rss.stop()
-        process = None
-    finally:
-        if process is not None and process.poll() is None:
+        failover_seconds: float | None = None
+        if _leader_pid(rest) == process.pid:
+            killed = time.perf_counter()
             process.kill()
             process.wait(timeout=10)
+            path = f"{GROUP_PATH}/namespaces/{NAMESPACE}/spirisconnections/company-00000"
+            rest.call("PATCH", path, body={"spec": {"displayName": "Bolag 0 AB (after failover)"}},
+                      content_type="application/merge-patch+json")
+            while time.perf_counter() < killed + 120:
+                if _answers_spec(rest.get(path) or {}):
+                    failover_seconds = time.perf_counter() - killed
+                    break
+                time.sleep(0.25)
+        process = None
+        standby.send_signal(signal.SIGTERM)
+        standby.wait(timeout=30)
+        standby = None
+    finally:
+        for proc in (process, standby):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
         kube.stop()
     objects = connections + syncs
     if steady != (connections, syncs):
@@ -196,4 +286,8 @@ def run(ctx: Context) -> dict[str, Any]:
         "idle_requests_by_kind": idle_by_kind,
         "idle_requests_per_object_per_minute": idle_requests / objects / (idle_window / 60.0),
         "peak_rss_bytes": peak_rss,
+        "storm_objects_changed": len(storm),
+        "storm_seconds_until_status_answers_spec": storm_seconds,
+        "storm_objects_not_answering_spec": mismatched,
+        "failover_seconds": failover_seconds,
     }

@@ -41,7 +41,11 @@ async def serve_standby_health(host: str, port: int) -> asyncio.AbstractServer |
 
     if port <= 0:
         return None
-    return await asyncio.start_server(answer, host, port)
+    try:
+        return await asyncio.start_server(answer, host, port)
+    except OSError as exc:  # e.g. two replicas on one workstation: standing by matters more than the probe
+        logger.warning("standby liveness endpoint %s:%d not available: %s", host, port, exc.strerror)
+        return None
 
 
 async def _elect(lease: LeaderLease) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from spiris_operator import due_times, event_triggers
+from spiris_operator import conditions, due_times, event_triggers, first_sight
 from spiris_operator.work_queue import GONE, WorkQueue
 
 __all__ = ["CONNECTION", "SYNC", "Scheduler"]
@@ -49,6 +49,9 @@ class Scheduler:
     _connection_of: dict[tuple[str, str], str] = field(default_factory=dict)
     _jobs: dict[tuple[str, str], str] = field(default_factory=dict)
     _queued: set[tuple[str, str]] = field(default_factory=set)
+    _connections: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    _secrets: dict[tuple[str, str], str] = field(default_factory=dict)
+    _waiting: set[tuple[str, str]] = field(default_factory=set)
     _task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
@@ -73,23 +76,67 @@ class Scheduler:
         if kind == "DELETED":
             self._inputs.pop(key, None)
             self._children_view.pop(key, None)
+            self._connections.pop((namespace, name), None)
             self.queue.forget(key)
             self._wake_syncs_of(namespace, name)
             return
+        self._connections[(namespace, name)] = body
         fingerprint = event_triggers.connection_input(body)
+        first = key not in self._inputs
         if self._inputs.get(key) != fingerprint:
             self._inputs[key] = fingerprint
-            self.queue.wake(key)
+            if first and self._connection_settled(body):
+                self._schedule_due(key, body)
+            else:
+                self.queue.wake(key)
         view = event_triggers.connection_output_for_children(body)
         if self._children_view.get(key) != view:
-            first_sight = key not in self._children_view
+            first_view = key not in self._children_view
             self._children_view[key] = view
-            if not first_sight:
+            if not first_view:
                 self._wake_syncs_of(namespace, name)
+            elif self._ready(body):
+                # Syncs listed before their connection, settled as "waiting for it": it is Ready now.
+                self._wake_syncs_of(namespace, name, only_waiting=True)
+
+    def _connection_settled(self, body: Mapping[str, Any]) -> bool:
+        namespace, name = _ids(body)
+        if not first_sight.connection_settled(body):
+            return False
+        version = self._secrets.get((namespace, name))
+        # A Secret not seen yet is checked when its own first sight arrives.
+        return version is None or first_sight.token_matches(body, version)
+
+    def secret_event(self, kind: str | None, namespace: str, connection: str, version: str) -> None:
+        """A token Secret changed; on its first sight only if the connection's status does not describe it."""
+        self.start()
+        if kind == "DELETED":
+            self._secrets.pop((namespace, connection), None)
+            self.queue.wake((CONNECTION, namespace, connection))
+            return
+        self._secrets[(namespace, connection)] = version
+        known = self._connections.get((namespace, connection))
+        if kind is not None or (known is not None and not first_sight.token_matches(known, version)):
+            self.queue.wake((CONNECTION, namespace, connection))
 
     def wake_connection(self, namespace: str, name: str) -> None:
         self.start()
         self.queue.wake((CONNECTION, namespace, name))
+
+    @staticmethod
+    def _ready(body: Mapping[str, Any]) -> bool:
+        return conditions.is_true((body.get("status") or {}).get("conditions"), "Ready")
+
+    def _schedule_due(self, key: tuple[str, str, str], body: Mapping[str, Any]) -> None:
+        """A settled object on first sight: run it when due, or at its safety resync."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if key[0] == CONNECTION:
+            due = due_times.connection_due(
+                body, now=now, refresh_margin=self.refresh_margin, verify_interval=self.verify_interval
+            )
+        else:
+            due = due_times.fiscal_year_sync_due(body, now=now)
+        self.queue.schedule_at(key, due.timestamp() if due is not None else self.queue.safety_resync(key))
 
     def fiscal_year_sync_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         self.start()
@@ -99,17 +146,35 @@ class Scheduler:
             self._inputs.pop(key, None)
             self.queue.forget(key)
             self._queued.discard((namespace, name))
+            self._waiting.discard((namespace, name))
             self._unindex(namespace, name)
             return
+        if first_sight.sync_waits_for_connection(body):
+            self._waiting.add((namespace, name))
+        else:
+            self._waiting.discard((namespace, name))
         connection = str(((body.get("spec") or {}).get("connectionRef") or {}).get("name") or "")
         if self._connection_of.get((namespace, name)) != connection:
             self._unindex(namespace, name)
             self._connection_of[(namespace, name)] = connection
             self._syncs_of.setdefault((namespace, connection), set()).add(name)
         fingerprint = event_triggers.fiscal_year_sync_input(body)
+        first = key not in self._inputs
         if self._inputs.get(key) != fingerprint:
             self._inputs[key] = fingerprint
-            self.queue.wake(key)
+            if first and self._sync_settled(body, namespace, connection):
+                self._schedule_due(key, body)
+            else:
+                self.queue.wake(key)
+
+    def _sync_settled(self, body: Mapping[str, Any], namespace: str, connection: str) -> bool:
+        if not first_sight.sync_settled(body):
+            return False
+        if not first_sight.sync_waits_for_connection(body):
+            return True
+        known = self._connections.get((namespace, connection))
+        # Waiting for a connection not seen yet: that connection's first sight wakes it if it is Ready.
+        return known is None or not self._ready(known)
 
     def job_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         self.start()
@@ -131,9 +196,10 @@ class Scheduler:
             for queued_namespace, queued_name in sorted(self._queued):
                 self.queue.wake((SYNC, queued_namespace, queued_name))
 
-    def _wake_syncs_of(self, namespace: str, connection: str) -> None:
+    def _wake_syncs_of(self, namespace: str, connection: str, *, only_waiting: bool = False) -> None:
         for name in sorted(self._syncs_of.get((namespace, connection), ())):
-            self.queue.wake((SYNC, namespace, name))
+            if not only_waiting or (namespace, name) in self._waiting:
+                self.queue.wake((SYNC, namespace, name))
 
     def _unindex(self, namespace: str, name: str) -> None:
         old = self._connection_of.pop((namespace, name), None)
@@ -157,6 +223,10 @@ class Scheduler:
                 self._queued.discard((namespace, name))
                 return GONE
             status = fys.get("status") or {}
+            if first_sight.sync_waits_for_connection(fys):
+                self._waiting.add((namespace, name))
+            else:
+                self._waiting.discard((namespace, name))
             if status.get("phase") == "Queued":
                 self._queued.add((namespace, name))
             else:

@@ -73,6 +73,10 @@ class WorkQueue:
         self._again.discard(key)
         self._failures.pop(key, None)
 
+    def safety_resync(self, key: Hashable, after: float | None = None) -> float:
+        """When ``key``'s safety resync falls after ``after`` (default now): half to 1.5 periods, per key."""
+        return (self.clock() if after is None else after) + self.resync * (0.5 + _spread(key))
+
     def due_of(self, key: Hashable) -> float | None:
         return self._due.get(key)
 
@@ -169,6 +173,6 @@ class WorkQueue:
             self._again.discard(key)
             self._schedule(key, now)
             return
-        safety = started + self.resync * (0.5 + _spread(key))
+        safety = self.safety_resync(key, started)
         moment = safety if next_due is None else min(next_due, safety)
         self._schedule(key, max(moment, now + MIN_GAP) if moment <= now else moment)

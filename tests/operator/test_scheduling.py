@@ -218,3 +218,58 @@ async def test_scheduler_routes_events_to_the_objects_that_depend_on_them() -> N
     await _settle(scheduler.queue, 50)
     assert reconciled == [(SYNC, "ns", "c-2025"), (SYNC, "ns", "c-2025")]
     await scheduler.stop()
+
+
+async def test_after_a_failover_settled_objects_wait_and_unsettled_ones_run() -> None:
+    clock = FakeClock()
+    reconciled: list[tuple[str, str, str]] = []
+
+    def record(kind: str) -> Any:
+        async def run(namespace: str, name: str) -> dict[str, Any] | None:
+            reconciled.append((kind, namespace, name))
+            return {"spec": {}, "status": {}}
+
+        return run
+
+    scheduler = Scheduler(
+        reconcile_connection=record(CONNECTION),
+        reconcile_sync=record(SYNC),
+        refresh_margin=MARGIN,
+        clock=clock,
+    )
+    scheduler.start()
+    now = datetime.fromtimestamp(clock.now, UTC)
+    connected = {
+        "metadata": {"namespace": "ns", "name": "c", "generation": 1, "uid": "u"},
+        "status": {
+            **_connected(now + HOUR, now)["status"],
+            "observedGeneration": 1,
+            "verifiedTokenVersion": "41",
+        },
+    }
+    done = {
+        "metadata": {"namespace": "ns", "name": "c-2025", "generation": 1},
+        "spec": {"connectionRef": {"name": "c"}},
+        "status": {"phase": "Succeeded", "observedGeneration": 1, "nextSyncTime": format_time(now + HOUR)},
+    }
+    scheduler.connection_event(None, connected)
+    scheduler.fiscal_year_sync_event(None, done)
+    scheduler.secret_event(None, "ns", "c", "41")
+    await _settle(scheduler.queue, 50)
+    assert reconciled == []  # nothing to do until they fall due
+    assert scheduler.queue.due_of((SYNC, "ns", "c-2025")) == (now + HOUR).timestamp()
+    # The token Secret of another connection changed while no operator ran: that one is reconciled.
+    other = {**connected, "metadata": {**connected["metadata"], "name": "d"}}
+    scheduler.secret_event(None, "ns", "d", "99")
+    scheduler.connection_event(None, other)
+    await _settle(scheduler.queue, 50)
+    assert reconciled == [(CONNECTION, "ns", "d")]
+    # And the other order: the connection first, then its Secret's first sight.
+    late = {**connected, "metadata": {**connected["metadata"], "name": "e"}}
+    scheduler.connection_event(None, late)
+    await _settle(scheduler.queue, 50)
+    assert reconciled == [(CONNECTION, "ns", "d")]
+    scheduler.secret_event(None, "ns", "e", "7")
+    await _settle(scheduler.queue, 50)
+    assert reconciled == [(CONNECTION, "ns", "d"), (CONNECTION, "ns", "e")]
+    await scheduler.stop()

@@ -66,10 +66,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         body = kwargs["body"]
         connection_name = token_secret.connection_name_of(body)
         namespace = body.get("metadata", {}).get("namespace")
-        if kwargs.get("type") is None or not connection_name or not namespace:
-            return  # the initial listing: every connection is reconciled on its own first sight anyway
+        if not connection_name or not namespace:
+            return
         scheduler: Scheduler = kwargs["memo"].scheduler
-        scheduler.wake_connection(str(namespace), connection_name)
+        version = str(body.get("metadata", {}).get("resourceVersion") or "")
+        scheduler.secret_event(kwargs.get("type"), str(namespace), connection_name, version)
 
     @kopf.on.delete(GROUP, VERSION, CONNECTIONS, id="deletion-policy", registry=registry)
     async def connection_deleted(**kwargs: Any) -> None:
