@@ -45,9 +45,15 @@ class Caller:
 def api_client_for(kubeconfig: str | None) -> k8s.ApiClient:
     """An ApiClient for an explicit kubeconfig file, or the pod's ServiceAccount when None."""
     if kubeconfig:
-        return cast(k8s.ApiClient, k8s_config.new_client_from_config(config_file=kubeconfig))  # type: ignore[no-untyped-call]
-    configuration = k8s.Configuration()
-    k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        configuration = k8s.Configuration()
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, client_configuration=configuration)
+    else:
+        configuration = k8s.Configuration()
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    # Every request of every worker thread asks the API server (reviews, reads): one pooled connection per
+    # thread instead of the client's default of one per host.
+    configuration.connection_pool_maxsize = 16
     return k8s.ApiClient(configuration)
 
 

@@ -64,6 +64,18 @@
       frame.appendChild(node);
       return;
     }
+    if (node.tagName === "IFRAME") {
+      // Chromium's PDF viewer takes the keyboard focus when it loads; take it back so the arrows keep
+      // moving through the vouchers.
+      // Only in the first seconds after loading, so a click into the PDF (zoom, search) keeps its focus.
+      var until = Date.now() + 3000;
+      var reclaim = function () {
+        if (document.activeElement === node) { el("stage").focus({ preventScroll: true }); }
+        if (Date.now() < until && node.isConnected) { setTimeout(reclaim, 100); }
+      };
+      node.addEventListener("load", reclaim);
+      setTimeout(reclaim, 100);
+    }
     node.src = src;
     node.id = "document-view";
     node.setAttribute("data-document-id", doc.id);
