@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from spiris_sync.job_contract import ConditionType, Phase, Reason
+
 from spiris_operator import conditions
 from spiris_operator.timestamps import parse_time
 
@@ -46,10 +48,10 @@ def connection_due(
     status = connection.get("status") or {}
     if spec.get("suspend"):
         return None
-    token_health = conditions.find(status.get("conditions"), "TokenHealthy") or {}
-    retry = now + TRANSIENT_RETRY if token_health.get("reason") == "RefreshFailed" else None
+    token_health = conditions.find(status.get("conditions"), ConditionType.TOKEN_HEALTHY) or {}
+    retry = now + TRANSIENT_RETRY if token_health.get("reason") == Reason.REFRESH_FAILED else None
     phase = status.get("phase")
-    if phase == "Connected":
+    if phase == Phase.CONNECTED:
         expires = parse_time(status.get("accessTokenExpiresAt"))
         verified = parse_time(status.get("lastVerifiedTime"))
         return earliest(
@@ -57,7 +59,7 @@ def connection_due(
             verified + verify_interval + THRESHOLD_SLACK if verified else now,
             retry,
         )
-    if phase in {"PendingConsent", "ReconsentRequired"}:
+    if phase in {Phase.PENDING_CONSENT, Phase.RECONSENT_REQUIRED}:
         link_expires = parse_time(status.get("consentExpiresAt"))
         return earliest(link_expires - LINK_RENEW_BEFORE if link_expires else None, retry)
     return retry
@@ -72,14 +74,14 @@ def fiscal_year_sync_due(fys: Mapping[str, Any], *, now: datetime) -> datetime |
     spec = fys.get("spec") or {}
     status = fys.get("status") or {}
     phase = status.get("phase")
-    if phase == "Queued":
+    if phase == Phase.QUEUED:
         return now + QUEUED_RECHECK
-    if phase == "Running":
+    if phase == Phase.RUNNING:
         return now + RUNNING_RECHECK
     if spec.get("suspend"):
         return None
-    if phase == "Failed":
+    if phase == Phase.FAILED:
         return parse_time(status.get("nextAttemptTime"))
-    if phase in {"Succeeded", "Degraded"}:
+    if phase in {Phase.SUCCEEDED, Phase.DEGRADED}:
         return parse_time(status.get("nextSyncTime"))
     return None

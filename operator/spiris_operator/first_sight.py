@@ -13,13 +13,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from spiris_sync.job_contract import ConditionType, Phase, Reason
+
 from spiris_operator.connection_reconciler import ROTATE_ANNOTATION, VERIFY_ANNOTATION
 from spiris_operator.fiscal_year_reconciler import SYNC_REQUEST_ANNOTATION
 
 __all__ = ["connection_settled", "sync_settled", "sync_waits_for_connection", "token_matches"]
 
-_CONNECTION_PHASES = {"Connected", "PendingConsent", "ReconsentRequired", "Suspended", "Failed"}
-_SYNC_PHASES = {"Succeeded", "Degraded", "Failed"}
+_CONNECTION_PHASES = {
+    Phase.CONNECTED,
+    Phase.PENDING_CONSENT,
+    Phase.RECONSENT_REQUIRED,
+    Phase.SUSPENDED,
+    Phase.FAILED,
+}
+_SYNC_PHASES = {Phase.SUCCEEDED, Phase.DEGRADED, Phase.FAILED}
 
 
 def _annotation(body: Mapping[str, Any], name: str) -> str:
@@ -47,13 +55,13 @@ def token_matches(connection: Mapping[str, Any], secret_version: str | None) -> 
     """The connection's status describes the token Secret as it is (None: no Secret exists or was seen)."""
     status = connection.get("status") or {}
     phase = status.get("phase")
-    if phase in {"Suspended", "Failed"}:
+    if phase in {Phase.SUSPENDED, Phase.FAILED}:
         return True
     if secret_version is None:
-        return phase != "Connected"
-    if phase == "Connected":
+        return phase != Phase.CONNECTED
+    if phase == Phase.CONNECTED:
         return status.get("verifiedTokenVersion") == secret_version
-    if phase == "ReconsentRequired":
+    if phase == Phase.RECONSENT_REQUIRED:
         return status.get("rejectedTokenVersion") == secret_version
     return False  # a token appeared for a connection still waiting for consent
 
@@ -62,9 +70,9 @@ def sync_waits_for_connection(body: Mapping[str, Any]) -> bool:
     """A Pending sync whose only reason is its connection not being Ready (settled while that holds)."""
     status = body.get("status") or {}
     ready: Mapping[str, Any] = next(
-        (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {}
+        (c for c in status.get("conditions") or [] if c.get("type") == ConditionType.READY), {}
     )
-    return status.get("phase") == "Pending" and ready.get("reason") == "ConnectionNotReady"
+    return status.get("phase") == Phase.PENDING and ready.get("reason") == Reason.CONNECTION_NOT_READY
 
 
 def sync_settled(body: Mapping[str, Any]) -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from spiris_sync.job_contract import ConditionType, Phase
+
 from spiris_operator import conditions, due_times, event_triggers, first_sight
 from spiris_operator.work_queue import GONE, WorkQueue
 
@@ -119,13 +121,17 @@ class Scheduler:
         if kind is not None or (known is not None and not first_sight.token_matches(known, version)):
             self.queue.wake((CONNECTION, namespace, connection))
 
+    def connection_body(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The latest body of a connection the watch delivered (None: not seen, or deleted)."""
+        return self._connections.get((namespace, name))
+
     def wake_connection(self, namespace: str, name: str) -> None:
         self.start()
         self.queue.wake((CONNECTION, namespace, name))
 
     @staticmethod
     def _ready(body: Mapping[str, Any]) -> bool:
-        return conditions.is_true((body.get("status") or {}).get("conditions"), "Ready")
+        return conditions.is_true((body.get("status") or {}).get("conditions"), ConditionType.READY)
 
     def _schedule_due(self, key: tuple[str, str, str], body: Mapping[str, Any]) -> None:
         """A settled object on first sight: run it when due, or at its safety resync."""
@@ -227,13 +233,13 @@ class Scheduler:
                 self._waiting.add((namespace, name))
             else:
                 self._waiting.discard((namespace, name))
-            if status.get("phase") == "Queued":
+            if status.get("phase") == Phase.QUEUED:
                 self._queued.add((namespace, name))
             else:
                 self._queued.discard((namespace, name))
             due = due_times.fiscal_year_sync_due(fys, now=now)
             job = self._jobs.get((namespace, str(status.get("activeJob") or "")))
-            if status.get("phase") == "Running" and job is not None and '"Finished"' in job:
+            if status.get("phase") == Phase.RUNNING and job is not None and '"Finished"' in job:
                 # It follows a Job that had already finished when it found it (e.g. one it re-found after a
                 # crash): no event will come for that Job any more, so look again at once.
                 due = now
