@@ -18,6 +18,7 @@ from typing import Any, cast
 from spiris_client import errors as spiris_errors
 from spiris_connection import company_binding, consent_link, orgnr, token_secret
 from spiris_connection.token_secret import StoredToken, TokenSecretConflict, TokenSecretInvalid
+from spiris_sync.job_contract import ConditionType, Phase, Reason
 
 from spiris_operator import conditions, fiscal_year_children, sync_schedule, unused_consents
 from spiris_operator.conditions import Condition
@@ -121,7 +122,7 @@ def _awaiting_consent(
     rejected_version: str | None = None,
 ) -> dict[str, Any]:
     status = connection.get("status") or {}
-    phase = "ReconsentRequired" if reconsent else "PendingConsent"
+    phase = Phase.RECONSENT_REQUIRED if reconsent else Phase.PENDING_CONSENT
     if not company_binding.binding_of(connection).consentable:
         # A link for "any company" would let whoever gets hold of it connect any company: none is published
         # until the spec binds one or explicitly allows any (the web refuses such links too).
@@ -133,15 +134,15 @@ def _awaiting_consent(
             "conditions": _conditions(
                 connection,
                 now,
-                Condition.false("Ready", "CompanyNotBound", unbound),
-                Condition.false("Authorized", "CompanyNotBound", f"{message}; {unbound}"),
-                Condition.false("TokenHealthy", reason if reconsent else "NoToken", message),
+                Condition.false(ConditionType.READY, "CompanyNotBound", unbound),
+                Condition.false(ConditionType.AUTHORIZED, "CompanyNotBound", f"{message}; {unbound}"),
+                Condition.false(ConditionType.TOKEN_HEALTHY, reason if reconsent else "NoToken", message),
             ),
         }
         if rejected_version is not None:
             result_unbound["rejectedTokenVersion"] = rejected_version
         return result_unbound
-    was_reconsent = status.get("phase") == "ReconsentRequired"
+    was_reconsent = status.get("phase") == Phase.RECONSENT_REQUIRED
     new_link = reconsent and not was_reconsent
     fields = _link_fields(connection, ctx, now, renew=new_link)
     result: dict[str, Any] = {
@@ -150,9 +151,11 @@ def _awaiting_consent(
         "conditions": _conditions(
             connection,
             now,
-            Condition.false("Ready", reason, message),
-            Condition.false("Authorized", "ReconsentRequired" if reconsent else "AwaitingConsent", message),
-            Condition.false("TokenHealthy", reason if reconsent else "NoToken", message),
+            Condition.false(ConditionType.READY, reason, message),
+            Condition.false(
+                ConditionType.AUTHORIZED, "ReconsentRequired" if reconsent else "AwaitingConsent", message
+            ),
+            Condition.false(ConditionType.TOKEN_HEALTHY, reason if reconsent else "NoToken", message),
         ),
     }
     if rejected_version is not None:
@@ -235,7 +238,10 @@ def _needs_verification(
     connection: Mapping[str, Any], stored: StoredToken, ctx: ConnectionContext, now: datetime
 ) -> bool:
     status = connection.get("status") or {}
-    if status.get("phase") != "Connected" or status.get("verifiedTokenVersion") != stored.resource_version:
+    if (
+        status.get("phase") != Phase.CONNECTED
+        or status.get("verifiedTokenVersion") != stored.resource_version
+    ):
         return True
     requested = _verify_request(connection)
     if requested and requested != status.get("handledVerifyRequest"):
@@ -257,7 +263,7 @@ def _connected(
     unused = unused_consents.status_field(secret_annotations)
     authorized = "Spiris accepted the token" + unused_consents.authorized_note(secret_annotations)
     return {
-        "phase": "Connected",
+        "phase": Phase.CONNECTED,
         **({"unusedConsents": unused} if unused else {}),
         **verified,
         "tokenSecretName": token_secret.secret_name(str(connection["metadata"]["name"])),
@@ -268,9 +274,13 @@ def _connected(
         "conditions": _conditions(
             connection,
             now,
-            Condition.true("Ready", "Connected", f"connected to {company.get('name', 'the company')}"),
-            Condition.true("Authorized", "ConsentGiven", authorized),
-            Condition.true("TokenHealthy", "TokenValid", f"access token valid until {format_time(expires)}"),
+            Condition.true(
+                ConditionType.READY, "Connected", f"connected to {company.get('name', 'the company')}"
+            ),
+            Condition.true(ConditionType.AUTHORIZED, "ConsentGiven", authorized),
+            Condition.true(
+                ConditionType.TOKEN_HEALTHY, "TokenValid", f"access token valid until {format_time(expires)}"
+            ),
         ),
     }
 
@@ -303,7 +313,7 @@ def _token_status(
     except TokenSecretInvalid as exc:
         return _reconsent(connection, ctx, now, f"the token Secret is unusable ({exc}); consent again"), False
     if peek is None:
-        if status.get("phase") in {"Connected", "ReconsentRequired"}:
+        if status.get("phase") in {Phase.CONNECTED, Phase.RECONSENT_REQUIRED}:
             message = "the token Secret is gone; the company must consent again"
             return _awaiting_consent(
                 connection, ctx, now, reason="TokenMissing", message=message, reconsent=True
@@ -314,7 +324,7 @@ def _token_status(
         ), False
     if status.get("rejectedTokenVersion") == peek.resource_version:
         # Still the refused token: keep saying why it was refused (invalid grant, wrong company, ...).
-        previous = conditions.find(status.get("conditions"), "Ready") or {}
+        previous = conditions.find(status.get("conditions"), ConditionType.READY) or {}
         reason = str(previous.get("reason") or "ReconsentRequired")
         message = str(
             previous.get("message") or "Spiris refused the stored token; the company must consent again"
@@ -354,12 +364,12 @@ def _token_status(
         reason = "SpirisAccessDenied"
         message = f"Spiris denies access: {exc.guidance}"
         return {
-            "phase": "Failed",
+            "phase": Phase.FAILED,
             "conditions": _conditions(
                 connection,
                 now,
-                Condition.false("Ready", reason, message),
-                Condition.false("Authorized", reason, message),
+                Condition.false(ConditionType.READY, reason, message),
+                Condition.false(ConditionType.AUTHORIZED, reason, message),
             ),
         }, False
     except (
@@ -372,10 +382,10 @@ def _token_status(
     ) as exc:
         message = f"could not refresh or verify the token yet: {type(exc).__name__}; retrying"
         logger.warning("connection %s/%s: %s", metadata["namespace"], metadata["name"], message)
-        wanted = [Condition.false("TokenHealthy", "RefreshFailed", message)]
+        wanted = [Condition.false(ConditionType.TOKEN_HEALTHY, Reason.REFRESH_FAILED, message)]
         expires = parse_time(status.get("accessTokenExpiresAt"))
-        if status.get("phase") != "Connected" or expires is None or expires <= now:
-            wanted.append(Condition.false("Ready", "SpirisUnavailable", message))
+        if status.get("phase") != Phase.CONNECTED or expires is None or expires <= now:
+            wanted.append(Condition.false(ConditionType.READY, "SpirisUnavailable", message))
         return {"conditions": _conditions(connection, now, *wanted)}, False
 
 
@@ -415,20 +425,24 @@ def reconcile_connection(connection: Mapping[str, Any], ctx: ConnectionContext) 
     status: dict[str, Any]
     if problem is not None:
         status = {
-            "phase": "Failed",
-            "conditions": _conditions(connection, now, Condition.false("Ready", "InvalidSpec", problem)),
+            "phase": Phase.FAILED,
+            "conditions": _conditions(
+                connection, now, Condition.false(ConditionType.READY, "InvalidSpec", problem)
+            ),
         }
     elif spec.get("suspend"):
         message = "spec.suspend is true: no token refresh, no syncs"
         status = {
-            "phase": "Suspended",
-            "conditions": _conditions(connection, now, Condition.false("Ready", "Suspended", message)),
+            "phase": Phase.SUSPENDED,
+            "conditions": _conditions(
+                connection, now, Condition.false(ConditionType.READY, "Suspended", message)
+            ),
         }
     else:
         status, refreshed = _token_status(connection, ctx, now)
     status["observedGeneration"] = generation
     merged = {**old, **{k: v for k, v in status.items()}}
-    if merged.get("phase") == "Connected" and not spec.get("suspend"):
+    if merged.get("phase") == Phase.CONNECTED and not spec.get("suspend"):
         _sync_children({**connection, "status": merged}, ctx)
     events = transition_events(old, status)
     events.extend(unused_consents.new_events(old, status))
