@@ -33,7 +33,7 @@ def kube(kube_cluster: LocalKube) -> Iterator[KubeApi]:
 @pytest.fixture
 def operator_env(chart_access: ChartAccess, kube_namespace: str) -> dict[str, str]:
     """The environment of an operator watching only the test's namespace, authenticated as the chart's
-    operator ServiceAccount under the chart's RBAC. Event driven, no fast safety resync: a missed event fails."""
+    operator ServiceAccount under the chart's RBAC. Event driven, no fast resync: a missed event fails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIRIS_", "S3_", "DATABASE_URL"))}
     env.update(
         KUBECONFIG=chart_access.kubeconfig("operator"),

@@ -4,6 +4,7 @@ selectors), the runtime, and the scheduler whose work queue runs the reconciles 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from spiris_operator.handlers import connections, fiscal_year_syncs
 from spiris_operator.runtime import Runtime, build_runtime
 from spiris_operator.scheduler import Scheduler
 from spiris_operator.settings import OperatorSettings
+from spiris_operator.watched_reads import WatchedKube
 
 __all__ = ["FINALIZER", "build_scheduler", "register"]
 
@@ -73,6 +75,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             runtime.metrics.serve(operator_settings.metrics_port, addr=operator_settings.bind_address)
         memo.runtime = runtime
         memo.scheduler = build_scheduler(runtime)
+        # Syncs read their connection from the watch (the scheduler's latest body), not by a GET each.
+        runtime.fys_ctx = dataclasses.replace(
+            runtime.fys_ctx,
+            kube=WatchedKube(runtime.kube.api_client, lookup=memo.scheduler.connection_body),
+        )
         logger.info("spiris-operator ready: %r", operator_settings)
 
     operator_settings = settings
