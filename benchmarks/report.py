@@ -49,6 +49,7 @@ def checks(results: dict[str, Any]) -> list[Check]:
                   f"{s1['fixed_seconds']:.1f} s | {_ratio(s1['paced_ratio'])}", "(info)", None),
             Check("1", "  projected wall / floor at Spiris' 600/min",
                   _ratio(s1["projected_wall_ratio_at_600"]), "(info)", None),
+            *_invoice_pdf_checks(s1),
             Check("1", "naive baseline calls / worker calls",
                   f"{s1['naive']['calls']} / {s1['calls']} = {_ratio(s1['naive']['calls_ratio'])}", "≥ 10x",
                   s1["naive"]["calls_ratio"] >= 10),
@@ -127,6 +128,18 @@ def checks(results: dict[str, Any]) -> list[Check]:
                       failover is not None and failover <= 30),
             ]
     return out
+
+
+def _invoice_pdf_checks(s1: dict[str, Any]) -> list[Check]:
+    """The documents pass against the floor it had when every invoice PDF went through `/print` alone."""
+    ratio = s1.get("documents_pass_to_single_endpoint_floor")
+    single = s1.get("single_endpoint_invoice_floor_seconds")
+    routes = s1.get("invoice_pdf_calls_by_route") or {}
+    if not ratio or not single:
+        return []
+    return [Check("1", "documents pass / single-endpoint (/print only) invoice-PDF floor",
+                  f"{ratio * single:.1f} s / {single:.1f} s = {_ratio(ratio)} "
+                  f"(print {routes.get('print')}, pdf {routes.get('pdf')})", "≤ 0.6x", ratio <= 0.6)]
 
 
 def machine() -> dict[str, Any]:

@@ -52,6 +52,11 @@ def run(ctx: Context) -> dict[str, Any]:
     fixed = result.wall_seconds - documents_seconds
     paced_ratio = documents_seconds / floor if floor and documents_seconds else None
     floor_at_600 = floor_seconds(calls, per_minute=600)
+    # Before issue 17 every invoice PDF went through /print: that one endpoint's floor for the same invoices.
+    invoice_pdf_calls = sum(
+        calls.get(f"/v2/customerinvoices/{{invoice_id}}/{route}", 0) for route in ("print", "pdf")
+    )
+    single_endpoint_floor = invoice_pdf_calls / (limit / 60.0)
     ledger_templates = ("/v2/fiscalyears", "/v2/accounts/{fiscal_year_id}", "/v2/vouchers/{fiscal_year_id}")
     ledger_only_worker = sum(calls.get(t, 0) for t in ledger_templates)
     ledger_only_naive = sum(
@@ -80,6 +85,14 @@ def run(ctx: Context) -> dict[str, Any]:
         "minimum_floor_seconds": minimum_floor,
         "wall_ratio_to_minimum_floor": result.wall_seconds / minimum_floor if minimum_floor else None,
         "floor_seconds_at_600": floor_at_600,
+        "invoice_pdf_calls": invoice_pdf_calls,
+        "invoice_pdf_calls_by_route": {
+            route: calls.get(f"/v2/customerinvoices/{{invoice_id}}/{route}", 0) for route in ("print", "pdf")
+        },
+        "single_endpoint_invoice_floor_seconds": single_endpoint_floor,
+        "documents_pass_to_single_endpoint_floor": (
+            documents_seconds / single_endpoint_floor if single_endpoint_floor and documents_seconds else None
+        ),
         # Where the time above the floor goes: before the documents pass (start-up, the voucher listing) and
         # the pass itself, which is paced by the budget on the busiest endpoint.
         "fixed_seconds": fixed,

@@ -25,6 +25,7 @@ from spiris_store import ledger
 from spiris_store.document_queue import DocumentQueue
 from spiris_store.records import DocumentRecord, DocumentSource, MissingDocument, VoucherDocumentLink
 
+from spiris_sync import invoice_pdf_routes
 from spiris_sync.document_fetcher import (
     CUSTOMER_INVOICE_TYPES,
     SUPPLIER_INVOICE_TYPES,
@@ -46,6 +47,7 @@ PHASE = "documents"
 COMPLETED_PHASE = "documents-completed"
 BATCH_SIZE = 40
 _INVOICE_PDF: tuple[DocumentSource, ...] = ("customer_invoice_pdf",)
+
 
 @dataclasses.dataclass(frozen=True)
 class PendingVoucher:
@@ -249,7 +251,9 @@ class DocumentPass:
             done += len(records)
             self._report(done, total)
 
-        with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="invoice-pdfs") as pdf_pool:
+        # Twice the threads: the invoice PDFs are spread over two endpoints, each with its own budget.
+        pdf_workers = self._workers * len(invoice_pdf_routes.ROUTES)
+        with ThreadPoolExecutor(max_workers=pdf_workers, thread_name_prefix="invoice-pdfs") as pdf_pool:
             ahead = {pdf_pool.submit(self._fetch_ahead, ref) for ref in invoice_pdfs}
 
             def collect(futures: Iterable[Future[DocumentRecord | None]]) -> list[DocumentRecord]:

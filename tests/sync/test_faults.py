@@ -45,7 +45,8 @@ def test_server_error_bursts(make_stack) -> None:
 @pytest.mark.timeout(180)
 def test_expired_links_are_missing_then_fetched_next_run(make_stack) -> None:
     stack = make_stack(vouchers_per_year=120, documents_ratio=0.3, seed=37, fiscal_years=(2025,))
-    # Every temporary link is dead on arrival: attachments cannot be had, invoice PDFs (/print) still can.
+    # Every temporary link is dead on arrival: attachments cannot be had, invoice PDFs still can (those routed
+    # to /pdf fall back to /print when its link is dead).
     stack.control("POST", "faults", json={"download_ttl_seconds": 0})
     degraded = stack.run_in_process(2025)
     assert degraded.outcome == "degraded"
