@@ -209,6 +209,52 @@ def test_runs_record_provenance_and_latest_run(conn: Conn) -> None:
         ledger.finish_run(conn, run_id=third.id, outcome="running", counts=RunCounts())
 
 
+def test_runs_are_keyed_by_fiscal_year_id_and_read_back_by_job(conn: Conn) -> None:
+    # Two fiscal years starting in the same calendar year: the id, not the year, keeps their runs apart.
+    short, longer = uuid.uuid4(), uuid.uuid4()
+    mark = datetime(2024, 6, 1, tzinfo=UTC)
+    first = ledger.start_run(
+        conn,
+        company_key="c2",
+        fiscal_year=2024,
+        fiscal_year_id=short,
+        mode="full",
+        trigger="initial",
+        job_name="acme-short-sync-1",
+    )
+    ledger.finish_run(
+        conn, run_id=first.id, outcome="succeeded", counts=RunCounts(vouchers=3), next_watermark=mark
+    )
+    live = ledger.start_run(
+        conn,
+        company_key="c2",
+        fiscal_year=2024,
+        fiscal_year_id=longer,
+        mode="full",
+        trigger="initial",
+        job_name="acme-long-sync-1",
+    )
+    # Starting a run of one year does not close the other year's live run as abandoned.
+    ledger.start_run(
+        conn,
+        company_key="c2",
+        fiscal_year=2024,
+        fiscal_year_id=short,
+        mode="incremental",
+        trigger="t",
+        job_name="acme-short-sync-2",
+    )
+    conn.commit()
+    still = ledger.get_run(conn, live.id)
+    assert still is not None and still.outcome == "running"
+    assert ledger.last_watermark(conn, company_key="c2", fiscal_year=2024, fiscal_year_id=short) == mark
+    assert ledger.last_watermark(conn, company_key="c2", fiscal_year=2024, fiscal_year_id=longer) is None
+    mine = ledger.run_of_job(conn, company_key="c2", job_name="acme-short-sync-1")
+    assert mine is not None and mine.id == first.id and mine.counts.vouchers == 3
+    assert mine.job_name == "acme-short-sync-1" and mine.fiscal_year_id == short
+    assert ledger.run_of_job(conn, company_key="other", job_name="acme-short-sync-1") is None
+
+
 def test_full_relist_marks_vanished_vouchers(conn: Conn) -> None:
     company = seed_company(conn)
     ledger.upsert_vouchers(
