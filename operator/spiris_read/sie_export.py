@@ -89,7 +89,8 @@ def sie_export(conn: Connection, *, company_key: str, year: int, generated: date
     rows = conn.execute(
         """
         SELECT v.id, v.number, v.number_series, v.voucher_date, v.text, r.account_number, r.debit, r.credit,
-            r.transaction_text, r.account_description
+            r.transaction_text, r.account_description,
+            (v.created_utc AT TIME ZONE 'Europe/Stockholm')::date
         FROM spiris.vouchers v
         JOIN spiris.voucher_rows r ON r.company_key = v.company_key AND r.voucher_id = v.id
         WHERE v.company_key = %s AND v.fiscal_year_id = %s AND v.vanished_at IS NULL
@@ -114,6 +115,7 @@ def sie_export(conn: Connection, *, company_key: str, year: int, generated: date
                 text=head[4],
                 transactions=tuple(transactions),
                 line=0,
+                registered=head[10],
             )
             for head, transactions in grouped.values()
         ),

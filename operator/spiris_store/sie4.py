@@ -47,6 +47,8 @@ class Sie4Voucher:
     text: str | None
     transactions: tuple[Sie4Transaction, ...]
     line: int
+    registered: datetime.date | None = None
+    """`regdatum`, the field after the text: when the voucher was entered (optional in the standard)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -191,6 +193,7 @@ def read_sie4(content: bytes) -> Sie4File:
                     text=_text(fields, 4),
                     transactions=tuple(rows),
                     line=start,
+                    registered=_date(_text(fields, 5), line=start) if _text(fields, 5) else None,
                 )
             )
             open_voucher, rows, in_block = None, [], False
@@ -290,7 +293,10 @@ def write_sie4(
     if sie.company_name:
         lines.append(f"#FNAMN {_field(sie.company_name)}")
     if sie.org_number:
-        lines.append(f"#ORGNR {_field(sie.org_number)}")
+        # Unquoted as in the standard's own examples when it is plain (digits and a dash): readers that
+        # match `#ORGNR 556677-8899` literally read it too.
+        plain = re.fullmatch(r"[0-9A-Za-z-]{1,20}", sie.org_number)
+        lines.append(f"#ORGNR {sie.org_number if plain else _field(sie.org_number)}")
     for index in sorted(sie.fiscal_years, reverse=True):
         start, end = sie.fiscal_years[index]
         lines.append(f"#RAR {index} {_day(start)} {_day(end)}")
@@ -302,7 +308,8 @@ def write_sie4(
             lines.append(f"{label} {index} {account} {_money(amount)}")
     for voucher in sie.vouchers:
         head = f"#VER {_field(voucher.series)} {_field(voucher.number)} {_day(voucher.date)}"
-        lines.append(f"{head} {_field(voucher.text)}")
+        registered = f" {_day(voucher.registered)}" if voucher.registered else ""
+        lines.append(f"{head} {_field(voucher.text)}{registered}")
         lines.append("{")
         lines += [_transaction_line(row) for row in voucher.transactions]
         lines.append("}")

@@ -4,6 +4,7 @@ and equals the sandbox's own `/sie4export` of the same year — vouchers, rows, 
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from decimal import Decimal
 
 import httpx
@@ -13,6 +14,7 @@ from spiris_client import SpirisApi, StaticTokenProvider
 from spiris_store.sie4 import Sie4File, read_sie4
 
 pytestmark = pytest.mark.timeout(600)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "read"
 
 
 def _spiris_export(stack: ReadStack, year: int) -> Sie4File:
@@ -34,6 +36,9 @@ def test_export_equals_spiris_own_export(read_stack: ReadStack, year: int) -> No
     assert response.headers["content-disposition"].startswith("attachment; filename=")
     assert response.headers["x-spiris-balances"] == "complete"
     ours = read_sie4(response.content)
+    # Kept for independent readers (README: which SIE readers accept the export).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"demo-company-{year}.se").write_bytes(response.content)
     theirs = _spiris_export(read_stack, year)
     assert response.content.startswith(b"#FLAGGA 0\r\n#FORMAT PC8\r\n#SIETYP 4\r\n#PROGRAM ")
     assert ours.format == "PC8" and ours.sie_type == "4" and ours.org_number == theirs.org_number
