@@ -4,8 +4,8 @@ and equals the sandbox's own `/sie4export` of the same year — vouchers, rows, 
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
