@@ -1,4 +1,4 @@
-"""Where the product image comes from: ``dev/image/build.sh``, which builds the repository's Dockerfile with podman.
+"""Where the product image comes from: ``dev/image/build.sh`` builds the Dockerfile with podman.
 
 The script makes the base from Debian's packages when it is missing and reuses both the base and the image
 while their inputs are unchanged (a warm call only re-tags, well under a second), so tests and the local stack
@@ -27,7 +27,8 @@ def product_image(*, build_script: str | Path) -> str:
     result = subprocess.run(["bash", str(build_script)], stdout=subprocess.PIPE, text=True, check=False)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
-        raise MissingBinaryError(binary="localhost/spiris-operator:dev", install_hint=f"{HINT} (the build failed)")
+        raise MissingBinaryError(binary="localhost/spiris-operator:dev",
+                                 install_hint=f"{HINT} (the build failed)")
     return lines[-1]
 
 
