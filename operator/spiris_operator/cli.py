@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_flag=stop,
         )
 
-    election = os.environ.get("SPIRIS_LEADER_ELECTION_NAMESPACE", "").strip()
+    election = settings.leader_election_namespace
     if not election:
         asyncio.run(operator())
         return 0

@@ -86,6 +86,8 @@ class OperatorSettings:
     web_public_url: str = "http://localhost:8080"
     #: The registered OAuth redirect URI (default ``{web_public_url}/oauth/callback``).
     redirect_uri: str = ""
+    #: Namespace of the leader-election Lease (empty: no election, run standalone).
+    leader_election_namespace: str = ""
     link_signing_key: str = field(default="", repr=False)
     #: Refresh access tokens when less than this is left.
     refresh_margin: timedelta = timedelta(minutes=5)
@@ -212,6 +214,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         client_secret=_text(env, "SPIRIS_CLIENT_SECRET"),
         web_public_url=web_public_url,
         redirect_uri=_text(env, "SPIRIS_REDIRECT_URI", f"{web_public_url}/oauth/callback"),
+        leader_election_namespace=_text(env, "SPIRIS_LEADER_ELECTION_NAMESPACE"),
         link_signing_key=_text(env, "SPIRIS_LINK_SIGNING_KEY"),
         refresh_margin=timedelta(seconds=_int(env, "SPIRIS_TOKEN_REFRESH_MARGIN_SECONDS", 300)),
         refresh_timeout=timedelta(seconds=_float(env, "SPIRIS_TOKEN_REFRESH_TIMEOUT_SECONDS", 30.0)),
