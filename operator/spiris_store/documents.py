@@ -53,17 +53,23 @@ class StoredObject:
     already_present: bool
 
 
-def parse_secure(text: str | None, *, endpoint: str) -> bool:
-    """`S3_SECURE` as a bool, the one reading of it: true/yes/on/1 or false/no/off/0 (any case); unset or
-    empty → whether `endpoint` is an `https://` URL. Other words raise `ValueError` naming the variable."""
+def parse_bool(text: str | None, *, variable: str, default: bool) -> bool:
+    """A yes/no setting, the one reading of them (the worker's and the operator's loaders use it):
+    true/yes/on/1 or false/no/off/0 in any case; unset or empty → `default`; other words raise `ValueError`
+    naming `variable`."""
     if text is None or not text.strip():
-        return endpoint.startswith("https://")
+        return default
     lowered = text.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"invalid setting S3_SECURE={text!r}: expected true or false")
+    raise ValueError(f"invalid setting {variable}={text!r}: expected true or false")
+
+
+def parse_secure(text: str | None, *, endpoint: str) -> bool:
+    """`S3_SECURE`; unset or empty → whether `endpoint` is an `https://` URL."""
+    return parse_bool(text, variable="S3_SECURE", default=endpoint.startswith("https://"))
 
 
 @dataclass(frozen=True)

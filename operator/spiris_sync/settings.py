@@ -14,7 +14,7 @@ import socket
 from collections.abc import Mapping
 
 from spiris_client.downloads import DEFAULT_MAX_BYTES as DEFAULT_DOWNLOAD_MAX_BYTES
-from spiris_store.documents import S3Settings, parse_secure
+from spiris_store.documents import S3Settings, parse_bool, parse_secure
 
 from spiris_sync.exit_codes import ConfigurationError
 
@@ -87,14 +87,10 @@ def _require(flags: Mapping[str, object | None], env: Mapping[str, str], *, flag
 
 
 def _parse_bool(value: str | None, *, variable: str, default: bool) -> bool:
-    if value is None:
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigurationError(f"invalid setting {variable}={value!r}: expected true or false")
+    try:
+        return parse_bool(value, variable=variable, default=default)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def _parse_positive_int(value: str | None, *, variable: str, default: int) -> int:
