@@ -10,17 +10,21 @@ importable or on PATH. The image's size is written to test-artifacts/image/size.
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
 import time
 import tomllib
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from image_run import GLOBAL_FLAGS, READ_ONLY, RUN_FLAGS, run_in_image
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from spiris_localstack.chart_rbac import ChartAccess
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.processes import free_port
 from spiris_localstack.product_image import image_size
@@ -125,14 +129,27 @@ def test_spiris_sync_migrates_a_database_from_the_image(product_image: str, pg_s
     assert again.returncode == 0, again.stderr
 
 
-def test_spiris_web_serves_and_stops_cleanly_on_sigterm(product_image: str) -> None:
+def test_spiris_web_serves_and_stops_cleanly_on_sigterm(product_image: str, chart_access: ChartAccess,
+                                                        tmp_path: Path) -> None:
+    """The web needs its Kubernetes API (it reads connections, writes token Secrets): it gets the chart's web
+    ServiceAccount through a mounted kubeconfig, as a process outside the cluster would."""
     port = free_port()
     name = f"spiris-web-probe-{port}"
+    # The image's user (10001) reads a copy with the plane's CA inline, mounted read-only.
+    config = yaml.safe_load(Path(chart_access.kubeconfig("web")).read_text())
+    cluster = config["clusters"][0]["cluster"]
+    ca = Path(cluster.pop("certificate-authority")).read_bytes()
+    cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
+    copy = tmp_path / "web.kubeconfig"
+    copy.write_text(yaml.safe_dump(config))
+    copy.chmod(0o644)
+    kubeconfig = "/etc/spiris/kubeconfig"
     env = {"SPIRIS_WEB_PUBLIC_URL": f"http://127.0.0.1:{port}", "SPIRIS_CLIENT_ID": "c",
            "SPIRIS_CLIENT_SECRET": "s", "SPIRIS_LINK_SIGNING_KEY": "k" * 32, "SPIRIS_WEB_HOST": "127.0.0.1",
-           "SPIRIS_WEB_PORT": str(port)}
+           "SPIRIS_WEB_PORT": str(port), "KUBECONFIG": kubeconfig}
+    mounts = [f"--volume={copy}:{kubeconfig}:ro"]
     argv = ["podman", *GLOBAL_FLAGS, "run", "--rm", "--name", name, *RUN_FLAGS, *READ_ONLY, "--cap-drop=ALL",
-            *[f"--env={k}={v}" for k, v in env.items()], product_image, "spiris-web"]
+            *mounts, *[f"--env={k}={v}" for k, v in env.items()], product_image, "spiris-web"]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
