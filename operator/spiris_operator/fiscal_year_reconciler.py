@@ -58,12 +58,14 @@ class FysContext:
 
 @dataclass
 class FysResult:
-    """The status to merge, Events to post, and the outcome of a Job that finished in this pass."""
+    """The status to merge, Events to post, and what happened to Jobs in this pass (one finished with
+    ``finished_outcome``, one was started)."""
 
     status: dict[str, Any]
     events: list[EventNote]
     finished_outcome: str | None = None
     consent_problem: bool = False
+    job_started: bool = False
 
 
 def _sie4_note(sie4: Any) -> str:
@@ -376,5 +378,7 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
         started["lastHandledSyncRequest"] = str(metadata["annotations"][SYNC_REQUEST_ANNOTATION])
     note = "created" if created else "already existed; following it"
     return FysResult(
-        started, [EventNote("Normal", Reason.JOB_CREATED, f"Job {job_name} {note} (trigger: {trigger})")]
+        started,
+        [EventNote("Normal", Reason.JOB_CREATED, f"Job {job_name} {note} (trigger: {trigger})")],
+        job_started=True,
     )

@@ -7,7 +7,6 @@ import asyncio
 from typing import Any
 
 import kopf
-from spiris_sync.job_contract import Reason
 
 from spiris_operator.connection_reconciler import VERIFY_ANNOTATION
 from spiris_operator.fiscal_year_reconciler import reconcile_fiscal_year_sync
@@ -57,7 +56,7 @@ async def reconcile_now(runtime: Runtime, namespace: str, name: str) -> dict[str
             runtime.metrics.jobs_total.labels(
                 namespace, outcome if outcome in {"succeeded", "degraded"} else "failed"
             ).inc()
-        if result.finished_outcome or any(n.reason == Reason.JOB_CREATED for n in result.events):
+        if result.finished_outcome or result.job_started:
             running = await asyncio.to_thread(runtime.fys_ctx.cap.running)
             runtime.metrics.jobs_active.set(running)
         if result.consent_problem:
