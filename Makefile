@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv system-deps kubeplane image test lint typecheck pytest run demo kube bench clean
+.PHONY: venv system-deps kubeplane image test lint typecheck pytest run demo kube bench soak clean
 
 $(STAMP): pyproject.toml dev/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -55,6 +55,11 @@ kube: $(STAMP) system-deps kubeplane
 
 bench: $(STAMP) system-deps kubeplane
 	$(BIN)/python benchmarks/run.py
+
+# The soak test alone: three companies sync while operator, web, sync pods, Postgres and S3 are killed at seeded
+# random points (SOAK_ARGS, e.g. --duration 600 --seed 42); the last line is its verdict.
+soak: $(STAMP) system-deps kubeplane
+	$(BIN)/python -m spiris_localstack.soak $(LOCAL_PARTS) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -24,6 +24,7 @@ from spiris_localstack.processes import (
     ChildService,
     ServiceStartError,
     free_port,
+    kill_group,
     require_binary,
     start_process,
     wait_until_ready,
@@ -48,11 +49,16 @@ class PostgresServer(ChildService):
         role: str = "spiris",
         database: str = "spiris",
         start_timeout: float = 30.0,
+        durable_commits: bool = False,
     ) -> None:
         self.bin_dir = Path(bin_dir)
         self.role = role
         self.password = secrets.token_urlsafe(16)
         self.database = database
+        self._postgres = self.bin_dir / "postgres"
+        #: `synchronous_commit=on`: a commit survives a SIGKILL of the server (fsync stays off: an OS crash is
+        #: not simulated). Off by default, the fastest for tests that never kill the server.
+        self.durable_commits = durable_commits
         super().__init__(start_timeout=start_timeout)
 
     @property
@@ -92,22 +98,40 @@ class PostgresServer(ChildService):
                  "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
             )
             self.port = free_port()
-            self.process = start_process(
-                [str(postgres), "-D", str(self.data_dir), "-c", f"listen_addresses={self.host}",
-                 "-p", str(self.port), "-k", str(self.socket_dir), "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
-                cwd=self._base(),
-                log_path=self.log_path,
-                user=OS_USER,
-            )
-            wait_until_ready(
-                self._accepts_connections, timeout=self.start_timeout, what="PostgreSQL", process=self.process
-            )
+            self._postgres = postgres
+            self._launch()
             self._bootstrap_role()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def kill(self) -> None:
+        """Crash the cluster: SIGKILL to the postmaster and its backends (one process group), data kept."""
+        if self.process is not None:
+            kill_group(self.process)
+
+    def restart(self) -> PostgresServer:
+        """Start the cluster again in place (same data dir, port, role and password) after `kill()`; a
+        running cluster is killed first. PostgreSQL recovers from its WAL as after a power cut."""
+        self._base()
+        self.kill()
+        self._launch()
+        return self
+
+    def _launch(self) -> None:
+        self.process = start_process(
+            [str(self._postgres), "-D", str(self.data_dir), "-c", f"listen_addresses={self.host}",
+             "-p", str(self.port), "-k", str(self.socket_dir), "-c", "fsync=off",
+             "-c", f"synchronous_commit={'on' if self.durable_commits else 'off'}",
+             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+            cwd=self._base(),
+            log_path=self.log_path,
+            user=OS_USER,
+        )
+        wait_until_ready(
+            self._accepts_connections, timeout=self.start_timeout, what="PostgreSQL", process=self.process
+        )
 
     def create_database(self, name: str) -> str:
         """Create database `name` owned by the app role and return its DSN."""

@@ -208,6 +208,13 @@ def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0,
         process.wait(timeout=10)
 
 
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child and its process group at once (a crash, no shutdown) and reap it."""
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
 def pid_alive(pid: int) -> bool:
     """Whether `pid` names a live (not zombie) process."""
     try:

@@ -21,6 +21,7 @@ from minio import Minio
 from spiris_localstack.processes import (
     ChildService,
     free_port_pair,
+    kill_group,
     require_binary,
     start_process,
     wait_until_ready,
@@ -51,6 +52,7 @@ class S3Server(ChildService):
         self.access_key = access_key
         self.secret_key = secret_key if secret_key is not None else secrets.token_urlsafe(24)
         self.region = region
+        self._argv: list[str] = []
         super().__init__(start_timeout=start_timeout)
 
     @property
@@ -90,32 +92,47 @@ class S3Server(ChildService):
             while len(set(ports)) < len(ports):
                 ports = [free_port_pair(offset=GRPC_OFFSET) for _ in range(5)]
             self.port, master_port, volume_port, filer_port, admin_port = ports
-            self.process = start_process(
-                [
-                    str(weed), "mini", f"-dir={data_dir}",
-                    f"-ip={self.host}", f"-ip.bind={self.host}",
-                    f"-s3.port={self.port}", f"-master.port={master_port}",
-                    f"-volume.port={volume_port}", f"-filer.port={filer_port}",
-                    f"-s3.config={config_path}",
-                    f"-filer.localSocket={self.base_dir / 'filer.sock'}",
-                    f"-s3.localSocket={self.base_dir / 's3.sock'}",
-                    f"-admin.port={admin_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                    "-webdav=false", "-admin.ui=false",
-                ],
-                cwd=self.base_dir,
-                log_path=self.log_path,
-            )
-            wait_until_ready(
-                self._authenticated_call_works,
-                timeout=self.start_timeout,
-                what="SeaweedFS S3",
-                process=self.process,
-                interval=0.2,
-            )
+            self._argv = [
+                str(weed), "mini", f"-dir={data_dir}",
+                f"-ip={self.host}", f"-ip.bind={self.host}",
+                f"-s3.port={self.port}", f"-master.port={master_port}",
+                f"-volume.port={volume_port}", f"-filer.port={filer_port}",
+                f"-s3.config={config_path}",
+                f"-filer.localSocket={self.base_dir / 'filer.sock'}",
+                f"-s3.localSocket={self.base_dir / 's3.sock'}",
+                f"-admin.port={admin_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                "-webdav=false", "-admin.ui=false",
+            ]
+            self._launch()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def kill(self) -> None:
+        """Crash the server: SIGKILL to `weed mini` (its whole process group); its data dir is kept."""
+        if self.process is not None:
+            kill_group(self.process)
+
+    def restart(self) -> S3Server:
+        """Start the server again in place (same data dir, ports and credentials) after `kill()`; a running
+        server is killed first. The stale local sockets of the killed process are removed."""
+        base = self._base()
+        self.kill()
+        for sock in ("filer.sock", "s3.sock"):
+            (base / sock).unlink(missing_ok=True)
+        self._launch()
+        return self
+
+    def _launch(self) -> None:
+        self.process = start_process(self._argv, cwd=self._base(), log_path=self.log_path)
+        wait_until_ready(
+            self._authenticated_call_works,
+            timeout=self.start_timeout,
+            what="SeaweedFS S3",
+            process=self.process,
+            interval=0.2,
+        )
 
     def create_bucket(self, name: str) -> str:
         """Create bucket `name` (idempotent) and return its name."""

@@ -32,6 +32,7 @@ from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.processes import (
     ServiceStartError,
     free_port,
+    kill_group,
     start_process,
     stop_process,
     wait_until_ready,
@@ -75,6 +76,8 @@ class StackOptions:
     kubeplane: Path | None = None
     #: Where the chart's operator and web ServiceAccounts live, as in a real install.
     release_namespace: str = "spiris-system"
+    #: PostgreSQL commits survive a SIGKILL of the server (the soak test kills it; slower).
+    postgres_durable_commits: bool = False
 
 
 @dataclass
@@ -82,6 +85,10 @@ class _Process:
     name: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    argv: list[str]
+    env: dict[str, str]
+    ready: Callable[[], bool]
+    timeout: float
 
 
 @dataclass
@@ -127,7 +134,7 @@ class LocalStack:
         self.work_dir = options.work_dir or Path(tempfile.mkdtemp(prefix="spiris-local-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.announce("starting PostgreSQL 15")
-        self.postgres = PostgresServer().start()
+        self.postgres = PostgresServer(durable_commits=options.postgres_durable_commits).start()
         self.announce("starting SeaweedFS (S3)")
         self.s3 = S3Server().start()
         self.s3.create_bucket(options.bucket)
@@ -316,9 +323,33 @@ class LocalStack:
         timeout: float = 30.0,
     ) -> None:
         log_path = self.work_dir / f"{name}.log"
-        proc = _Process(name=name, log_path=log_path, process=start_process(argv, env=env, log_path=log_path))
+        proc = _Process(name=name, log_path=log_path, process=start_process(argv, env=env, log_path=log_path),
+                        argv=argv, env=env, ready=ready, timeout=timeout)
         self._processes.append(proc)
         wait_until_ready(ready, timeout=timeout, what=name, process=proc.process)
+
+    def kill_process(self, name: str) -> int:
+        """SIGKILL one of the stack's own processes (`sandbox`, `web`, `operator`) and its process group, as
+        a crash; returns the killed PID. `restart_process` starts it again."""
+        proc = self._process(name)
+        pid = proc.process.pid
+        kill_group(proc.process)
+        return pid
+
+    def restart_process(self, name: str) -> int:
+        """Start `name` again with the same command, environment and ports (killing it first if it still
+        runs) and wait until it is ready; returns the new PID. Its log continues in the same file."""
+        proc = self._process(name)
+        kill_group(proc.process)
+        proc.process = start_process(proc.argv, env=proc.env, log_path=proc.log_path)
+        wait_until_ready(proc.ready, timeout=proc.timeout, what=name, process=proc.process)
+        return proc.process.pid
+
+    def _process(self, name: str) -> _Process:
+        for proc in self._processes:
+            if proc.name == name:
+                return proc
+        raise KeyError(f"the stack runs no process {name!r}")
 
     def pids(self) -> dict[str, int]:
         """PIDs of the processes this stack started (for the run banner and leak checks)."""
@@ -343,15 +374,18 @@ class LocalStack:
         response.raise_for_status()
         return response.json()
 
-    def apply_connection(self) -> dict[str, Any]:
-        """Create the example SpirisConnection for the sandbox company this run connects."""
+    def apply_connection(
+        self, *, company_number: int | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """Create the example SpirisConnection for the sandbox company this run connects (or for
+        `company_number`, named `name`: the soak test connects several)."""
         assert self.kube is not None
         options = self.options
-        company = self.sandbox_json(f"/_sandbox/companies/{options.company}")
+        company = self.sandbox_json(f"/_sandbox/companies/{company_number or options.company}")
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "SpirisConnection",
-            "metadata": {"name": options.connection_name, "namespace": options.namespace},
+            "metadata": {"name": name or options.connection_name, "namespace": options.namespace},
             "spec": {
                 "displayName": company.get("name") or "Demo company",
                 "expectedCorporateIdentityNumber": company["org_number"],

@@ -43,3 +43,19 @@ def test_listens_on_loopback_only(pg_server: PostgresServer) -> None:
     with psycopg.connect(pg_server.dsn) as conn:
         setting = conn.execute("SHOW listen_addresses").fetchone()
     assert setting == ("127.0.0.1",)
+
+
+def test_restart_in_place_keeps_data_port_and_password() -> None:
+    with PostgresServer(durable_commits=True) as server:
+        with psycopg.connect(server.dsn) as conn:
+            conn.execute("CREATE TABLE kept (x int)")
+            conn.execute("INSERT INTO kept VALUES (42)")
+            conn.commit()
+        dsn, old_pid = server.dsn, server.pid
+        server.kill()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(dsn, connect_timeout=3)
+        server.restart()
+        assert server.pid != old_pid and server.dsn == dsn
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT x FROM kept").fetchall() == [(42,)]

@@ -63,3 +63,19 @@ def test_fresh_buckets_start_empty(s3_server: S3Server, fresh_bucket: str) -> No
     client = s3_server.client()
     assert client.bucket_exists(fresh_bucket)
     assert list(client.list_objects(fresh_bucket, recursive=True)) == []
+
+
+def test_restart_in_place_keeps_objects_port_and_credentials() -> None:
+    with S3Server() as server:
+        server.create_bucket("kept")
+        server.client().put_object("kept", "a/b.txt", io.BytesIO(b"hej"), 3)
+        endpoint, old_pid = server.endpoint, server.pid
+        server.kill()
+        server.restart()
+        assert server.pid != old_pid and server.endpoint == endpoint
+        response = server.client().get_object("kept", "a/b.txt")
+        try:
+            assert response.read() == b"hej"
+        finally:
+            response.close()
+            response.release_conn()
