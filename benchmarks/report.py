@@ -103,6 +103,18 @@ def checks(results: dict[str, Any]) -> list[Check]:
                   f"{s5['wall_seconds']:.1f} s / {s5['floor_seconds']:.1f} s = {_ratio(s5['wall_ratio'])}",
                   "≤ 1.1x", s5["wall_ratio"] is not None and s5["wall_ratio"] <= 1.1),
         ]
+    s7 = results.get("7_read_api")
+    if s7:
+        voucher = s7["voucher_with_documents"]
+        out += [
+            Check("7", f"read API p95, voucher with documents ({s7['vouchers_in_year']:,}-voucher year)",
+                  f"{voucher['p95_ms']:.1f} ms (p50 {voucher['p50_ms']:.1f}, p99 {voucher['p99_ms']:.1f})",
+                  "< 50 ms", voucher["p95_ms"] < 50),
+            Check("7", "read API p95, presigned document link", f"{s7['document_link']['p95_ms']:.1f} ms",
+                  "(info)", None),
+            Check("7", "read API p95, filtered voucher page (50)", f"{s7['filtered_page']['p95_ms']:.1f} ms",
+                  "(info)", None),
+        ]
     s6 = results.get("6_operator")
     if s6:
         out += [

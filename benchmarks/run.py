@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from context import Context, Sizes
 from harness import BenchServices
 from report import checks, table, write_json
-from scenarios import concurrent, full_sync, incremental, ingest, memory, operator_scale
+from scenarios import concurrent, full_sync, incremental, ingest, memory, operator_scale, read_api
 
 SCENARIOS: dict[int, tuple[str, Callable[[Context], dict[str, Any]]]] = {
     1: ("1_full_sync", full_sync.run),
@@ -32,6 +32,7 @@ SCENARIOS: dict[int, tuple[str, Callable[[Context], dict[str, Any]]]] = {
     4: ("4_memory", memory.run),
     5: ("5_concurrent", concurrent.run),
     6: ("6_operator", operator_scale.run),
+    7: ("7_read_api", read_api.run),
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from spiris_localstack import read_side
 from spiris_localstack.flow_report import YearSummary, summarise_year
-from spiris_localstack.stack import LocalStack
+from spiris_localstack.stack import BIN, LocalStack
 
 __all__ = [
     "FINISHED_PHASES",
@@ -61,6 +62,8 @@ def banner(stack: LocalStack, consent_url: str, *, login: tuple[str, str]) -> li
     """What a person needs to follow the flow: the link, kubectl, Postgres and S3."""
     assert stack.kube is not None and stack.postgres is not None and stack.s3 is not None
     ns = stack.options.namespace
+    first_year, year = read_side.year_range(stack)
+    auditor = stack.work_dir / "auditor.kubeconfig"
     return [
         "",
         "Spiris operator — local flow is up",
@@ -76,6 +79,11 @@ def banner(stack: LocalStack, consent_url: str, *, login: tuple[str, str]) -> li
         f"  S3             http://{stack.s3.endpoint}  bucket {stack.options.bucket}  "
         f"access key {stack.s3.access_key}  secret key {stack.s3.secret_key}",
         f"  metrics        {stack.operator_metrics_url}",
+        f"  api            {stack.api_url}/api/v1   (OpenAPI: {stack.api_url}/api/v1/openapi.json)",
+        f"                 export SPIRIS_READ_API_URL={stack.api_url} PATH={BIN}:$PATH",
+        f"                 kubectl spiris --kubeconfig {auditor} open {stack.options.connection_name} "
+        f"--year {first_year} --voucher A33",
+        f"  viewer         {read_side.viewer_link(stack, year=year)}   (fiscal year {year}, once synced)",
         f"  logs           {stack.work_dir}",
         "",
     ]

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from spiris_localstack import read_side
 from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.postgres import PostgresServer
@@ -109,6 +110,7 @@ class LocalStack:
     web_url: str = ""
     operator_health_url: str = ""
     operator_metrics_url: str = ""
+    api_url: str = ""
     _processes: list[_Process] = field(default_factory=list)
 
     # --- lifecycle
@@ -147,8 +149,11 @@ class LocalStack:
             self.kube.create_namespace(namespace)
         self.access = install_chart_rbac(
             rest=self.kube.rest, chart=options.chart_dir, values=self.chart_values(),
-            release="spiris", namespace=options.release_namespace, out_dir=self.work_dir / "rbac")
+            release="spiris", namespace=options.release_namespace, out_dir=self.work_dir / "rbac",
+            components=("operator", "web", "api"))
         self._install_namespace_secrets()
+        # The read-only role exists before the schema, so migration 0002 grants it SELECT.
+        reader_dsn = read_side.create_reader_role(self)
         self.announce("migrating the ledger schema")
         self._migrate()
 
@@ -202,6 +207,17 @@ class LocalStack:
             ready=lambda: httpx.get(self.operator_health_url, timeout=2).is_success,
             timeout=60.0,
         )
+        self.announce("starting the read API")
+        api_port = free_port()
+        self.api_url = f"http://127.0.0.1:{api_port}"
+        self._spawn(
+            "api",
+            [str(BIN / "spiris-api"), "--host", "127.0.0.1", "--port", str(api_port)],
+            env={**self._base_env(), **read_side.api_env(self, reader_dsn=reader_dsn,
+                                                          link_key=self.link_signing_key + "-viewer")},
+            ready=lambda: httpx.get(f"{self.api_url}/healthz", timeout=2).is_success,
+        )
+        read_side.auditor_kubeconfig(self)
 
     def stop(self) -> None:
         """Stop everything this stack started, newest first, each by its PID."""

@@ -32,7 +32,10 @@ def load(*, kubeconfig: str | None, context: str | None, namespace: str | None) 
             config_file=path, context=context
         ),
     )
-    authorization = str(api_client.configuration.api_key.get("authorization") or "")
+    # Whatever the kubeconfig authenticates with (a token, OIDC, an exec plugin), the client ends up with one
+    # header value under its BearerToken auth setting; client certificates give none.
+    setting = api_client.configuration.auth_settings().get("BearerToken") or {}
+    authorization = str(setting.get("value") or "")
     token = authorization.split(" ", 1)[1] if authorization.lower().startswith("bearer ") else None
     return KubeContext(
         api_client=api_client, namespace=namespace or context_namespace or "default", bearer_token=token

@@ -14,9 +14,13 @@ from spiris_localstack.s3 import S3Server
 
 @pytest.fixture(scope="session")
 def read_stack(
-    kube_cluster: LocalKube, pg_server: PostgresServer, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory,
+    kube_cluster: LocalKube,
+    pg_server: PostgresServer,
+    s3_server: S3Server,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ReadStack]:
-    stack = build_read_stack(kube=kube_cluster, pg=pg_server, s3=s3_server,
-                             work=tmp_path_factory.mktemp("read-stack"))
+    stack = build_read_stack(
+        kube=kube_cluster, pg=pg_server, s3=s3_server, work=tmp_path_factory.mktemp("read-stack")
+    )
     yield stack
     stack.stop()

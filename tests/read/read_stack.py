@@ -98,38 +98,71 @@ def ensure_reader_role(pg: PostgresServer) -> None:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'spiris_reader'").fetchone() is None:
             conn.execute("CREATE ROLE spiris_reader NOLOGIN")
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE spiris_reader").format(
-                sql.Identifier(READER_ROLE), sql.Literal(READER_PASSWORD)))
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE spiris_reader").format(
+                    sql.Identifier(READER_ROLE), sql.Literal(READER_PASSWORD)
+                )
+            )
 
 
 def _connection(rest: Any, namespace: str, name: str, org: str) -> str:
-    body = {"apiVersion": "spiris.senseworks.io/v1alpha1", "kind": "SpirisConnection",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"expectedCorporateIdentityNumber": org, "displayName": name}}
+    body = {
+        "apiVersion": "spiris.senseworks.io/v1alpha1",
+        "kind": "SpirisConnection",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"expectedCorporateIdentityNumber": org, "displayName": name},
+    }
     created = rest.call("POST", f"{GROUP_PATH}/namespaces/{namespace}/spirisconnections", body=body)
-    status = {"status": {"phase": "Connected", "company": {"name": "Demo AB", "corporateIdentityNumber": org},
-                         "conditions": [{"type": "Ready", "status": "True", "reason": "Connected",
-                                         "message": "test", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
-    rest.call("PATCH", f"{GROUP_PATH}/namespaces/{namespace}/spirisconnections/{name}/status", body=status,
-              content_type="application/merge-patch+json")
+    status = {
+        "status": {
+            "phase": "Connected",
+            "company": {"name": "Demo AB", "corporateIdentityNumber": org},
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "Connected",
+                    "message": "test",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
+        }
+    }
+    rest.call(
+        "PATCH",
+        f"{GROUP_PATH}/namespaces/{namespace}/spirisconnections/{name}/status",
+        body=status,
+        content_type="application/merge-patch+json",
+    )
     return str(created["metadata"]["uid"])
 
 
 def _caller(rest: Any, namespace: str, name: str, *, may_get_in: str | None) -> str:
-    rest.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
-              body={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+    rest.call(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/serviceaccounts",
+        body={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
+    )
     if may_get_in is not None:
-        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                "metadata": {"name": f"{name}-reads"},
-                "rules": [{"apiGroups": ["spiris.senseworks.io"], "resources": ["spirisconnections"],
-                           "verbs": ["get"]}]}
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": f"{name}-reads"},
+            "rules": [
+                {"apiGroups": ["spiris.senseworks.io"], "resources": ["spirisconnections"], "verbs": ["get"]}
+            ],
+        }
         rest.call("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{may_get_in}/roles", body=role)
-        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                   "metadata": {"name": f"{name}-reads"},
-                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{name}-reads"},
-                   "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}
-        rest.call("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{may_get_in}/rolebindings",
-                  body=binding)
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"{name}-reads"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{name}-reads"},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+        }
+        rest.call(
+            "POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{may_get_in}/rolebindings", body=binding
+        )
     return str(rest.service_account_token(namespace, name, expiration_seconds=7200))
 
 
@@ -141,7 +174,12 @@ def _token_file(sandbox: SandboxServer, path: Path) -> Path:
 
 
 def build_read_stack(
-    *, kube: LocalKube, pg: PostgresServer, s3: S3Server, work: Path, vouchers_per_year: int = 120,
+    *,
+    kube: LocalKube,
+    pg: PostgresServer,
+    s3: S3Server,
+    work: Path,
+    vouchers_per_year: int = 120,
     api_env: dict[str, str] | None = None,
 ) -> ReadStack:
     ensure_reader_role(pg)
@@ -150,8 +188,9 @@ def build_read_stack(
     migrate(owner_dsn)
     reader_dsn = f"postgresql://{READER_ROLE}:{READER_PASSWORD}@{pg.host}:{pg.port}/{database}"
     bucket = s3.create_bucket(f"read-{uuid.uuid4().hex[:10]}")
-    sandbox = SandboxServer(SandboxConfig(vouchers_per_year=vouchers_per_year, rate_limit_per_minute=100000,
-                                          fiscal_years=YEARS)).start()
+    sandbox = SandboxServer(
+        SandboxConfig(vouchers_per_year=vouchers_per_year, rate_limit_per_minute=100000, fiscal_years=YEARS)
+    ).start()
     home, other = f"r-{uuid.uuid4().hex[:8]}", f"o-{uuid.uuid4().hex[:8]}"
     for namespace in (home, other):
         kube.create_namespace(namespace)
@@ -160,39 +199,82 @@ def build_read_stack(
     uid = _connection(rest, home, "demo-company", org)
     other_uid = _connection(rest, other, "other-company", "556677-9999")
     env = {
-        "DATABASE_URL": owner_dsn, "S3_ENDPOINT": s3.endpoint, "S3_ACCESS_KEY": s3.access_key,
-        "S3_SECRET_KEY": s3.secret_key, "S3_BUCKET": bucket, "S3_REGION": s3.region, "S3_SECURE": "false",
-        "SPIRIS_API_URL": sandbox.api_url, "SPIRIS_IDENTITY_URL": sandbox.url,
+        "DATABASE_URL": owner_dsn,
+        "S3_ENDPOINT": s3.endpoint,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "S3_BUCKET": bucket,
+        "S3_REGION": s3.region,
+        "S3_SECURE": "false",
+        "SPIRIS_API_URL": sandbox.api_url,
+        "SPIRIS_IDENTITY_URL": sandbox.url,
         "SPIRIS_TOKEN_FILE": str(_token_file(sandbox, work / "token.json")),
-        "SPIRIS_CLIENT_ID": "spiris-sandbox-client", "SPIRIS_RATE_LIMIT_PER_MINUTE": "100000",
+        "SPIRIS_CLIENT_ID": "spiris-sandbox-client",
+        "SPIRIS_RATE_LIMIT_PER_MINUTE": "100000",
     }
     for year in YEARS:
-        run_sync(load_sync_settings({}, env), company_key=uid, fiscal_year=year, mode="full",
-                 document_workers=4)
+        run_sync(
+            load_sync_settings({}, env), company_key=uid, fiscal_year=year, mode="full", document_workers=4
+        )
     access = install_chart_rbac(
-        rest=rest, chart=CHART, values={**CHART_VALUES, "watchNamespaces": [home, other]},
-        release=f"r{uuid.uuid4().hex[:8]}", namespace=home, out_dir=work / "rbac", components=("api",),
+        rest=rest,
+        chart=CHART,
+        values={**CHART_VALUES, "watchNamespaces": [home, other]},
+        release=f"r{uuid.uuid4().hex[:8]}",
+        namespace=home,
+        out_dir=work / "rbac",
+        components=("api",),
     )
     tokens = {
         "auditor": _caller(rest, home, "auditor", may_get_in=home),
         "stranger": _caller(rest, other, "stranger", may_get_in=other),
         "nobody": _caller(rest, home, "nobody", may_get_in=None),
     }
-    api_settings = ApiSettings.from_env({
-        "DATABASE_URL": reader_dsn, "S3_ENDPOINT": s3.endpoint, "S3_ACCESS_KEY": s3.access_key,
-        "S3_SECRET_KEY": s3.secret_key, "S3_BUCKET": bucket, "S3_REGION": s3.region, "S3_SECURE": "false",
-        "SPIRIS_API_LINK_KEY": LINK_KEY, "KUBECONFIG": access.kubeconfig("api"), **(api_env or {}),
-    })
+    api_settings = ApiSettings.from_env(
+        {
+            "DATABASE_URL": reader_dsn,
+            "S3_ENDPOINT": s3.endpoint,
+            "S3_ACCESS_KEY": s3.access_key,
+            "S3_SECRET_KEY": s3.secret_key,
+            "S3_BUCKET": bucket,
+            "S3_REGION": s3.region,
+            "S3_SECURE": "false",
+            "SPIRIS_API_LINK_KEY": LINK_KEY,
+            "KUBECONFIG": access.kubeconfig("api"),
+            **(api_env or {}),
+        }
+    )
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(api_settings), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(api_settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
     thread = threading.Thread(target=server.run, name="spiris-api", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "spiris-api did not start"
-    return ReadStack(kube=kube, sandbox=sandbox, s3=s3, bucket=bucket, owner_dsn=owner_dsn,
-                     reader_dsn=reader_dsn, home=home, other=other, connection_uid=uid, other_uid=other_uid,
-                     access=access, api_url=f"http://127.0.0.1:{port}", tokens=tokens, server=server,
-                     thread=thread)
+    return ReadStack(
+        kube=kube,
+        sandbox=sandbox,
+        s3=s3,
+        bucket=bucket,
+        owner_dsn=owner_dsn,
+        reader_dsn=reader_dsn,
+        home=home,
+        other=other,
+        connection_uid=uid,
+        other_uid=other_uid,
+        access=access,
+        api_url=f"http://127.0.0.1:{port}",
+        tokens=tokens,
+        server=server,
+        thread=thread,
+    )

@@ -40,22 +40,32 @@ def map_path_parameters(ctx: Any, path_parameters: dict[str, Any] | None) -> dic
 @pytest.fixture
 def real_ids(read_stack: ReadStack) -> ReadStack:
     if not REAL:
-        page = read_stack.get(f"{read_stack.base()}/fiscal-years/2024/vouchers",
-                              params={"hasDocuments": "true", "limit": "1"}).json()
+        page = read_stack.get(
+            f"{read_stack.base()}/fiscal-years/2024/vouchers", params={"hasDocuments": "true", "limit": "1"}
+        ).json()
         voucher = read_stack.get(f"{read_stack.base()}/vouchers/{page['items'][0]['id']}").json()
-        REAL.update(namespace=read_stack.home, name="demo-company", voucherId=voucher["id"],
-                    documentId=voucher["documents"][0]["id"])
+        REAL.update(
+            namespace=read_stack.home,
+            name="demo-company",
+            voucherId=voucher["id"],
+            documentId=voucher["documents"][0]["id"],
+        )
     return read_stack
 
 
 @schema.parametrize()
-@hypothesis.settings(max_examples=40, deadline=None,
-                     suppress_health_check=list(hypothesis.HealthCheck), derandomize=True)
+@hypothesis.settings(
+    max_examples=40, deadline=None, suppress_health_check=list(hypothesis.HealthCheck), derandomize=True
+)
 def test_api_conforms_to_its_openapi_document(case: Any, real_ids: ReadStack) -> None:
     case.call_and_validate(
         base_url=real_ids.api_url,
         headers={"Authorization": f"Bearer {real_ids.tokens['auditor']}"},
         allow_redirects=False,
-        checks=[not_a_server_error, status_code_conformance, content_type_conformance,
-                response_schema_conformance],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
     )
