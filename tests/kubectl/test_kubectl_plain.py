@@ -16,7 +16,9 @@ KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
 users: [{name: u, user: {token: abc123}}, {name: cert, user: {username: x, password: y}}]
-contexts: [{name: a, context: {cluster: c, user: u, namespace: clients}}, {name: b, context: {cluster: c, user: cert}}]
+contexts:
+  - {name: a, context: {cluster: c, user: u, namespace: clients}}
+  - {name: b, context: {cluster: c, user: cert}}
 current-context: a
 """
 
