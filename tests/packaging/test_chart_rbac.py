@@ -70,7 +70,9 @@ SECRET_VERBS = {
 def _role_key(role: dict[str, Any]) -> str:
     """Which component a Role/ClusterRole is for, from its name suffix."""
     name = role["metadata"]["name"]
-    for key in ("operator-discovery", "operator-election", "operator", "web-readiness", "web", "sync", "api-reviews", "api"):
+    keys = ("operator-discovery", "operator-election", "operator", "web-readiness", "web", "sync")
+    keys += ("api-reviews", "api")
+    for key in keys:
         if name.endswith(f"-{key}"):
             return key
     raise AssertionError(f"role {name} belongs to no known component")
