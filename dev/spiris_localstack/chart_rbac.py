@@ -3,10 +3,10 @@ component.
 
 Locally the operator and the web run as processes rather than pods, but never as admin: this renders the Helm
 chart (``helm-python-sdk``, the Helm Go SDK) with the given values, applies exactly its ServiceAccounts,
-Roles, ClusterRoles and bindings, and mints each component's token through the TokenRequest API, so every call
-the operator or the web makes is authorised by the chart's rules and nothing else — a missing verb fails here
-as it would in a cluster. The sync Jobs run as pods under the chart's sync ServiceAccount through the node
-agent.
+Roles, ClusterRoles, bindings and its ValidatingAdmissionPolicy on the web's Secret writes, and mints each
+component's token through the TokenRequest API, so every call the operator or the web makes is authorised by
+the chart's rules and nothing else — a missing verb fails here as it would in a cluster. The sync Jobs run
+as pods under the chart's sync ServiceAccount through the node agent.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ import yaml
 from spiris_localstack.kube_client import KubeCredentials, KubeRequestError, KubeRest
 from spiris_localstack.kube_plane import kubeconfig_document, write_kubeconfig
 
+ADMISSION = "/apis/admissionregistration.k8s.io/v1"
 RBAC_KINDS = {
     "ServiceAccount": ("/api/v1", "serviceaccounts", True),
     "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
     "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
     "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
     "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
+    # The chart's admission policy on the web's Secret writes is part of its access control.
+    "ValidatingAdmissionPolicy": (ADMISSION, "validatingadmissionpolicies", False),
+    "ValidatingAdmissionPolicyBinding": (ADMISSION, "validatingadmissionpolicybindings", False),
 }
 COMPONENT_LABEL = "app.kubernetes.io/component"
 TOKEN_SECONDS = 48 * 3600
@@ -111,7 +115,8 @@ def install_chart_rbac(
                if obj["kind"] in RBAC_KINDS]
     cluster_objects = []
     # ServiceAccounts and roles before the bindings that name them.
-    order = ("ServiceAccount", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding")
+    order = ("ServiceAccount", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding",
+             "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
     for kind in order:
         for obj in objects:
             if obj["kind"] != kind:

@@ -24,7 +24,7 @@ CI_VALUES = CHART / "ci"
 RELEASE = "spiris"
 NAMESPACE = "spiris-system"
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest kubernetes-validate knows.
-KUBE_VERSIONS = ("1.29", "1.37")
+KUBE_VERSIONS = ("1.30", "1.37")
 
 
 # kubernetes-validate re-reads and re-parses its multi-megabyte schema files on every call; the files never

@@ -22,6 +22,7 @@ from packaging_chart import (
     lint_findings,
     load_values,
     manifests,
+    of_kind,
     render,
     required_values,
     value_set_names,
@@ -30,7 +31,10 @@ from prometheus_operator_schemas import SCHEMAS
 
 pytestmark = pytest.mark.timeout(60)
 
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
+CLUSTER_SCOPED = {
+    "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+}
 
 
 def test_the_realistic_value_sets_are_all_there() -> None:
@@ -122,6 +126,9 @@ def test_default_install_renders_the_expected_objects() -> None:
         "RoleBinding": 2,  # sync, leader election
         "NetworkPolicy": 4,
         "PodDisruptionBudget": 2,  # web, operator
+        # The web's Secret writes narrowed to connections' token Secrets (RBAC cannot limit by name).
+        "ValidatingAdmissionPolicy": 1,
+        "ValidatingAdmissionPolicyBinding": 1,
     }
 
 
@@ -139,8 +146,12 @@ def test_the_release_namespace_is_honoured() -> None:
     objects = manifests(required_values(), namespace="accounting")
     namespaced = [obj for obj in objects if obj["kind"] not in CLUSTER_SCOPED]
     assert {obj["metadata"]["namespace"] for obj in namespaced} == {"accounting"}
-    subjects = [s for obj in objects if obj["kind"].endswith("Binding") for s in obj["subjects"]]
+    subjects = [s for obj in objects if obj["kind"].endswith("RoleBinding") for s in obj["subjects"]]
     assert {s["namespace"] for s in subjects} == {"accounting"}
+    # The admission policy names the web's account in the release namespace.
+    [policy] = of_kind(objects, "ValidatingAdmissionPolicy")
+    [condition] = policy["spec"]["matchConditions"]
+    assert '"system:serviceaccount:accounting:spiris-spiris-operator-web"' in condition["expression"]
 
 
 def test_notes_tell_the_user_what_to_do_next() -> None:
