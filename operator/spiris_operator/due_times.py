@@ -54,8 +54,13 @@ def connection_due(
     if phase == Phase.CONNECTED:
         expires = parse_time(status.get("accessTokenExpiresAt"))
         verified = parse_time(status.get("lastVerifiedTime"))
+        threshold = expires - refresh_margin + THRESHOLD_SLACK if expires else now
+        if threshold <= now:
+            # Just reconciled and still inside the margin (a token living shorter than the margin): refresh
+            # again no sooner than a transient retry, not in a loop.
+            threshold = now + TRANSIENT_RETRY
         return earliest(
-            expires - refresh_margin + THRESHOLD_SLACK if expires else now,
+            threshold,
             verified + verify_interval + THRESHOLD_SLACK if verified else now,
             retry,
         )

@@ -39,6 +39,12 @@ def test_connection_is_due_at_the_refresh_threshold_or_the_hourly_check() -> Non
     assert due == T0 + timedelta(minutes=10) + due_times.THRESHOLD_SLACK
 
 
+def test_a_token_shorter_lived_than_the_margin_is_not_refreshed_in_a_loop() -> None:
+    short = _connected(T0 + timedelta(minutes=2), T0)
+    due = due_times.connection_due(short, now=T0, refresh_margin=MARGIN, verify_interval=HOUR)
+    assert due == T0 + due_times.TRANSIENT_RETRY
+
+
 def test_connection_due_for_links_failures_and_suspend() -> None:
     pending = {"status": {"phase": "PendingConsent", "consentExpiresAt": format_time(T0 + timedelta(days=7))}}
     due = due_times.connection_due(pending, now=T0, refresh_margin=MARGIN, verify_interval=HOUR)
