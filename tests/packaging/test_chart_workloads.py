@@ -206,7 +206,8 @@ def _documented_env() -> set[str]:
 
 @pytest.mark.parametrize(
     ("component", "packages"),
-    [("operator", ("operator/spiris_operator",)), ("web", ("web/spiris_web",))],
+    [("operator", ("operator/spiris_operator",)), ("web", ("web/spiris_web",)),
+     ("api", ("operator/spiris_read", "operator/spiris_store"))],
 )
 def test_every_env_var_the_chart_sets_is_documented_and_read_by_the_code(
     component: str, packages: tuple[str, ...]
