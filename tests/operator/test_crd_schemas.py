@@ -7,6 +7,7 @@ the fields the product relies on are shown on real objects.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def test_crds_are_structurally_sound() -> None:
             "FiscalYearSync": [
                 "Connection",
                 "Year",
+                "Ready",
                 "Phase",
                 "Progress",
                 "Vouchers",
@@ -55,6 +57,27 @@ def test_crds_pass_kubernetes_validate() -> None:
 
     for crd in CRDS.values():
         kubernetes_validate.validate(crd, "1.31", strict=True)
+
+
+def test_the_server_prints_the_fiscal_year_syncs_ready_condition(
+    kube_cluster: LocalKube, kube_namespace: str
+) -> None:
+    """`kubectl get fys` shows Ready from the condition the operator writes (fiscal_year_reconciler)."""
+    document = yaml.safe_load((ROOT / "examples" / "fiscalyearsync.yaml").read_text())
+    document["metadata"] = {"name": f"fy-{uuid.uuid4().hex[:6]}"}
+    path = f"/apis/spiris.senseworks.io/v1alpha1/namespaces/{kube_namespace}/fiscalyearsyncs"
+    created = kube_cluster.json("POST", path, document)
+    name = created["metadata"]["name"]
+    created["status"] = {"phase": "Succeeded", "year": 2025, "conditions": [
+        {"type": "Ready", "status": "True", "reason": "Synced", "message": "synced",
+         "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    kube_cluster.json("PUT", f"{path}/{name}/status", created)
+    table = subprocess.run(
+        [str(kube_cluster.kubectl), "--kubeconfig", str(kube_cluster.admin_kubeconfig), "-n", kube_namespace,
+         "get", "fiscalyearsyncs", name], capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.splitlines()
+    row = dict(zip(table[0].split(), table[1].split(), strict=False))
+    assert row["READY"] == "True" and row["PHASE"] == "Succeeded"
 
 
 def test_defaults_are_applied_by_the_server(kube_cluster: LocalKube, kube_namespace: str) -> None:
