@@ -37,12 +37,13 @@ from spiris_localstack.processes import (
 
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
-# The controllers a cluster's Jobs, Deployments, owner references and service accounts depend on.
+# The controllers a cluster's Jobs, Deployments, owner references and service accounts depend on, and the
+# aggregation of the chart's user roles into the built-in edit/admin/view ClusterRoles.
 CONTROLLERS = (
     "job-controller", "garbage-collector-controller", "namespace-controller", "serviceaccount-controller",
     "serviceaccount-token-controller", "root-ca-certificate-publisher-controller",
     "pod-garbage-collector-controller", "ttl-after-finished-controller", "deployment-controller",
-    "replicaset-controller", "disruption-controller",
+    "replicaset-controller", "disruption-controller", "clusterrole-aggregation-controller",
 )
 ADMISSION_PLUGINS = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction",
                      "OwnerReferencesPermissionEnforcement", "DefaultStorageClass",

@@ -58,6 +58,25 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
         (GROUP, "spirisconnections"): {"get"},
         (GROUP, "fiscalyearsyncs"): {"get", "list"},
     },
+    # Aggregated into the built-in edit/admin and view roles (never bound by the chart): namespace users.
+    "edit": {
+        (GROUP, "spirisconnections"): {"get", "list", "watch", "create", "update", "patch", "delete",
+                                      "deletecollection"},
+        (GROUP, "fiscalyearsyncs"): {"get", "list", "watch", "create", "update", "patch", "delete",
+                                    "deletecollection"},
+        (GROUP, "spirisconnections/status"): {"get"},
+        (GROUP, "fiscalyearsyncs/status"): {"get"},
+    },
+    "view": {
+        (GROUP, "spirisconnections"): {"get", "list", "watch"},
+        (GROUP, "fiscalyearsyncs"): {"get", "list", "watch"},
+        (GROUP, "spirisconnections/status"): {"get", "list", "watch"},
+        (GROUP, "fiscalyearsyncs/status"): {"get", "list", "watch"},
+    },
+}
+AGGREGATED = {
+    "edit": {"rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"},
+    "view": {"rbac.authorization.k8s.io/aggregate-to-view"},
 }
 SECRET_VERBS = {
     "operator": {"get", "list", "watch", "update"},
@@ -71,7 +90,7 @@ def _role_key(role: dict[str, Any]) -> str:
     """Which component a Role/ClusterRole is for, from its name suffix."""
     name = role["metadata"]["name"]
     keys = ("operator-discovery", "operator-election", "operator", "web-readiness", "web", "sync")
-    keys += ("api-reviews", "api")
+    keys += ("api-reviews", "api", "edit", "view")
     for key in keys:
         if name.endswith(f"-{key}"):
             return key
@@ -164,11 +183,15 @@ def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each()
     cluster_roles = {r["metadata"]["name"]: r for r in of_kind(objects, "ClusterRole")}
     assert sorted(cluster_roles) == [
         "spiris-spiris-operator-api-reviews",
+        "spiris-spiris-operator-edit",
         "spiris-spiris-operator-operator-discovery",
+        "spiris-spiris-operator-view",
         "spiris-spiris-operator-web-readiness",
     ]
-    # Reviews are questions to the API server (create-only, cluster-scoped); everything else only lists.
-    listing = [r for name, r in cluster_roles.items() if not name.endswith("-api-reviews")]
+    # Reviews are questions to the API server (create-only, cluster-scoped); the user roles are bound by
+    # namespace users' own edit/view bindings; everything else only lists.
+    listing = [r for name, r in cluster_roles.items()
+               if not name.endswith(("-api-reviews", "-edit", "-view"))]
     assert all(set(rule["verbs"]) <= {"list", "watch"} for r in listing for rule in r["rules"])
     for namespace in ("clients-a", "clients-b"):
         roles = {
@@ -183,6 +206,20 @@ def test_watch_namespaces_get_namespaced_roles_and_a_sync_service_account_each()
         assert accounts == {"spiris-sync"}
     release_roles = [r for r in of_kind(objects, "Role") if r["metadata"]["namespace"] == "spiris-system"]
     assert [r["metadata"]["name"] for r in release_roles] == ["spiris-spiris-operator-operator-election"]
+
+
+def test_user_roles_aggregate_into_the_built_in_roles_and_are_never_bound() -> None:
+    objects = manifests(required_values())
+    roles = {_role_key(r): r for r in of_kind(objects, "ClusterRole")}
+    for key, labels in AGGREGATED.items():
+        aggregation = {k for k, v in roles[key]["metadata"]["labels"].items() if v == "true"}
+        assert aggregation == labels, key
+    bindings = of_kind(objects, "RoleBinding") + of_kind(objects, "ClusterRoleBinding")
+    bound = {b["roleRef"]["name"] for b in bindings}
+    assert not bound & {roles["edit"]["metadata"]["name"], roles["view"]["metadata"]["name"]}
+    values = required_values()
+    values["userRoles"] = {"enabled": False}
+    assert not {"edit", "view"} & {_role_key(r) for r in of_kind(manifests(values), "ClusterRole")}
 
 
 def test_separate_service_accounts_per_component() -> None:

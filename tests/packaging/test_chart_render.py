@@ -120,7 +120,8 @@ def test_default_install_renders_the_expected_objects() -> None:
         "Service": 3,  # web, operator metrics, api
         "ServiceAccount": 4,
         # discovery + operator + web + sync (the sync one is bound per namespace only) + api + api reviews
-        "ClusterRole": 6,
+        # + the user roles aggregated into edit and view
+        "ClusterRole": 8,
         "ClusterRoleBinding": 5,
         "Role": 1,  # the operator's leader election (one Lease in the release namespace)
         "RoleBinding": 2,  # sync, leader election
