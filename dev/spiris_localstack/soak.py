@@ -169,7 +169,7 @@ class _Soak:
     def log(self, message: str) -> None:
         self.say(f"  [{time.monotonic() - self.t0:6.1f}s] {message}")
 
-    def window(self, events: Sequence[Event]) -> None:
+    def window(self, events: Sequence[Event], duration: float) -> None:
         self.t0 = time.monotonic()
         for event in events:
             delay = self.t0 + event.at - time.monotonic()
@@ -181,6 +181,7 @@ class _Soak:
                 self.change()
             else:
                 self.kill(event)
+        time.sleep(max(0.0, self.t0 + duration - time.monotonic()))
 
     def _any_sync(self) -> dict[str, Any] | None:
         syncs = self.syncs()
@@ -229,16 +230,31 @@ class _Soak:
             self.log(f"kill {target} (SIGKILL pid {pid}), down {event.down} s, back as pid {new}")
         elif target in ("postgres", "s3"):
             server: PostgresServer | S3Server = stack.postgres if target == "postgres" else stack.s3
+            running = self._running_syncs()
             pid = server.pid or 0
             server.kill()
             time.sleep(event.down)
             server.restart()
-            self.log(f"kill {target} (SIGKILL pid {pid}), down {event.down} s, restarted in place as pid "
-                     f"{server.pid}")
+            self.log(f"kill {target} (SIGKILL pid {pid}) while {running} sync pods ran, down {event.down} s, "
+                     f"restarted in place as pid {server.pid}")
         elif not self._kill_pod():
             self.log("kill job: no sync pod ran within 60 s, skipped")
             return
         self.kills += 1
+
+    def _running_syncs(self, wait: float = 30.0) -> int:
+        """The number of sync pods running, waiting up to `wait` s (and asking for a run) when none is, so a
+        store dies under a sync rather than between syncs."""
+        stack = self.stack
+        assert stack.kube is not None and stack.kube.node is not None
+        deadline = time.monotonic() + wait
+        asked = False
+        while not stack.kube.node.running_pids() and time.monotonic() < deadline:
+            if not asked:
+                self.request_sync(self._any_sync())
+                asked = True
+            time.sleep(0.5)
+        return len(stack.kube.node.running_pids())
 
     def _kill_pod(self) -> bool:
         stack = self.stack
@@ -341,7 +357,7 @@ def run_soak(options: SoakOptions, *, say: Callable[[str], None]) -> SoakResult:
         try:
             soak.connect(options.companies)
             say(f"soak: {options.companies} companies Ready; the window opens")
-            soak.window(events)
+            soak.window(events, options.duration)
             soak.settle(options.settle_timeout)
             result.checks = soak.check(stack.options.bucket)
         except Exception:
