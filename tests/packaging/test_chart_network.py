@@ -112,7 +112,7 @@ def test_ingress_serves_the_public_pages_of_the_public_url_with_tls() -> None:
 
 def test_ingress_host_drops_the_port_of_the_public_url() -> None:
     values = load_values("ingress-tls-values")
-    values["publicUrl"] = "https://consent.example.com:8443/spiris"
+    values["publicUrl"] = "https://consent.example.com:8443"
     [rule] = one(manifests(values), "Ingress", "web")["spec"]["rules"]
     assert rule["host"] == "consent.example.com"
 

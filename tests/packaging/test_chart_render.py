@@ -157,7 +157,7 @@ def test_the_release_namespace_is_honoured() -> None:
 
 def test_notes_tell_the_user_what_to_do_next() -> None:
     notes = render(load_values("watch-namespaces-values"))["spiris-operator/templates/NOTES.txt"]
-    assert "https://consent.example.com/spiris/oauth/callback" in notes
+    assert "https://spiris.consent.example.com/oauth/callback" in notes
     assert "kind: SpirisConnection" in notes
     assert "namespace: clients-a" in notes
     assert "{.status.consentUrl}" in notes

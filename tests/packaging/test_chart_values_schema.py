@@ -124,13 +124,26 @@ def test_realistic_values_are_accepted(value_set: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://consent.example.com", "https://consent.example.com:8443/spiris", "http://localhost:8080"]
+    "url", ["https://consent.example.com", "https://consent.example.com:8443", "http://localhost:8080"]
 )
 def test_public_url_forms_that_are_allowed(url: str) -> None:
     values = required_values()
     values["publicUrl"] = url
     with helm.Chart.load(CHART) as chart:
         chart.validate_schema(values)
+    render(values)
+
+
+def test_a_public_url_with_a_path_is_refused_with_a_sentence() -> None:
+    # The web serves its pages at the root of its host; a path prefix would break every link and the
+    # registered redirect URI, so the chart says so instead of rendering a release that cannot work.
+    values = required_values()
+    values["publicUrl"] = "https://example.com/spiris"
+    with pytest.raises(helm.HelmError) as refused:
+        render(values)
+    message = str(refused.value)
+    assert 'publicUrl "https://example.com/spiris" has a path (/spiris)' in message
+    assert "give it a host of its own, e.g. https://consent.example.com" in message
 
 
 def test_the_schema_itself_is_valid_draft_07() -> None:

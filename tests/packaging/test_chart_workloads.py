@@ -172,7 +172,7 @@ def test_watch_namespaces_and_job_cap_reach_the_operator() -> None:
     env = env_of(one(objects, "Deployment", "operator")["spec"]["template"]["spec"]["containers"][0])
     assert env["SPIRIS_WATCH_NAMESPACES"]["value"] == "clients-a,clients-b"
     assert env["SPIRIS_MAX_CONCURRENT_JOBS"]["value"] == "10"
-    assert env["SPIRIS_WEB_PUBLIC_URL"]["value"] == "https://consent.example.com/spiris"
+    assert env["SPIRIS_WEB_PUBLIC_URL"]["value"] == "https://spiris.consent.example.com"
     default_env = env_of(
         one(manifests(required_values()), "Deployment", "operator")["spec"]["template"]["spec"]["containers"][
             0
