@@ -46,8 +46,6 @@ class JobSettings:
     image_pull_policy: str = "IfNotPresent"
     #: Secrets the Jobs' pods pull the image with (the chart's imagePullSecrets, by name).
     image_pull_secrets: tuple[str, ...] = ()
-    #: Secrets the Jobs' pods pull the image with (the chart's imagePullSecrets, by name).
-    image_pull_secrets: tuple[str, ...] = ()
     service_account: str = "spiris-sync"
     database_secret: str = "spiris-database"
     database_secret_key: str = "database-url"
@@ -161,8 +159,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         image_pull_secrets=tuple(
             name.strip() for name in env.get("SPIRIS_SYNC_IMAGE_PULL_SECRETS", "").split(",") if name.strip()
         ),
-        image_pull_secrets=tuple(
-            name.strip() for name in env.get("SPIRIS_SYNC_IMAGE_PULL_SECRETS", "").split(",") if name.strip()),
         service_account=_text(env, "SPIRIS_SYNC_SERVICE_ACCOUNT", JobSettings.service_account),
         database_secret=_text(env, "SPIRIS_SYNC_DATABASE_SECRET", JobSettings.database_secret),
         database_secret_key=_text(env, "SPIRIS_SYNC_DATABASE_SECRET_KEY", JobSettings.database_secret_key),
