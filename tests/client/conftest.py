@@ -1,7 +1,7 @@
 """Fixtures for the client tests: one real `SandboxServer` for the session over HTTP, reset between tests.
 
 `sandbox` auto-approves company 1 (10,000 vouchers in its last fiscal year) so the OAuth flow runs headless;
-`control` talks to the sandbox's `/_sandbox/` control API; `issue_token()` gets a fresh token pair for a
+`control` is the sandbox's control API (`testkit.sandbox_control`); `issue_token()` gets a token pair for a
 company without the browser; `api_for()` builds a `SpirisApi` whose sleeps are recorded instead of slept.
 """
 
@@ -12,42 +12,32 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from client_sandbox import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
-    VOUCHERS_PER_YEAR,
-    Control,
-    SleepRecorder,
-)
 from spiris_client import SpirisApi, SpirisOAuth, StaticTokenProvider, TokenProvider, TokenSet
-from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, sandbox_server
+from testkit.sandbox_control import SandboxControl
+from testkit.sleep_recorder import SleepRecorder
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
-    config = SandboxConfig(
+    with sandbox_server(
         seed=11,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
         redirect_uris=(REDIRECT_URI,),
-        vouchers_per_year=VOUCHERS_PER_YEAR,
+        vouchers_per_year=10_000,
         auto_approve_company=1,
         rate_limit_per_minute=100_000,
         download_ttl_seconds=300,
-    )
-    with SandboxServer(config) as server:
+    ) as server:
         yield server
 
 
 @pytest.fixture
-def control(sandbox: SandboxServer) -> Iterator[Control]:
-    ctl = Control(sandbox.url)
-    ctl.reset()
-    yield ctl
-    ctl.reset()
-    ctl.http.close()
+def control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
+    with SandboxControl(sandbox.url) as ctl:
+        ctl.reset()
+        yield ctl
+        ctl.reset()
 
 
 @pytest.fixture
@@ -56,7 +46,7 @@ def oauth(sandbox: SandboxServer) -> SpirisOAuth:
 
 
 @pytest.fixture
-def issue_token(control: Control) -> Callable[..., TokenSet]:
+def issue_token(control: SandboxControl) -> Callable[..., TokenSet]:
     def issue(company: int = 1, **extra: Any) -> TokenSet:
         return TokenSet.from_response(control.tokens(company, **extra), now=time.time())
 

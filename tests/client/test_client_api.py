@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from client_sandbox import VOUCHERS_PER_YEAR, Control
 from spiris_client import (
     BadRequest,
     Forbidden,
@@ -20,6 +19,7 @@ from spiris_client import (
     TokenSet,
 )
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox_control import SandboxControl
 
 ApiFor = Callable[..., tuple[SpirisApi, object]]
 
@@ -37,10 +37,10 @@ def _last_year_id(api: SpirisApi) -> str:
 
 @pytest.mark.timeout(120)
 def test_paging_ten_thousand_vouchers_costs_ten_calls_and_sums_exactly(
-    api: SpirisApi, control: Control
+    api: SpirisApi, control: SandboxControl
 ) -> None:
     year_id = _last_year_id(api)
-    control.post("/stats/reset")
+    control.reset_stats()
     api.calls.reset()
 
     debit: dict[int, Decimal] = defaultdict(Decimal)
@@ -61,12 +61,12 @@ def test_paging_ten_thousand_vouchers_costs_ten_calls_and_sums_exactly(
                 credit[row.account_number] += row.credit_amount
 
     assert pages == 10
-    assert len(ids) == VOUCHERS_PER_YEAR
+    assert len(ids) == 10_000
     assert api.calls.endpoint("/v2/vouchers/{fiscalyearId}").requests == 10
     assert api.calls.total.requests == 10 and api.calls.total.retries == 0
     assert control.stats_count("/v2/vouchers/") == 10
 
-    truth = control.get(f"/truth/1/{year_id}")
+    truth = control.truth(1, year_id)
     assert sum(debit.values()) == Decimal(truth["total_debit"]) == sum(credit.values())
     for account, sums in truth["accounts"].items():
         assert debit[int(account)] == Decimal(sums["debit"]), account
@@ -82,10 +82,10 @@ def test_resuming_from_a_start_page_reads_only_the_rest(api: SpirisApi) -> None:
 
 
 def test_company_settings_and_swedish_characters_survive(
-    api: SpirisApi, control: Control, sandbox: SandboxServer, issue_token: Callable[..., TokenSet]
+    api: SpirisApi, control: SandboxControl, sandbox: SandboxServer, issue_token: Callable[..., TokenSet]
 ) -> None:
     settings = api.company_settings()
-    summary = control.get("/companies/1")
+    summary = control.company(1)
     assert settings.name == summary["name"]
     assert settings.corporate_identity_number == summary["org_number"]
 
@@ -148,7 +148,9 @@ def test_single_voucher_matches_its_list_copy_and_missing_is_not_found(api: Spir
     assert caught.value.status == 404
 
 
-def test_a_bad_filter_is_a_query_refusal_whatever_its_error_code(api: SpirisApi, control: Control) -> None:
+def test_a_bad_filter_is_a_query_refusal_whatever_its_error_code(
+    api: SpirisApi, control: SandboxControl
+) -> None:
     year_id = _last_year_id(api)
     with pytest.raises(BadRequest) as caught:
         next(iter(api.vouchers(year_id, filter="NoSuchProperty eq 1")))
@@ -156,20 +158,20 @@ def test_a_bad_filter_is_a_query_refusal_whatever_its_error_code(api: SpirisApi,
     assert caught.value.error_code == 2000
     assert caught.value.is_query_error
     assert caught.value.error_id
-    control.post("/quirks", {"filter_error_code": 6000})
+    control.quirks(filter_error_code=6000)
     try:
         with pytest.raises(BadRequest) as documented:
             next(iter(api.vouchers(year_id, filter="NoSuchProperty eq 1")))
     finally:
-        control.post("/quirks", {"filter_error_code": 2000})
+        control.quirks(filter_error_code=2000)
     assert documented.value.error_code == 6000 and documented.value.is_query_error
 
 
-def test_balances_at_year_end_match_the_seeded_truth(api: SpirisApi, control: Control) -> None:
+def test_balances_at_year_end_match_the_seeded_truth(api: SpirisApi, control: SandboxControl) -> None:
     year = sorted(api.fiscal_years(), key=lambda y: y.start_date or date.min)[-1]
     assert year.end_date is not None
     balances = {b.account_number: b.balance for p in api.account_balances(year.end_date) for b in p.items}
-    truth = control.get(f"/truth/1/{year.id}")["accounts"]
+    truth = control.truth(1, year.id)["accounts"]
     for account, sums in truth.items():
         assert balances.get(int(account), Decimal(0)) == Decimal(sums["closing"]), account
 
@@ -211,7 +213,7 @@ def test_missing_sales_scope_is_a_scope_refusal(
 
 
 def test_rate_limiter_hook_sees_every_request_by_template(
-    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     seen: list[str] = []
 

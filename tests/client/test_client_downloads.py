@@ -13,7 +13,6 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from client_sandbox import Control
 from spiris_client import (
     Attachment,
     Downloader,
@@ -23,6 +22,7 @@ from spiris_client import (
     SpirisApi,
     TokenSet,
 )
+from testkit.sandbox_control import SandboxControl
 
 ApiFor = Callable[..., tuple[SpirisApi, object]]
 MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff")
@@ -61,7 +61,7 @@ def _reference(downloader: Downloader, api: SpirisApi, attachment_id: str) -> by
 
 
 def test_an_expired_link_is_renewed_through_the_metadata(
-    api: SpirisApi, downloader: Downloader, control: Control
+    api: SpirisApi, downloader: Downloader, control: SandboxControl
 ) -> None:
     attachment = _attachment(api)
     reference = _reference(downloader, api, attachment.id)
@@ -82,10 +82,12 @@ def test_an_expired_link_is_renewed_through_the_metadata(
     assert body == reference
     assert len(fetched) == 1 and fetched[0] != stale
     assert downloader.renewals == 1
-    assert control.get("/stats")["expired_downloads"] == 1
+    assert control.stats()["expired_downloads"] == 1
 
 
-def test_a_link_past_its_ttl_is_renewed_too(api: SpirisApi, downloader: Downloader, control: Control) -> None:
+def test_a_link_past_its_ttl_is_renewed_too(
+    api: SpirisApi, downloader: Downloader, control: SandboxControl
+) -> None:
     attachment = _attachment(api)
     stale = attachment.temporary_url
     assert stale
@@ -96,7 +98,7 @@ def test_a_link_past_its_ttl_is_renewed_too(api: SpirisApi, downloader: Download
 
 
 def test_a_link_that_keeps_expiring_ends_as_download_expired(
-    api: SpirisApi, downloader: Downloader, control: Control
+    api: SpirisApi, downloader: Downloader, control: SandboxControl
 ) -> None:
     attachment = _attachment(api)
     stale = attachment.temporary_url
@@ -111,7 +113,7 @@ def test_a_link_that_keeps_expiring_ends_as_download_expired(
 
 
 def test_a_cut_off_download_is_an_error_and_download_to_restarts_it(
-    api: SpirisApi, downloader: Downloader, control: Control
+    api: SpirisApi, downloader: Downloader, control: SandboxControl
 ) -> None:
     attachment = _attachment(api)
     reference = _reference(downloader, api, attachment.id)

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from client_sandbox import CLIENT_SECRET, Control, SleepRecorder
 from spiris_client import (
     ConsentRequired,
     Downloader,
@@ -24,6 +23,9 @@ from spiris_client import (
     SpirisOAuth,
     new_code_verifier,
 )
+from testkit.sandbox import CLIENT_SECRET
+from testkit.sandbox_control import SandboxControl
+from testkit.sleep_recorder import SleepRecorder
 
 
 @pytest.mark.timeout(120)
@@ -32,7 +34,7 @@ def test_no_secret_appears_in_debug_logs_or_errors(
     tmp_path: Path,
     oauth: SpirisOAuth,
     api_for: Callable[..., tuple[SpirisApi, SleepRecorder]],
-    control: Control,
+    control: SandboxControl,
 ) -> None:
     secrets: set[str] = {CLIENT_SECRET}
     errors: list[str] = []

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from client_sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Control
 from spiris_client import (
     DEFAULT_SCOPES,
     ConsentRequired,
@@ -28,6 +27,8 @@ from spiris_client import (
 )
 from spiris_client.oauth import SPIRIS_SERVICE_ACR
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
+from testkit.sandbox_control import SandboxControl
 
 SERVICE = "service:44643EB1-3F76-4C1C-A672-402AE8085934"
 
@@ -95,7 +96,7 @@ def test_sandbox_authorize_url_uses_login_and_forceselectcompany() -> None:
 
 
 def test_code_exchange_with_pkce_uses_basic_auth_and_a_form_body(
-    sandbox: SandboxServer, control: Control
+    sandbox: SandboxServer, control: SandboxControl
 ) -> None:
     transport = RecordingTransport()
     oauth = SpirisOAuth(
@@ -125,7 +126,9 @@ def test_code_exchange_with_pkce_uses_basic_auth_and_a_form_body(
         assert api.company_settings().name
 
 
-def test_a_code_is_single_use_and_a_wrong_verifier_is_refused(oauth: SpirisOAuth, control: Control) -> None:
+def test_a_code_is_single_use_and_a_wrong_verifier_is_refused(
+    oauth: SpirisOAuth, control: SandboxControl
+) -> None:
     verifier = new_code_verifier()
     code = _consent(oauth, verifier)
     oauth.exchange_code(code, verifier)
@@ -155,11 +158,11 @@ def test_refresh_tokens_rotate_and_a_reused_one_means_consent_again(
 
 
 def test_a_password_change_kills_both_tokens(
-    oauth: SpirisOAuth, issue_token: Callable[..., TokenSet], control: Control, sandbox: SandboxServer
+    oauth: SpirisOAuth, issue_token: Callable[..., TokenSet], control: SandboxControl, sandbox: SandboxServer
 ) -> None:
     token = issue_token(1)
-    users = control.get("/users")
-    control.post(f"/users/{users[0]['email']}/revoke")
+    users = control.users()
+    control.revoke(users[0]["email"])
     assert token.refresh_token
     with pytest.raises(ConsentRequired):
         oauth.refresh(token.refresh_token)

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from client_sandbox import Control
 from spiris_client import BadRequest, NotFound, SpirisApi, SpirisUnavailable, StaticTokenProvider, TokenSet
 from spiris_client.errors import SpirisApiError, api_error_for
 from spiris_client.fields import Fields
 from spiris_client.models import SupplierInvoice, Voucher
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox_control import SandboxControl
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 ApiFor = Callable[..., tuple[SpirisApi, object]]
@@ -107,11 +107,11 @@ def test_opening_balances_are_read_across_pages(api: SpirisApi) -> None:
 
 
 def test_rendering_endpoints_wait_longer_than_the_normal_timeout(
-    sandbox: SandboxServer, control: Control, issue_token: Any
+    sandbox: SandboxServer, control: SandboxControl, issue_token: Any
 ) -> None:
     token = issue_token().access_token
     invoice = None
-    control.post("/quirks", {"render_latency_ms": 1500})
+    control.quirks(render_latency_ms=1500)
     try:
         with SpirisApi(
             sandbox.api_url,
@@ -136,14 +136,14 @@ def test_rendering_endpoints_wait_longer_than_the_normal_timeout(
         ):
             short.customer_invoice_pdf_url(invoice)
     finally:
-        control.post("/quirks", {"render_latency_ms": 150})
+        control.quirks(render_latency_ms=150)
 
 
-def test_not_found_quirk_off_still_not_found(api: SpirisApi, control: Control) -> None:
-    control.post("/quirks", {"not_found_as_400": False})
+def test_not_found_quirk_off_still_not_found(api: SpirisApi, control: SandboxControl) -> None:
+    control.quirks(not_found_as_400=False)
     try:
         with pytest.raises(NotFound) as caught:
             api.attachment(MISSING)
     finally:
-        control.post("/quirks", {"not_found_as_400": True})
+        control.quirks(not_found_as_400=True)
     assert caught.value.status == 404 and isinstance(caught.value, SpirisApiError)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from client_sandbox import Control, SleepRecorder
 from spiris_client import (
     FileTokenProvider,
     RateLimited,
@@ -25,6 +24,8 @@ from spiris_client import (
     Unauthorized,
 )
 from spiris_client.backoff import RetryPolicy, rate_limit_wait
+from testkit.sandbox_control import SandboxControl
+from testkit.sleep_recorder import SleepRecorder
 
 ApiFor = Callable[..., tuple[SpirisApi, SleepRecorder]]
 
@@ -34,7 +35,7 @@ def test_expired_access_token_is_renewed_once_through_the_token_file(
     api_for: ApiFor,
     issue_token: Callable[..., TokenSet],
     oauth: SpirisOAuth,
-    control: Control,
+    control: SandboxControl,
 ) -> None:
     first = issue_token(1)
     token_file = tmp_path / "token.json"
@@ -60,12 +61,12 @@ def test_expired_access_token_is_renewed_once_through_the_token_file(
     assert worker_sleep.waits == [0.5]
     calls = api.calls.endpoint("/v2/companysettings")
     assert (calls.requests, calls.unauthorized, calls.retries) == (2, 1, 1)
-    assert control.get("/stats")["token_grants"].get("refresh_token") == 1
+    assert control.stats()["token_grants"].get("refresh_token") == 1
     assert TokenSet.from_json(token_file.read_text()).access_token == refreshed[0].access_token
 
 
 def test_unchanged_token_file_after_401_fails_as_unauthorized(
-    tmp_path: Path, api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    tmp_path: Path, api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     token_file = tmp_path / "token.json"
     token_file.write_text(issue_token(1).to_json())
@@ -78,7 +79,7 @@ def test_unchanged_token_file_after_401_fails_as_unauthorized(
 
 
 def test_forced_429_is_waited_out_for_the_advised_seconds(
-    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     api, sleeps = api_for(issue_token(1).access_token)
     control.faults(force_429=1)
@@ -86,14 +87,14 @@ def test_forced_429_is_waited_out_for_the_advised_seconds(
     assert sleeps.waits == [1.0]  # the sandbox says "Try again in 1 seconds."
     calls = api.calls.endpoint("/v2/fiscalyears")
     assert (calls.requests, calls.rate_limited, calls.retries) == (2, 1, 1)
-    assert control.get("/stats")["throttled_total"] == 1
+    assert control.stats()["throttled_total"] == 1
 
 
 def test_real_rate_window_is_waited_out_as_the_message_advises(
-    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     token = issue_token(1).access_token
-    control.post("/ratelimit", {"per_minute": 3, "reset": True})
+    control.rate_limit(per_minute=3, reset=True)
     api, sleeps = api_for(token, sleep=SleepRecorder(lambda seconds: control.advance(seconds)))
     for _ in range(5):
         assert api.fiscal_years()
@@ -118,7 +119,7 @@ def test_retry_after_header_wins_over_the_message() -> None:
 
 
 def test_persistent_429_ends_as_rate_limited_after_bounded_waits(
-    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     api, sleeps = api_for(issue_token(1).access_token, max_rate_limit_waits=2)
     control.faults(force_429=10)
@@ -131,7 +132,7 @@ def test_persistent_429_ends_as_rate_limited_after_bounded_waits(
 
 
 def test_a_5xx_burst_is_retried_with_bounded_jittered_backoff(
-    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     api, sleeps = api_for(issue_token(1).access_token, max_retries=4, backoff_base=0.2, backoff_cap=1.0)
     control.faults(server_errors=3)
@@ -145,7 +146,7 @@ def test_a_5xx_burst_is_retried_with_bounded_jittered_backoff(
 
 
 def test_a_long_5xx_outage_fails_as_unavailable_after_the_bound(
-    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     api, sleeps = api_for(issue_token(1).access_token, max_retries=3, backoff_cap=0.5)
     control.faults(server_errors=20, server_error_status=503, server_error_code=5001)
@@ -161,7 +162,7 @@ def test_a_long_5xx_outage_fails_as_unavailable_after_the_bound(
 
 @pytest.mark.timeout(60)
 def test_timeouts_are_retried_then_fail_as_unavailable(
-    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: Control
+    api_for: ApiFor, issue_token: Callable[..., TokenSet], control: SandboxControl
 ) -> None:
     api, sleeps = api_for(issue_token(1).access_token, timeout=0.2, max_retries=2, backoff_cap=0.1)
     control.faults(slow_ms=600)
