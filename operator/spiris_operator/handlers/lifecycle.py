@@ -66,9 +66,12 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         # Likewise only our sync Jobs: their state changes wake the FiscalYearSync that owns them.
         settings.watching.label_selectors["batch", "v1", "jobs"] = sync_jobs.active_job_selector()
         settings.networking.request_timeout = 30
-        # Reconciles run in threads (blocking clients); one slow call must not starve the others.
+        # Reconciles run in threads (blocking clients); the scheduler runs at most reconcile_workers at once,
+        # so more threads would only idle — and each busy thread grows its own malloc arena (RSS).
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=16, thread_name_prefix="reconcile")
+            ThreadPoolExecutor(
+                max_workers=operator_settings.reconcile_workers + 2, thread_name_prefix="reconcile"
+            )
         )
         runtime = build_runtime(operator_settings)
         if operator_settings.metrics_port > 0:
