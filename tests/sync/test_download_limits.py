@@ -34,9 +34,9 @@ def test_links_to_another_host_are_refused_and_nothing_is_fetched(make_stack) ->
     stack = make_stack(
         vouchers_per_year=20, documents_ratio=0.5, fiscal_years=(2025,), storage_host="localhost"
     )
-    stack.control("POST", "stats/reset")
+    stack.control.reset_stats()
     result = stack.run_in_process(2025)
     assert result.outcome == "degraded"
     reasons = _missing_reasons(stack.database_url, stack.company_key)
     assert reasons and any(r.startswith("download link refused") for r in reasons), reasons
-    assert stack.control("GET", "stats")["downloads"] == 0
+    assert stack.control.stats()["downloads"] == 0

@@ -7,8 +7,8 @@ import os
 import subprocess
 
 import pytest
-from conftest import VENV_BIN, summary_of, write_token
-from ledger_checks import latest_run
+from testkit.ledger_checks import latest_run
+from testkit.sync_stack import VENV_BIN, summary_of, write_token
 
 
 def _no_secrets(text: str, stack) -> None:
@@ -79,9 +79,9 @@ def test_unknown_fiscal_year_is_bad_configuration(make_stack) -> None:
 @pytest.mark.timeout(60)
 def test_revoked_tokens_need_consent_again(make_stack) -> None:
     stack = make_stack(vouchers_per_year=10)
-    users = stack.control("GET", "users")
+    users = stack.control.users()
     email = users[0]["email"]
-    stack.control("POST", f"users/{email}/revoke")
+    stack.control.revoke(email)
     done = stack.run_cli(*stack.cli_run_args(2025))
     assert done.returncode == 3, done.stderr
     assert "consent" in done.stderr.lower()
@@ -124,7 +124,7 @@ def test_migrate_is_idempotent(make_stack) -> None:
 @pytest.mark.timeout(60)
 def test_company_without_api_module_needs_consent_for_the_right_company(make_stack) -> None:
     stack = make_stack(vouchers_per_year=10, fiscal_years=(2025,))
-    stack.control("POST", "faults", json={"company": {"number": 1, "has_api_module": False}})
+    stack.control.faults(company={"number": 1, "has_api_module": False})
     done = stack.run_cli(*stack.cli_run_args(2025))
     assert done.returncode == 3, done.stderr
     assert "module" in done.stderr.lower()
@@ -133,7 +133,7 @@ def test_company_without_api_module_needs_consent_for_the_right_company(make_sta
 @pytest.mark.timeout(60)
 def test_inactive_company_is_not_a_consent_problem(make_stack) -> None:
     stack = make_stack(vouchers_per_year=10, fiscal_years=(2025,))
-    stack.control("POST", "faults", json={"company": {"number": 1, "active": False}})
+    stack.control.faults(company={"number": 1, "active": False})
     done = stack.run_cli(*stack.cli_run_args(2025))
     assert done.returncode == 4, done.stderr
     assert "Spiris" in done.stderr and "Traceback" not in done.stderr

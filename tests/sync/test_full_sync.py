@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from ledger_checks import assert_objects_match_sha256, latest_run
+from testkit.ledger_checks import assert_objects_match_sha256, latest_run
 
 
 @pytest.mark.slow

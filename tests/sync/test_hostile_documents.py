@@ -10,8 +10,8 @@ import sys
 
 import psycopg
 import pytest
-from conftest import VENV_BIN, summary_of
-from ledger_checks import assert_objects_match_sha256
+from testkit.ledger_checks import assert_objects_match_sha256
+from testkit.sync_stack import VENV_BIN, summary_of
 
 LARGE = 200 * 1024 * 1024
 RSS_LIMIT_KB = 200 * 1024

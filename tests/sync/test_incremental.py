@@ -9,16 +9,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import CLIENT_ID
-from ledger_checks import latest_run
 from spiris_client.api import SpirisApi
 from spiris_store import ledger
 from spiris_store.records import VoucherRecord, VoucherRowRecord
 from spiris_sync import run as run_module
+from testkit.ledger_checks import latest_run
+from testkit.sandbox import CLIENT_ID
 
 
 def _sandbox_calls(stack) -> dict[str, int]:
-    stats = stack.control("GET", "stats")
+    stats = stack.control.stats()
     return {r["template"]: r["count"] for r in stats["requests"] if r["client_id"] == CLIENT_ID}
 
 
@@ -30,7 +30,7 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
     assert first.outcome == "succeeded"
 
     # No changes: a handful of calls (settings, fiscal years, accounts, one empty voucher page, balances).
-    stack.control("POST", "stats/reset")
+    stack.control.reset_stats()
     quiet = stack.run_in_process(2025)
     assert quiet.outcome == "succeeded"
     assert quiet.counts.vouchers_fetched == 0 and quiet.counts.documents_fetched == 0
@@ -38,19 +38,13 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
     assert sum(_sandbox_calls(stack).values()) == quiet.api_calls
 
     # Three changed and two new vouchers (the new ones with documents), after the look-back window.
-    stack.control("POST", "clock", json={"advance_seconds": 600})
-    changed = stack.control(
-        "POST",
-        f"companies/{stack.company_number}/vouchers/change",
-        json={"count": 3, "fiscal_year_id": fy_id},
-    )["changed"]
-    added = stack.control(
-        "POST",
-        f"companies/{stack.company_number}/vouchers/add",
-        json={"count": 2, "fiscal_year_id": fy_id, "with_attachments": True},
-    )["added"]
+    stack.control.advance(600)
+    changed = stack.control.change_vouchers(stack.company_number, count=3, fiscal_year_id=fy_id)
+    added = stack.control.add_vouchers(
+        stack.company_number, count=2, fiscal_year_id=fy_id, with_attachments=True
+    )
     assert len(changed) == 3 and len(added) == 2
-    stack.control("POST", "stats/reset")
+    stack.control.reset_stats()
     result = stack.run_in_process(2025)
 
     assert result.outcome == "succeeded", result.summary()

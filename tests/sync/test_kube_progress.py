@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import summary_of
 from spiris_sync.kube_progress import FiscalYearSyncStatusProgress
 from spiris_sync.progress import ProgressSnapshot
+from testkit.sync_stack import summary_of
 
 FYS_PATH = "/apis/spiris.senseworks.io/v1alpha1/namespaces/{ns}/fiscalyearsyncs"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 import threading
 
-import httpx
 import psycopg
 import pytest
-from conftest import CLIENT_ID
-from ledger_checks import assert_objects_match_sha256, dump, latest_run, object_listing
 from spiris_sync import document_listing
+from testkit.ledger_checks import assert_objects_match_sha256, dump, latest_run, object_listing
+from testkit.sandbox import CLIENT_ID
+from testkit.sandbox_control import SandboxControl
 
 LIST_ATTACHMENTS = "/v2/attachments"
 ONE_ATTACHMENT = "/v2/attachments/{attachment_id}"
@@ -25,7 +25,7 @@ DOCUMENT_ENDPOINTS = ("/v2/attachments", "/v2/customerinvoices", "/v2/supplierin
 
 
 def _stats(stack) -> dict:
-    return stack.control("GET", "stats")  # type: ignore[no-any-return]
+    return stack.control.stats()  # type: ignore[no-any-return]
 
 
 def _calls(stats: dict) -> dict[str, int]:
@@ -54,7 +54,7 @@ def _assert_complete(stack, result) -> None:
 def test_full_year_costs_list_pages_and_stores_the_same(make_stack, monkeypatch) -> None:
     stack = make_stack(vouchers_per_year=500, documents_ratio=0.5, seed=53, fiscal_years=(2025,))
     truth = stack.truth(2025)
-    stack.control("POST", "stats/reset")
+    stack.control.reset_stats()
     listed = stack.run_in_process(2025, mode="full")
     _assert_complete(stack, listed)
     calls = _calls(_stats(stack))
@@ -79,7 +79,7 @@ def test_full_year_costs_list_pages_and_stores_the_same(make_stack, monkeypatch)
     # The same year through the per-document path (lists switched off), into a second database and bucket.
     monkeypatch.setattr(document_listing, "MIN_NEEDED", 10**9)
     single = make_stack(sandbox=stack.sandbox)
-    stack.control("POST", "stats/reset")
+    stack.control.reset_stats()
     per_document = single.run_in_process(2025, mode="full")
     _assert_complete(single, per_document)
     single_calls = _document_calls(_calls(_stats(stack)))
@@ -97,9 +97,9 @@ class _ExpireLinksOnFirstDownload(logging.Handler):
     """Kills every issued link the moment the first list-driven download starts (a real sandbox switch),
     so the rest of that page's links answer 403 like expired storage links."""
 
-    def __init__(self, control_url: str) -> None:
+    def __init__(self, control: SandboxControl) -> None:
         super().__init__(level=logging.DEBUG)
-        self._control_url = control_url
+        self._control = control
         self._lock = threading.Lock()
         self.fired = False
 
@@ -110,15 +110,15 @@ class _ExpireLinksOnFirstDownload(logging.Handler):
             if self.fired:
                 return
             self.fired = True
-        httpx.post(f"{self._control_url}/faults", json={"expire_links": True}, timeout=10).raise_for_status()
+        self._control.faults(expire_links=True)
 
 
 @pytest.mark.timeout(180)
 def test_expired_list_links_fall_back_and_end_complete(make_stack) -> None:
     stack = make_stack(vouchers_per_year=200, documents_ratio=0.5, seed=59, fiscal_years=(2025,))
-    stack.control("POST", "stats/reset")
+    stack.control.reset_stats()
     client_logger = logging.getLogger("spiris_client")
-    handler = _ExpireLinksOnFirstDownload(f"{stack.sandbox.url}/_sandbox")
+    handler = _ExpireLinksOnFirstDownload(stack.control)
     old_level = client_logger.level
     client_logger.setLevel(logging.DEBUG)
     client_logger.addHandler(handler)
@@ -145,13 +145,9 @@ def test_small_incremental_runs_keep_the_per_document_path(make_stack) -> None:
     assert first.outcome == "succeeded"
     assert _calls(_stats(stack)).get(LIST_ATTACHMENTS, 0) >= 1
 
-    stack.control("POST", "clock", json={"advance_seconds": 600})
-    stack.control(
-        "POST",
-        f"companies/{stack.company_number}/vouchers/add",
-        json={"count": 3, "fiscal_year_id": fy_id, "with_attachments": True},
-    )
-    stack.control("POST", "stats/reset")
+    stack.control.advance(600)
+    stack.control.add_vouchers(stack.company_number, count=3, fiscal_year_id=fy_id, with_attachments=True)
+    stack.control.reset_stats()
     result = stack.run_in_process(2025)
     assert result.outcome == "succeeded", result.summary()
     assert result.counts.missing_documents == 0

@@ -10,7 +10,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from spiris_client import SpirisApi, StaticTokenProvider, TokenSet
@@ -46,7 +45,7 @@ def test_first_year_opening_balances_are_read_across_pages(make_stack) -> None:
 
 def test_a_variant_without_customer_invoices_syncs_what_it_can_degraded(make_stack) -> None:
     stack = make_stack(vouchers_per_year=120, documents_ratio=0.4, seed=5, fiscal_years=(2025,))
-    stack.control("POST", "faults", json={"company": {"number": 1, "product_variant": 3}})
+    stack.control.faults(company={"number": 1, "product_variant": 3})
     result = stack.run_in_process(2025)
     truth = stack.truth(2025)
     assert result.outcome == "degraded", result.summary()
@@ -68,7 +67,7 @@ def test_documents_spiris_refuses_with_400_3000_are_missing_not_fatal(make_stack
     year = books.fiscal_years[-1].id
     voucher = next(v for v in books.vouchers[year] if v["Attachments"]["AttachmentIds"])
     attachment = voucher["Attachments"]["AttachmentIds"][0]
-    stack.control("DELETE", f"companies/1/attachments/{attachment}")
+    stack.control.remove_attachment(1, attachment)
     result = stack.run_in_process(2025)
     assert result.outcome == "degraded", result.summary()
     with psycopg.connect(stack.database_url) as conn:
@@ -177,7 +176,7 @@ def _sie4_report(stack: Any, fiscal_year_id: str) -> sie_comparison.Sie4Comparis
 @pytest.mark.timeout(900)
 def test_twenty_thousand_vouchers_with_every_quirk_on_full_then_incremental(make_stack) -> None:
     stack = make_stack(vouchers_per_year=20_000, documents_ratio=0.02, seed=21, fiscal_years=(2025,))
-    quirks = httpx.get(f"{stack.sandbox.url}/_sandbox/quirks").json()
+    quirks = stack.control.quirks()
     assert quirks["unstable_ties"] and quirks["not_found_as_400"] and quirks["render_latency_ms"] > 0
     assert quirks["filter_error_code"] == 2000 and quirks["temporary_url_latency_ms"] > 0
     books = stack.sandbox.state.world.company(1)
@@ -193,12 +192,12 @@ def test_twenty_thousand_vouchers_with_every_quirk_on_full_then_incremental(make
     assert sie4["equal"] is True and sie4["matched"] + sie4["matchedInOtherRowOrder"] == 20_000, sie4
 
     # Spiris moves on: vouchers change, new ones are booked, an attachment a voucher keeps is deleted.
-    stack.control("POST", "clock", json={"advance_seconds": 60})
-    stack.control("POST", "companies/1/vouchers/change", json={"count": 40})
-    added = stack.control("POST", "companies/1/vouchers/add", json={"count": 25, "with_attachments": True})
-    new_voucher = books.voucher_index[added["added"][0]][1]
+    stack.control.advance(60)
+    stack.control.change_vouchers(1, count=40)
+    added = stack.control.add_vouchers(1, count=25, with_attachments=True)
+    new_voucher = books.voucher_index[added[0]][1]
     gone = new_voucher["Attachments"]["AttachmentIds"][0]
-    stack.control("DELETE", f"companies/1/attachments/{gone}")
+    stack.control.remove_attachment(1, gone)
 
     incremental = stack.run_in_process(2025)
     assert incremental.listing is not None and incremental.listing["modeUsed"] == "incremental"

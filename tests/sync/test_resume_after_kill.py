@@ -9,8 +9,8 @@ import time
 
 import psycopg
 import pytest
-from conftest import VENV_BIN, summary_of
-from ledger_checks import assert_objects_match_sha256, dump, object_listing
+from testkit.ledger_checks import assert_objects_match_sha256, dump, object_listing
+from testkit.sync_stack import VENV_BIN, summary_of
 
 KILLS = 5
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import CLIENT_ID, VENV_BIN, summary_of
+from testkit.sandbox import CLIENT_ID
+from testkit.sync_stack import VENV_BIN, summary_of
 
 # Small enough that the busiest endpoint (the customer-invoice PDFs, now that attachments come from list
 # pages) gets more calls than a minute allows.
@@ -35,7 +36,7 @@ def test_two_workers_share_one_budget(make_stack) -> None:
         summary = summary_of(subprocess.CompletedProcess(process.args, 0, stdout, stderr))
         assert summary["outcome"] == "succeeded"
 
-    stats = first.control("GET", "stats")
+    stats = first.control.stats()
     ours = [r for r in stats["requests"] if r["client_id"] == CLIENT_ID]
     assert stats["throttled_total"] == 0
     assert all(r["throttled"] == 0 for r in ours)

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from conftest import VENV_BIN, summary_of
-from ledger_checks import assert_objects_match_sha256
 from spiris_localstack.postgres import OS_USER, PostgresServer
 from spiris_localstack.processes import ChildService, start_process, stop_process
 from spiris_localstack.s3 import S3Server
 from spiris_store.migrate import migrate
+from testkit.ledger_checks import assert_objects_match_sha256
+from testkit.sync_stack import VENV_BIN, summary_of
 
 
 def _stored_documents(database_url: str) -> int:
@@ -74,7 +74,7 @@ def own_postgres() -> Iterator[PostgresServer]:
 def _start_worker(stack) -> subprocess.Popen[str]:
     # Slow API answers (not downloads) keep the invoice-PDF calls going for seconds after the first documents
     # are stored, so the outage below surely hits a run with documents still to store.
-    stack.control("POST", "faults", json={"slow_ms": 100})
+    stack.control.faults(slow_ms=100)
     return subprocess.Popen(
         [str(VENV_BIN / "spiris-sync"), *stack.cli_run_args(2025), "--document-workers", "2"],
         env=stack.env(),
@@ -101,7 +101,7 @@ def test_object_store_down_mid_run(make_stack, own_s3: S3Server) -> None:
     assert summary_of(subprocess.CompletedProcess(worker.args, 5, stdout, stderr))["outcome"] == "failed"
     own_s3.process = start_process(argv, cwd=own_s3.base_dir, log_path=own_s3.base_dir / "restart.log")
     _wait_for(lambda: _bucket_answers(own_s3, stack.bucket))
-    stack.control("DELETE", "faults")
+    stack.control.clear_faults()
     rerun = stack.run_cli(*stack.cli_run_args(2025))
     assert rerun.returncode == 0, rerun.stderr
     _complete(stack, summary_of(rerun))
@@ -130,7 +130,7 @@ def test_postgres_restarted_mid_run(make_stack, own_postgres: PostgresServer) ->
     assert worker.returncode == 5, stderr
     assert "Postgres" in stderr and "Traceback" not in stderr
     _wait_for(lambda: _stored_documents(database_url) >= 0)
-    stack.control("DELETE", "faults")
+    stack.control.clear_faults()
     rerun = stack.run_cli(*stack.cli_run_args(2025))
     assert rerun.returncode == 0, rerun.stderr
     _complete(stack, summary_of(rerun))
