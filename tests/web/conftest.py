@@ -33,13 +33,14 @@ from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
 from spiris_localstack.consent_browser import CHROMIUM, CHROMIUM_ARGS
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.processes import free_port
-from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.seed import generate_user_data
 from spiris_sandbox.server import SandboxServer
 from spiris_web.app import create_app
 from spiris_web.logging_json import JsonFormatter
 from spiris_web.settings import WebSettings
 from testkit.paths import CHART, CHART_VALUES
+from testkit.sandbox import sandbox_server
+from testkit.sandbox_control import SandboxControl
 
 SIGNING_KEY = "web-test-signing-key-0123456789abcdef"
 SANDBOX_SEED = 11
@@ -90,14 +91,20 @@ def web_port() -> int:
 
 @pytest.fixture(scope="session")
 def sandbox(web_port: int) -> Iterator[SandboxServer]:
-    config = SandboxConfig(
+    with sandbox_server(
         seed=SANDBOX_SEED,
         redirect_uris=(f"http://127.0.0.1:{web_port}/oauth/callback",),
         vouchers_per_year=5,
         fiscal_years=(2025,),
-    )
-    with SandboxServer(config) as server:
+    ) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def sandbox_control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
+    """The shared sandbox's control API (a test that switches something on switches it back)."""
+    with SandboxControl(sandbox.url) as control:
+        yield control
 
 
 @dataclass(frozen=True)

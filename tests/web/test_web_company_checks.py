@@ -12,22 +12,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from consent_journey import Journey
+from testkit.consent_journey import Journey
+from testkit.sandbox_control import SandboxControl
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 @contextmanager
-def company_switched(sandbox: Any, number: int, **switch: Any) -> Iterator[None]:
-    faults = f"{sandbox.url}/_sandbox/faults"
-    httpx.post(faults, json={"company": {"number": number, **switch}}).raise_for_status()
+def company_switched(control: SandboxControl, number: int, **switch: Any) -> Iterator[None]:
+    control.faults(company={"number": number, **switch})
     try:
         yield
     finally:
         restore = {"number": number, "company_status": 1, "product_variant": 5, "permission": "full"}
-        httpx.post(faults, json={"company": restore}).raise_for_status()
+        control.faults(company=restore)
 
 
 def _journey(web: Any, page: Any, namespace: str, company: Any, artifacts: Path) -> tuple[str, Journey, Any]:
@@ -64,11 +63,12 @@ def _journey(web: Any, page: Any, namespace: str, company: Any, artifacts: Path)
     ],
 )
 def test_refused_companies_get_a_page_saying_what_to_fix(
-    web: Any, sandbox: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path,
+    web: Any, sandbox_control: SandboxControl, page: Any, kube_namespace: str, companies: Any,
+    artifacts: Path,
     switch: dict[str, Any], status: int, heading_sv: str, heading_en: str, shot: str,
 ) -> None:
     company = companies["third"]
-    with company_switched(sandbox, company.number, **switch):
+    with company_switched(sandbox_control, company.number, **switch):
         name, journey, response = _journey(web, page, kube_namespace, company, artifacts)
     assert response.status == status
     assert journey.heading() == heading_sv
@@ -80,10 +80,10 @@ def test_refused_companies_get_a_page_saying_what_to_fix(
 
 
 def test_inactive_company_status_is_refused(
-    web: Any, sandbox: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path
+    web: Any, sandbox_control: SandboxControl, page: Any, kube_namespace: str, companies: Any, artifacts: Path
 ) -> None:
     company = companies["third"]
-    with company_switched(sandbox, company.number, company_status=0):
+    with company_switched(sandbox_control, company.number, company_status=0):
         name, journey, response = _journey(web, page, kube_namespace, company, artifacts)
     assert response.status == 403
     assert journey.heading() == "Företaget är inte aktivt i Spiris"
@@ -110,11 +110,12 @@ def test_inactive_company_status_is_refused(
     ],
 )
 def test_readable_companies_connect_with_a_page_saying_what_it_means(
-    web: Any, sandbox: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path,
+    web: Any, sandbox_control: SandboxControl, page: Any, kube_namespace: str, companies: Any,
+    artifacts: Path,
     switch: dict[str, Any], heading_sv: str, heading_en: str, body_sv: str, shot: str,
 ) -> None:
     company = companies["second"]
-    with company_switched(sandbox, company.number, **switch):
+    with company_switched(sandbox_control, company.number, **switch):
         name, journey, response = _journey(web, page, kube_namespace, company, artifacts)
     assert response.status == 200
     assert journey.heading() == heading_sv.format(name=company.name)

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from consent_journey import PHONE, Journey
 from spiris_connection.token_secret import CONNECTION_LABEL
+from testkit.consent_journey import PHONE, Journey
+from testkit.sandbox_control import SandboxControl
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -300,7 +301,7 @@ def test_spiris_refusals_get_their_own_page(
 
 
 def test_spiris_unavailable(
-    web: Any, sandbox: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path
+    web: Any, sandbox_control: SandboxControl, page: Any, kube_namespace: str, companies: Any, artifacts: Path
 ) -> None:
     full = companies["full"]
     name, link = web.create_connection(kube_namespace, display_name="Norrskens", orgnr=full.org_number)
@@ -309,11 +310,11 @@ def test_spiris_unavailable(
     journey.grant()
     journey.login()
     journey.pick(full.number)
-    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"server_errors": 10, "server_error_status": 503})
+    sandbox_control.faults(server_errors=10, server_error_status=503)
     try:
         response = journey.decide(allow=True)
     finally:
-        httpx.post(f"{sandbox.url}/_sandbox/faults", json={"server_errors": 0})
+        sandbox_control.faults(server_errors=0)
     assert response.status == 502
     assert journey.heading() == "Spiris svarar inte just nu"
     journey.shot("spiris-unavailable-sv")
@@ -355,17 +356,15 @@ def test_health_ready_and_metrics(web: Any) -> None:
 
 
 def test_missing_permission_switched_on_at_runtime(
-    web: Any, sandbox: Any, page: Any, kube_namespace: str, companies: Any, artifacts: Path
+    web: Any, sandbox_control: SandboxControl, page: Any, kube_namespace: str, companies: Any, artifacts: Path
 ) -> None:
     company = companies["third"]
     name, link = web.create_connection(kube_namespace, display_name=company.name, orgnr=company.org_number)
-    faults = f"{sandbox.url}/_sandbox/faults"
-    switch = {"company": {"number": company.number, "permission": "readonly"}}
-    httpx.post(faults, json=switch).raise_for_status()
+    sandbox_control.faults(company={"number": company.number, "permission": "readonly"})
     try:
         response = Journey(page, artifacts).through_spiris(link.url, company=company.number)
     finally:
-        httpx.post(faults, json={"company": {"number": company.number, "permission": "full"}})
+        sandbox_control.faults(company={"number": company.number, "permission": "full"})
     assert response.status == 403
     assert page.locator("h1").inner_text() == "Behörighet saknas i Spiris"
     assert "Fullständig" in page.locator("main").inner_text()

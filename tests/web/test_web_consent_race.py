@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from consent_journey import Journey
 from kubernetes import config as k8s_config
 from spiris_client.oauth import TokenSet
 from spiris_connection import unused_grants
@@ -31,6 +30,8 @@ from spiris_web.connections import (
     ConnectionStore,
     GrantInfo,
 )
+from testkit.consent_journey import Journey
+from testkit.sandbox_control import SandboxControl
 
 pytestmark = [pytest.mark.timeout(180)]
 
@@ -51,7 +52,13 @@ def _company_of(sandbox: Any, access_token: str) -> str:
 
 @pytest.mark.browser
 def test_two_browsers_racing_on_one_link_first_wins_second_is_told_and_recorded(
-    web: Any, sandbox: Any, browser: Any, kube_namespace: str, companies: Any, artifacts: Path
+    web: Any,
+    sandbox: Any,
+    sandbox_control: SandboxControl,
+    browser: Any,
+    kube_namespace: str,
+    companies: Any,
+    artifacts: Path,
 ) -> None:
     first_company, second_company = companies["full"], companies["second"]
     name, link = web.create_connection(
@@ -70,7 +77,7 @@ def test_two_browsers_racing_on_one_link_first_wins_second_is_told_and_recorded(
             journey.pick(company.number)
             journeys.append(journey)
         # Hold both code exchanges at Spiris so both callbacks pass their checks before either writes.
-        httpx.post(f"{sandbox.url}/_sandbox/faults", json={"token_slow_ms": 1500}, timeout=10)
+        sandbox_control.faults(token_slow_ms=1500)
         try:
             a, b = journeys
             allow = 'button[name="decision"][value="allow"]'
@@ -82,7 +89,7 @@ def test_two_browsers_racing_on_one_link_first_wins_second_is_told_and_recorded(
                 b.page.locator(allow).click(no_wait_after=True)
             responses = [got_a.value, got_b.value]
         finally:
-            httpx.post(f"{sandbox.url}/_sandbox/faults", json={"token_slow_ms": 0}, timeout=10)
+            sandbox_control.faults(token_slow_ms=0)
         for journey in journeys:
             journey.page.wait_for_load_state()
             journey.remember_body()
