@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from spiris_store.documents import S3Settings, parse_secure
+from spiris_store.documents import S3Settings, parse_bool, parse_secure
 
 __all__ = ["JobSettings", "OperatorSettings", "StoreAccess", "load_settings"]
 
@@ -46,6 +46,8 @@ class JobSettings:
     image_pull_policy: str = "IfNotPresent"
     #: Secrets the Jobs' pods pull the image with (the chart's imagePullSecrets, by name).
     image_pull_secrets: tuple[str, ...] = ()
+    #: Pin the pods' uid/gid/fsGroup to the image's user; False leaves them to the platform (OpenShift).
+    pin_user_and_group: bool = True
     service_account: str = "spiris-sync"
     database_secret: str = "spiris-database"
     database_secret_key: str = "database-url"
@@ -159,6 +161,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         image_pull_secrets=tuple(
             name.strip() for name in env.get("SPIRIS_SYNC_IMAGE_PULL_SECRETS", "").split(",") if name.strip()
         ),
+        pin_user_and_group=parse_bool(env.get("SPIRIS_SYNC_PIN_USER_AND_GROUP"),
+                                      variable="SPIRIS_SYNC_PIN_USER_AND_GROUP", default=True),
         service_account=_text(env, "SPIRIS_SYNC_SERVICE_ACCOUNT", JobSettings.service_account),
         database_secret=_text(env, "SPIRIS_SYNC_DATABASE_SECRET", JobSettings.database_secret),
         database_secret_key=_text(env, "SPIRIS_SYNC_DATABASE_SECRET_KEY", JobSettings.database_secret_key),

@@ -198,9 +198,8 @@ def build_job(
                     "automountServiceAccountToken": True,
                     "securityContext": {
                         "runAsNonRoot": True,
-                        "runAsUser": 10001,
-                        "runAsGroup": 10001,
-                        "fsGroup": 10001,
+                        **({"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001}
+                           if settings.pin_user_and_group else {}),
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container],

@@ -107,3 +107,39 @@ def test_jobs_built_from_the_charts_settings_fit_the_chart(value_set: str, names
         policy["spec"]["podSelector"]["matchLabels"].items()
         <= job["spec"]["template"]["metadata"]["labels"].items()
     )
+
+
+def test_openshift_restricted_profile_leaves_user_and_group_to_the_platform() -> None:
+    # OpenShift's restricted SCC assigns each namespace's uid range and refuses pods that name other ids, so
+    # with pinUserAndGroup=false no pod spec of the chart, nor a sync Job the operator builds, names one.
+    from spiris_operator.settings import load_settings
+    from spiris_operator.sync_jobs import build_job
+
+    values = load_values("required-values")
+    values["securityContext"] = {"pinUserAndGroup": False}
+    objects = manifests(values)
+    forced = {"runAsUser", "runAsGroup", "fsGroup"}
+    deployments = of_kind(objects, "Deployment")
+    assert deployments
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]["spec"]
+        contexts = [pod["securityContext"]] + [
+            c["securityContext"] for c in pod["containers"] + pod.get("initContainers", [])]
+        assert all(not forced & set(context) for context in contexts), deployment["metadata"]["name"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+    settings = load_settings(_operator_environment(objects))
+    assert settings.jobs.pin_user_and_group is False
+    fys = {"metadata": {"name": "acme-2025", "namespace": "clients", "uid": "u-fys"},
+           "spec": {"connectionRef": {"name": "acme"}, "fiscalYear": 2025}}
+    job = build_job(fys=fys, connection={"metadata": {"name": "acme", "namespace": "clients", "uid": "u-c"},
+                                         "spec": {}},
+                    run=1, fiscal_year=2025, fiscal_year_id="7c2e1a7e-4b1d-4f61-9d55-2a4e0f3c9b10",
+                    settings=settings.jobs, trigger="test")
+    pod = job["spec"]["template"]["spec"]
+    assert not forced & set(pod["securityContext"]) and pod["securityContext"]["runAsNonRoot"] is True
+    assert not forced & set(pod["containers"][0]["securityContext"])
+    for version in KUBE_VERSIONS:
+        kubernetes_validate.validate(job, version, strict=True)
+    # By default the ids are pinned everywhere, the Jobs included.
+    assert _job("sandbox-values", "spiris-system")[0]["spec"]["template"]["spec"]["securityContext"][
+        "fsGroup"] == 10001

@@ -145,8 +145,10 @@ https://identity.vismaonline.com
 {{/* The hardened container securityContext every container of the chart runs with. */}}
 {{- define "spiris.containerSecurityContext" -}}
 runAsNonRoot: true
+{{- if .Values.securityContext.pinUserAndGroup }}
 runAsUser: 10001
 runAsGroup: 10001
+{{- end }}
 readOnlyRootFilesystem: true
 allowPrivilegeEscalation: false
 privileged: false
@@ -157,11 +159,16 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
+{{/* Without pinUserAndGroup the ids are left to the platform: OpenShift's restricted SCC assigns each
+namespace's range and refuses pods that name other ids. The image runs as any uid (files world-readable,
+/tmp an emptyDir). */}}
 {{- define "spiris.podSecurityContext" -}}
 runAsNonRoot: true
+{{- if .Values.securityContext.pinUserAndGroup }}
 runAsUser: 10001
 runAsGroup: 10001
 fsGroup: 10001
+{{- end }}
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
