@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from operator_stack import BIN, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SIGNING_KEY, OperatorProcess
 from spiris_localstack.chart_rbac import ChartAccess
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.processes import free_port
 from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi, connect
-from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.server import SandboxServer
+from testkit.operator_stack import BIN, SANDBOX_CONFIG, SIGNING_KEY, WEB_REDIRECT_URI, OperatorProcess
+from testkit.sandbox import CLIENT_ID, CLIENT_SECRET, sandbox_server
+from testkit.sandbox_control import SandboxControl
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def operator_env(chart_access: ChartAccess, kube_namespace: str) -> dict[str, st
         SPIRIS_WATCH_NAMESPACES=kube_namespace,
         SPIRIS_CLIENT_ID=CLIENT_ID,
         SPIRIS_CLIENT_SECRET=CLIENT_SECRET,
-        SPIRIS_REDIRECT_URI=REDIRECT_URI,
+        SPIRIS_REDIRECT_URI=WEB_REDIRECT_URI,
         SPIRIS_WEB_PUBLIC_URL="http://127.0.0.1:8080",
         SPIRIS_LINK_SIGNING_KEY=SIGNING_KEY,
         SPIRIS_OPERATOR_BIND_ADDRESS="127.0.0.1",
@@ -73,15 +74,15 @@ def start_operator(operator_env: dict[str, str], tmp_path: Path) -> Iterator[Cal
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     """A fresh Spiris sandbox per test (revoking tokens in one test must not touch another)."""
-    config = SandboxConfig(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        redirect_uris=(REDIRECT_URI,),
-        auto_approve_company=1,
-        vouchers_per_year=20,
-    )
-    with SandboxServer(config) as server:
+    with sandbox_server(**SANDBOX_CONFIG) as server:
         yield server
+
+
+@pytest.fixture
+def sandbox_control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
+    """The control API of the test's `sandbox` (a module's own `sandbox` fixture included)."""
+    with SandboxControl(sandbox.url) as control:
+        yield control
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from operator_stack import consent_token, create_connection, store_consent
 from spiris_connection.company_identity import CompanyIdentity
 from spiris_operator.connection_reconciler import ConnectionContext, reconcile_connection
 from spiris_operator.kube_api import KubeApi
 from spiris_operator.settings import load_settings
 from spiris_operator.spiris_access import FiscalYearInfo
 from spiris_sandbox.server import SandboxServer
+from testkit.operator_stack import consent_token, create_connection, store_consent
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,21 +10,19 @@ import dataclasses
 import json
 import time
 
-import httpx
 import pytest
-from operator_stack import (
+from spiris_connection import consent_link, token_secret
+from spiris_operator.kube_api import KubeApi
+from testkit.operator_stack import (
     SIGNING_KEY,
     condition,
     consent_token,
     create_connection,
     events_of,
-    sandbox_company,
-    sandbox_refresh_grants,
     store_consent,
-    wait_for,
 )
-from spiris_connection import consent_link, token_secret
-from spiris_operator.kube_api import KubeApi
+from testkit.sandbox_control import SandboxControl
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -48,9 +46,9 @@ def _everything_visible(kube: KubeApi, namespace: str, operator_output: str) -> 
 
 
 def test_consent_link_then_token_secret_turns_ready(
-    kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox
+    kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox, sandbox_control: SandboxControl
 ) -> None:
-    company = sandbox_company(sandbox)
+    company = sandbox_control.company()
     operator = start_operator(**spiris_env)
     create_connection(
         kube, kube_namespace, "acme", {"expectedCorporateIdentityNumber": company["org_number"]}
@@ -127,7 +125,7 @@ def test_wrong_company_is_refused(
 
 
 def test_refresh_before_expiry_rotates_and_persists(
-    kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox
+    kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox, sandbox_control: SandboxControl
 ) -> None:
     operator = start_operator(**spiris_env)
     connection = create_connection(kube, kube_namespace, "acme")
@@ -145,7 +143,7 @@ def test_refresh_before_expiry_rotates_and_persists(
     assert stored.token.expires_at > time.time() + 3000
     wait_for(lambda: condition(_get(kube, kube_namespace), "Ready").get("status") == "True")
     time.sleep(2)  # several reconcile ticks: a fresh token is not refreshed again
-    assert sandbox_refresh_grants(sandbox) == 1
+    assert sandbox_control.refresh_grants() == 1
     assert refreshed["status"]["accessTokenExpiresAt"]
     visible = _everything_visible(kube, kube_namespace, operator.output)
     for secret_value in (
@@ -158,7 +156,7 @@ def test_refresh_before_expiry_rotates_and_persists(
 
 
 def test_invalid_grant_requires_reconsent(
-    kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox
+    kube: KubeApi, kube_namespace: str, start_operator, spiris_env, sandbox, sandbox_control: SandboxControl
 ) -> None:
     operator = start_operator(**spiris_env)
     connection = create_connection(kube, kube_namespace, "acme")
@@ -167,8 +165,7 @@ def test_invalid_grant_requires_reconsent(
     wait_for(lambda: condition(_get(kube, kube_namespace), "Ready").get("status") == "True")
 
     # The user revokes access in Spiris; the next refresh gets invalid_grant.
-    email = httpx.get(f"{sandbox.url}/_sandbox/users", timeout=10).json()[0]["email"]
-    httpx.post(f"{sandbox.url}/_sandbox/users/{email}/revoke", timeout=10).raise_for_status()
+    sandbox_control.revoke(sandbox_control.first_user_email())
     stored = token_secret.read_token(kube.core, namespace=kube_namespace, connection_name="acme")
     assert stored is not None
     token_secret.replace_token(
@@ -190,9 +187,9 @@ def test_invalid_grant_requires_reconsent(
                          for e in events_of(kube, kube_namespace, "acme")), what="the Warning Event")
 
     # No refresh loop against Spiris while waiting for the human.
-    grants = sandbox_refresh_grants(sandbox)
+    grants = sandbox_control.refresh_grants()
     time.sleep(2)
-    assert sandbox_refresh_grants(sandbox) == grants
+    assert sandbox_control.refresh_grants() == grants
     assert _get(kube, kube_namespace).get("status", {})["consentUrl"] == broken["status"]["consentUrl"]
 
     # A new consent brings it back.

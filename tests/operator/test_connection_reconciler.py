@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from operator_stack import create_connection
 from spiris_connection import consent_link
 from spiris_operator.connection_reconciler import ConnectionContext, reconcile_connection
 from spiris_operator.kube_api import KubeApi
 from spiris_operator.settings import load_settings
+from testkit.operator_stack import create_connection
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from operator_stack import consent_token, create_connection, store_consent
 from spiris_connection import company_binding, token_secret, unused_grants
 from spiris_connection.company_identity import CompanyIdentity
 from spiris_operator.connection_reconciler import ConnectionContext, reconcile_connection
@@ -20,6 +19,7 @@ from spiris_operator.kube_api import KubeApi
 from spiris_operator.settings import load_settings
 from spiris_operator.spiris_access import FiscalYearInfo
 from spiris_sandbox.server import SandboxServer
+from testkit.operator_stack import consent_token, create_connection, store_consent
 
 pytestmark = pytest.mark.timeout(60)
 

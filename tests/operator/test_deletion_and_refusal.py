@@ -6,24 +6,24 @@ from __future__ import annotations
 
 import io
 
-import httpx
 import psycopg
 import pytest
-from operator_stack import (
-    condition,
-    consent_token,
-    create_connection,
-    create_fiscal_year_sync,
-    events_of,
-    store_consent,
-    wait_for,
-)
 from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi
 from spiris_sandbox.server import SandboxServer
 from spiris_store import ledger
 from spiris_store.documents import company_prefix
+from testkit.operator_stack import (
+    condition,
+    consent_token,
+    create_connection,
+    create_fiscal_year_sync,
+    events_of,
+    store_consent,
+)
+from testkit.sandbox_control import SandboxControl
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -90,6 +90,7 @@ def test_sync_refused_by_spiris_leads_to_reconsent(
     kube: KubeApi,
     kube_namespace: str,
     sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
     start_operator,
     spiris_env,
     sync_stack,
@@ -105,8 +106,7 @@ def test_sync_refused_by_spiris_leads_to_reconsent(
         )
     )
     # Access is revoked in Spiris while the operator still believes the connection is fine.
-    email = httpx.get(f"{sandbox.url}/_sandbox/users", timeout=10).json()[0]["email"]
-    httpx.post(f"{sandbox.url}/_sandbox/users/{email}/revoke", timeout=10).raise_for_status()
+    sandbox_control.revoke(sandbox_control.first_user_email())
     create_fiscal_year_sync(
         kube, kube_namespace, "acme-2025", {"connectionRef": {"name": "acme"}, "fiscalYear": 2025}
     )

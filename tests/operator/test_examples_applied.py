@@ -7,8 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from operator_stack import condition, wait_for
 from spiris_operator.kube_api import KubeApi
+from testkit.operator_stack import condition
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

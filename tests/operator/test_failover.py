@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
-from operator_stack import (
+from spiris_connection import token_secret
+from spiris_localstack.processes import free_port
+from spiris_operator.kube_api import KubeApi
+from spiris_sandbox.server import SandboxServer
+from testkit.operator_stack import (
     condition,
     consent_token,
     create_connection,
     create_fiscal_year_sync,
     store_consent,
-    wait_for,
 )
-from spiris_connection import token_secret
-from spiris_localstack.processes import free_port
-from spiris_operator.kube_api import KubeApi
-from spiris_sandbox.server import SandboxServer
+from testkit.sandbox_control import SandboxControl
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -103,6 +103,7 @@ def test_failover_mid_sync_makes_no_duplicate_job_and_keeps_the_token(
     kube: KubeApi,
     kube_namespace: str,
     sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
     start_operator,
     spiris_env,
     sync_stack,
@@ -128,7 +129,7 @@ def test_failover_mid_sync_makes_no_duplicate_job_and_keeps_the_token(
         ),
         what="connection Ready",
     )
-    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"slow_ms": 80}, timeout=10).raise_for_status()
+    sandbox_control.faults(slow_ms=80)
     create_fiscal_year_sync(
         kube, kube_namespace, "acme-2025", {"connectionRef": {"name": "acme"}, "fiscalYear": 2025}
     )

@@ -10,22 +10,20 @@ from typing import Any
 
 import psycopg
 import pytest
-from operator_stack import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REDIRECT_URI,
+from spiris_localstack.node_agent import NodeAgent
+from spiris_operator.kube_api import KubeApi
+from spiris_sandbox.server import SandboxServer
+from testkit.operator_stack import (
+    SANDBOX_CONFIG,
     condition,
     consent_token,
     create_connection,
     create_fiscal_year_sync,
-    sandbox_company,
     store_consent,
-    wait_for,
 )
-from spiris_localstack.node_agent import NodeAgent
-from spiris_operator.kube_api import KubeApi
-from spiris_sandbox.config import SandboxConfig
-from spiris_sandbox.server import SandboxServer
+from testkit.sandbox import sandbox_server
+from testkit.sandbox_control import SandboxControl
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -35,15 +33,7 @@ PERIODS = (("2024-01-01", "2024-06-30"), ("2024-07-01", "2025-06-30"))
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     """This module's sandbox: company 1 keeps books in two fiscal years that both start in 2024."""
-    config = SandboxConfig(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        redirect_uris=(REDIRECT_URI,),
-        auto_approve_company=1,
-        vouchers_per_year=20,
-        fiscal_year_periods=PERIODS,
-    )
-    with SandboxServer(config) as server:
+    with sandbox_server(**SANDBOX_CONFIG, fiscal_year_periods=PERIODS) as server:
         yield server
 
 
@@ -55,13 +45,14 @@ def test_two_fiscal_years_starting_in_one_calendar_year_sync_each_its_own(
     kube: KubeApi,
     kube_namespace: str,
     sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
     start_operator,
     spiris_env,
     sync_stack,
     kube_node: NodeAgent,
 ) -> None:
     start_operator(**spiris_env, **sync_stack)
-    truth = {y["start"]: y for y in sandbox_company(sandbox)["fiscal_years"]}
+    truth = {y["start"]: y for y in sandbox_control.company()["fiscal_years"]}
     assert set(truth) == {"2024-01-01", "2024-07-01"}
     connection = create_connection(kube, kube_namespace, "acme", {})
     store_consent(kube, connection, consent_token(sandbox.url))

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from operator_stack import create_connection, create_fiscal_year_sync
 from spiris_operator import conditions
 from spiris_operator.fiscal_year_reconciler import FysContext, FysResult, reconcile_fiscal_year_sync
 from spiris_operator.job_cap import JobCap
 from spiris_operator.kube_api import KubeApi
 from spiris_operator.settings import load_settings
+from testkit.operator_stack import create_connection, create_fiscal_year_sync
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,21 +12,21 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from operator_stack import (
-    condition,
-    consent_token,
-    create_connection,
-    create_fiscal_year_sync,
-    events_of,
-    sandbox_company,
-    store_consent,
-    wait_for,
-)
 from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi
 from spiris_sandbox.server import SandboxServer
 from spiris_store.documents import company_prefix
+from testkit.operator_stack import (
+    condition,
+    consent_token,
+    create_connection,
+    create_fiscal_year_sync,
+    events_of,
+    store_consent,
+)
+from testkit.sandbox_control import SandboxControl
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -57,8 +57,8 @@ def _ready_connection(
     return {"connection": connection, "token": token}
 
 
-def _year_truth(sandbox: SandboxServer, start: str) -> dict[str, Any]:
-    company = sandbox_company(sandbox)
+def _year_truth(control: SandboxControl, start: str) -> dict[str, Any]:
+    company = control.company()
     return next(y for y in company["fiscal_years"] if y["start"] == start)
 
 
@@ -88,6 +88,7 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     kube: KubeApi,
     kube_namespace: str,
     sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
     start_operator,
     spiris_env,
     sync_stack,
@@ -97,7 +98,7 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     operator = start_operator(**spiris_env, **sync_stack)
     ready = _ready_connection(kube, kube_namespace, sandbox, {"deletionPolicy": "Delete"})
     # Slow Spiris down so the run lasts long enough to watch its progress.
-    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"slow_ms": 80}, timeout=10).raise_for_status()
+    sandbox_control.faults(slow_ms=80)
     watcher = ProgressWatcher(kube, kube_namespace, "acme-2025")
     create_fiscal_year_sync(
         kube, kube_namespace, "acme-2025", {"connectionRef": {"name": "acme"}, "fiscalYear": 2025}
@@ -114,7 +115,7 @@ def test_sync_job_succeeds_with_counts_progress_then_delete_policy_removes_data(
     status = done["status"]
     job_name = "acme-2025-sync-1"
     assert status["phase"] in {"Succeeded", "Degraded"}, kube_node.job_log(kube_namespace, job_name)
-    truth = _year_truth(sandbox, "2025-01-01")
+    truth = _year_truth(sandbox_control, "2025-01-01")
     assert status["fiscalYearId"].lower() == truth["id"].lower()
     assert status["counts"]["vouchers"] == truth["vouchers"]
     assert status["counts"]["accounts"] > 0 and status["counts"]["rows"] >= 2 * truth["vouchers"]
@@ -194,13 +195,14 @@ def test_latest_two_years_make_two_syncs_within_the_job_cap(
     kube: KubeApi,
     kube_namespace: str,
     sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
     start_operator,
     spiris_env,
     sync_stack,
     kube_node,
 ) -> None:
     start_operator(**spiris_env, **sync_stack, SPIRIS_MAX_CONCURRENT_JOBS="1")
-    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"slow_ms": 30}, timeout=10).raise_for_status()
+    sandbox_control.faults(slow_ms=30)
     _ready_connection(kube, kube_namespace, sandbox, {"sync": {"latestFiscalYears": 2, "schedule": "6h"}})
     children = wait_for(
         lambda: len(items := kube.list_custom("fiscalyearsyncs", kube_namespace)) == 2 and items,
@@ -230,7 +232,7 @@ def test_latest_two_years_make_two_syncs_within_the_job_cap(
     final = {name: _fys(kube, kube_namespace, name)["status"] for name in ("acme-2024", "acme-2025")}
     assert final["acme-2025"]["nextSyncTime"] and not final["acme-2024"].get("nextSyncTime")
     for start, name in (("2024-01-01", "acme-2024"), ("2025-01-01", "acme-2025")):
-        assert final[name]["counts"]["vouchers"] == _year_truth(sandbox, start)["vouchers"]
+        assert final[name]["counts"]["vouchers"] == _year_truth(sandbox_control, start)["vouchers"]
     assert len(kube.list_jobs(kube_namespace, selector=JOBS)) == 2
 
 
@@ -238,6 +240,7 @@ def test_operator_crash_mid_sync_creates_no_duplicate_job(
     kube: KubeApi,
     kube_namespace: str,
     sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
     start_operator,
     spiris_env,
     sync_stack,
@@ -245,7 +248,7 @@ def test_operator_crash_mid_sync_creates_no_duplicate_job(
 ) -> None:
     first = start_operator(**spiris_env, **sync_stack)
     _ready_connection(kube, kube_namespace, sandbox, {})
-    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"slow_ms": 80}, timeout=10).raise_for_status()
+    sandbox_control.faults(slow_ms=80)
     create_fiscal_year_sync(
         kube, kube_namespace, "acme-2025", {"connectionRef": {"name": "acme"}, "fiscalYear": 2025}
     )

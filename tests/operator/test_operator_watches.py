@@ -11,10 +11,11 @@ import json
 import time
 import urllib.parse
 
-from operator_stack import create_connection, wait_for
 from spiris_localstack.chart_rbac import ChartAccess
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_operator.kube_api import KubeApi
+from testkit.operator_stack import create_connection
+from testkit.waiting import wait_for
 
 
 def _requests_by(kube_cluster: LocalKube, username: str) -> list[dict]:

@@ -20,18 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
-from operator_stack import (
-    consent_token,
-    create_connection,
-    sandbox_refresh_grants,
-    spiris_oauth,
-    store_consent,
-)
 from spiris_client.errors import ConsentRequired
 from spiris_client.oauth import SpirisOAuth, TokenSet
 from spiris_connection import token_secret
@@ -46,6 +38,8 @@ from spiris_operator.token_refresher import (
     ensure_fresh,
 )
 from spiris_sandbox.server import SandboxServer
+from testkit.operator_stack import consent_token, create_connection, spiris_oauth, store_consent
+from testkit.sandbox_control import SandboxControl
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -159,7 +153,7 @@ def _refresh(kube: KubeApi, connection: dict[str, Any], refresher: Any, **kwargs
 
 
 def test_unrelated_write_between_claim_and_write_keeps_the_new_token(
-    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer
+    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer, sandbox_control: SandboxControl
 ) -> None:
     connection, original = _consented(kube, kube_namespace, sandbox)
 
@@ -171,7 +165,7 @@ def test_unrelated_write_between_claim_and_write_keeps_the_new_token(
     refresher = Refresh(spiris_oauth(sandbox.url), after=someone_annotates)
     outcome = _refresh(kube, connection, refresher)
 
-    assert outcome.refreshed and refresher.calls == 1 and sandbox_refresh_grants(sandbox) == 1
+    assert outcome.refreshed and refresher.calls == 1 and sandbox_control.refresh_grants() == 1
     assert _stored(kube, kube_namespace).access_token == outcome.stored.token.access_token
     assert _annotations(kube, kube_namespace)["example.com/backup"] == "done"
     _assert_live_and_kept(kube, kube_namespace, sandbox, original)
@@ -182,7 +176,7 @@ def test_unrelated_write_between_claim_and_write_keeps_the_new_token(
     ["500", "timeout-not-landed", "timeout-landed", "connection-refused"],
 )
 def test_failed_or_timed_out_write_is_retried_until_stored(
-    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer, fault: str
+    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer, sandbox_control: SandboxControl, fault: str
 ) -> None:
     connection, original = _consented(kube, kube_namespace, sandbox)
 
@@ -202,14 +196,14 @@ def test_failed_or_timed_out_write_is_retried_until_stored(
     refresher = Refresh(spiris_oauth(sandbox.url))
     outcome = _refresh(faulty, connection, refresher)
 
-    assert outcome.refreshed and refresher.calls == 1 and sandbox_refresh_grants(sandbox) == 1
+    assert outcome.refreshed and refresher.calls == 1 and sandbox_control.refresh_grants() == 1
     assert core.puts >= 2
     assert _stored(kube, kube_namespace).access_token == outcome.stored.token.access_token
     _assert_live_and_kept(kube, kube_namespace, sandbox, original)
 
 
 def test_write_failing_past_the_claim_is_held_and_written_next_time(
-    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer
+    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer, sandbox_control: SandboxControl
 ) -> None:
     connection, original = _consented(kube, kube_namespace, sandbox)
     outage = {"on": True}
@@ -228,7 +222,7 @@ def test_write_failing_past_the_claim_is_held_and_written_next_time(
     assert _stored(kube, kube_namespace).refresh_token == original.refresh_token  # not stored yet ...
     outage["on"] = False
     outcome = _refresh(faulty, connection, refresher)  # ... but held, and stored before anything else
-    assert outcome.refreshed and refresher.calls == 1 and sandbox_refresh_grants(sandbox) == 1
+    assert outcome.refreshed and refresher.calls == 1 and sandbox_control.refresh_grants() == 1
     _assert_live_and_kept(kube, kube_namespace, sandbox, original)
 
 
@@ -248,12 +242,16 @@ def test_a_fresh_consent_during_the_refresh_wins(
 
 
 def test_two_replicas_with_a_slow_token_endpoint_refresh_once(
-    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    kube: KubeApi,
+    kube_namespace: str,
+    sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Separate processes share no in-memory lock: only the claim on the Secret keeps them apart.
     monkeypatch.setattr(token_refresher, "_lock_for", lambda key: threading.Lock())
     connection, original = _consented(kube, kube_namespace, sandbox)
-    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"token_slow_ms": 2500}, timeout=10).raise_for_status()
+    sandbox_control.faults(token_slow_ms=2500)
     refresher = Refresh(spiris_oauth(sandbox.url))
     barrier = threading.Barrier(2)
     results: dict[str, RefreshOutcome | BaseException] = {}
@@ -273,11 +271,11 @@ def test_two_replicas_with_a_slow_token_endpoint_refresh_once(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    httpx.delete(f"{sandbox.url}/_sandbox/faults", timeout=10)
+    sandbox_control.clear_faults()
 
     a, b = results["replica-a"], results["replica-b"]
     assert isinstance(a, RefreshOutcome) and isinstance(b, RefreshOutcome), results
-    assert refresher.calls == 1 and sandbox_refresh_grants(sandbox) == 1
+    assert refresher.calls == 1 and sandbox_control.refresh_grants() == 1
     assert a.stored.token.access_token == b.stored.token.access_token
     _assert_live_and_kept(kube, kube_namespace, sandbox, original)
 

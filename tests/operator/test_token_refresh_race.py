@@ -12,19 +12,14 @@ import time
 from datetime import timedelta
 
 import pytest
-from operator_stack import (
-    consent_token,
-    create_connection,
-    sandbox_refresh_grants,
-    spiris_oauth,
-    store_consent,
-)
 from spiris_client.oauth import SpirisOAuth, TokenSet
 from spiris_connection import token_secret
 from spiris_operator import token_refresher
 from spiris_operator.kube_api import KubeApi
 from spiris_operator.token_refresher import RefreshOutcome, ensure_fresh
 from spiris_sandbox.server import SandboxServer
+from testkit.operator_stack import consent_token, create_connection, spiris_oauth, store_consent
+from testkit.sandbox_control import SandboxControl
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,7 +41,12 @@ class CountingRefresher:
 
 @pytest.mark.parametrize("topology", ["one-process", "two-replicas"])
 def test_racing_refreshes_make_one_call_and_lose_nothing(
-    kube: KubeApi, kube_namespace: str, sandbox: SandboxServer, topology: str, monkeypatch: pytest.MonkeyPatch
+    kube: KubeApi,
+    kube_namespace: str,
+    sandbox: SandboxServer,
+    sandbox_control: SandboxControl,
+    topology: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if topology == "two-replicas":
         # Separate processes share no in-memory lock: only the lease on the Secret keeps them apart.
@@ -82,7 +82,7 @@ def test_racing_refreshes_make_one_call_and_lose_nothing(
     assert all(isinstance(o, RefreshOutcome) for o in outcomes), outcomes
     a, b = (o for o in outcomes if isinstance(o, RefreshOutcome))
     assert refresher.calls == 1
-    assert sandbox_refresh_grants(sandbox) == 1
+    assert sandbox_control.refresh_grants() == 1
     assert sorted([a.refreshed, b.refreshed]) == [False, True]
     # The loser waited for the winner and uses the very token the winner stored.
     assert a.stored.token.access_token == b.stored.token.access_token != original.access_token

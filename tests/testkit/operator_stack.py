@@ -1,5 +1,6 @@
 """The operator test stack: a real ``spiris-operator`` subprocess, consent through the sandbox, and small
-polling and reading functions shared by the end-to-end tests (conftest.py builds its fixtures on these).
+reading functions shared by the operator's end-to-end tests (tests/operator/conftest.py builds its fixtures on
+these; polling is `testkit.waiting.wait_for`, the sandbox's control API `testkit.sandbox_control`).
 """
 
 from __future__ import annotations
@@ -7,10 +8,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +17,20 @@ import httpx
 from spiris_client.oauth import SpirisOAuth, TokenSet
 from spiris_connection import token_secret
 from spiris_operator.kube_api import KubeApi
-from spiris_sandbox.server import SandboxServer
 
-REDIRECT_URI = "http://127.0.0.1:8080/oauth/callback"
-CLIENT_ID = "operator-tests"
-CLIENT_SECRET = "operator-tests-secret"
+from testkit.sandbox import CLIENT_ID, CLIENT_SECRET
+
+# The web component's callback the operator's consent links lead to (registered with the sandbox).
+WEB_REDIRECT_URI = "http://127.0.0.1:8080/oauth/callback"
+# What every operator test's sandbox is: company 1 approved without the browser, small books.
+SANDBOX_CONFIG: dict[str, Any] = {
+    "redirect_uris": (WEB_REDIRECT_URI,),
+    "auto_approve_company": 1,
+    "vouchers_per_year": 20,
+}
 SIGNING_KEY = "operator-tests-link-signing-key-0123456789"
 BIN = Path(sys.executable).parent
 
-
-def wait_for(
-    check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 class OperatorProcess:
@@ -81,7 +73,7 @@ class OperatorProcess:
 
 
 def spiris_oauth(sandbox_url: str) -> SpirisOAuth:
-    return SpirisOAuth(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, identity_url=sandbox_url, sandbox=True)
+    return SpirisOAuth(CLIENT_ID, CLIENT_SECRET, WEB_REDIRECT_URI, identity_url=sandbox_url, sandbox=True)
 
 
 def consent_token(sandbox_url: str) -> TokenSet:
@@ -131,16 +123,6 @@ def create_fiscal_year_sync(kube: KubeApi, namespace: str, name: str, spec: dict
 def store_consent(kube: KubeApi, connection: dict[str, Any], token: TokenSet) -> None:
     """Write the token Secret the way the web component does after a consent."""
     token_secret.write_consented_token(kube.core, connection=connection, token=token)
-
-
-def sandbox_company(sandbox: SandboxServer, number: int = 1) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(f"{sandbox.url}/_sandbox/companies/{number}", timeout=10).json()
-    return result
-
-
-def sandbox_refresh_grants(sandbox: SandboxServer) -> int:
-    stats = httpx.get(f"{sandbox.url}/_sandbox/stats", timeout=10).json()
-    return int(stats["token_grants"].get("refresh_token", 0))
 
 
 def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any]:
