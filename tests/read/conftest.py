@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from read_stack import ReadStack, build_read_stack
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.s3 import S3Server
+from testkit.read_stack import ReadStack, build_read_stack
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
-from read_stack import ReadStack
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -17,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from spiris_read.openapi import openapi_document
+from testkit.read_stack import ReadStack
 
 pytestmark = pytest.mark.timeout(900)
 schema = schemathesis.openapi.from_dict(openapi_document())

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from read_stack import ReadStack
+from testkit.read_stack import ReadStack
 
 pytestmark = pytest.mark.timeout(600)
 PROBLEM = "application/problem+json"

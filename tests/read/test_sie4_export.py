@@ -9,16 +9,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from read_stack import ReadStack
 from spiris_client import SpirisApi, StaticTokenProvider
 from spiris_store.sie4 import Sie4File, read_sie4
+from testkit.read_stack import ReadStack
 
 pytestmark = pytest.mark.timeout(600)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "read"
 
 
 def _spiris_export(stack: ReadStack, year: int) -> Sie4File:
-    token = httpx.post(f"{stack.sandbox.url}/_sandbox/tokens", json={"company": 1}, timeout=30).json()
+    token = stack.control.tokens(1)
     with SpirisApi(stack.sandbox.api_url, token_provider=StaticTokenProvider(token["access_token"])) as api:
         info = api.sie4export(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
     assert info.temporary_url

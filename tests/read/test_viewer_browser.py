@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 from playwright.sync_api import expect
-from read_stack import ReadStack
+from testkit.read_stack import ReadStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -12,9 +12,7 @@ Callers are ServiceAccounts with tokens from the TokenRequest API: `auditor` (ma
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,19 +20,23 @@ from typing import Any
 import httpx
 import uvicorn
 from psycopg import sql
-from spiris_client.oauth import TokenSet
 from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.postgres import PostgresServer
+from spiris_localstack.processes import free_port
 from spiris_localstack.s3 import S3Server
 from spiris_read.settings import ApiSettings
 from spiris_read.wiring import build_app
-from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.server import SandboxServer
 from spiris_store.migrate import migrate
 from spiris_sync.run import run_sync
 from spiris_sync.settings import load_sync_settings
+
 from testkit.paths import CHART, CHART_VALUES
+from testkit.sandbox import CLIENT_ID, start_sandbox
+from testkit.sandbox_control import SandboxControl
+from testkit.sync_stack import write_token
+from testkit.waiting import wait_for
 
 GROUP_PATH = "/apis/spiris.senseworks.io/v1alpha1"
 READER_ROLE = "spiris_api_test"
@@ -60,6 +62,7 @@ class ReadStack:
     tokens: dict[str, str]
     server: uvicorn.Server
     thread: threading.Thread
+    control: SandboxControl
 
     def get(self, path: str, *, token: str | None = "auditor", **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[token]}"} if token else {}
@@ -73,23 +76,16 @@ class ReadStack:
         return f"/api/v1/namespaces/{namespace or self.home}/connections/{name}"
 
     def truth(self, year: int) -> dict[str, Any]:
-        summary = httpx.get(f"{self.sandbox.url}/_sandbox/companies/1", timeout=30).json()
-        fy_id = {int(fy["start"][:4]): fy["id"] for fy in summary["fiscal_years"]}[year]
-        return httpx.get(f"{self.sandbox.url}/_sandbox/truth/1/{fy_id}", timeout=30).json()  # type: ignore[no-any-return]
+        return self.control.truth(1, self.control.fiscal_year_ids(1)[year])
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.control.close()
         self.sandbox.stop()
         self.access.remove_cluster_objects(self.kube.rest)
         for namespace in (self.home, self.other):
             self.kube.rest.call("DELETE", f"/api/v1/namespaces/{namespace}", allow=(404,))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ensure_reader_role(pg: PostgresServer) -> None:
@@ -166,13 +162,6 @@ def _caller(rest: Any, namespace: str, name: str, *, may_get_in: str | None) -> 
     return str(rest.service_account_token(namespace, name, expiration_seconds=7200))
 
 
-def _token_file(sandbox: SandboxServer, path: Path) -> Path:
-    response = httpx.post(f"{sandbox.url}/_sandbox/tokens", json={"company": 1}, timeout=30)
-    response.raise_for_status()
-    path.write_text(TokenSet.from_response(response.json(), now=time.time()).to_json())
-    return path
-
-
 def build_read_stack(
     *,
     kube: LocalKube,
@@ -188,16 +177,19 @@ def build_read_stack(
     migrate(owner_dsn)
     reader_dsn = f"postgresql://{READER_ROLE}:{READER_PASSWORD}@{pg.host}:{pg.port}/{database}"
     bucket = s3.create_bucket(f"read-{uuid.uuid4().hex[:10]}")
-    sandbox = SandboxServer(
-        SandboxConfig(vouchers_per_year=vouchers_per_year, rate_limit_per_minute=100000, fiscal_years=YEARS)
-    ).start()
+    sandbox = start_sandbox(
+        vouchers_per_year=vouchers_per_year, rate_limit_per_minute=100000, fiscal_years=YEARS
+    )
+    control = SandboxControl(sandbox.url, timeout=30)
     home, other = f"r-{uuid.uuid4().hex[:8]}", f"o-{uuid.uuid4().hex[:8]}"
     for namespace in (home, other):
         kube.create_namespace(namespace)
     rest = kube.rest
-    org = httpx.get(f"{sandbox.url}/_sandbox/companies/1", timeout=30).json()["org_number"]
+    org = control.company(1)["org_number"]
     uid = _connection(rest, home, "demo-company", org)
     other_uid = _connection(rest, other, "other-company", "556677-9999")
+    token_file = work / "token.json"
+    write_token(sandbox, token_file, company=1)
     env = {
         "DATABASE_URL": owner_dsn,
         "S3_ENDPOINT": s3.endpoint,
@@ -208,8 +200,8 @@ def build_read_stack(
         "S3_SECURE": "false",
         "SPIRIS_API_URL": sandbox.api_url,
         "SPIRIS_IDENTITY_URL": sandbox.url,
-        "SPIRIS_TOKEN_FILE": str(_token_file(sandbox, work / "token.json")),
-        "SPIRIS_CLIENT_ID": "spiris-sandbox-client",
+        "SPIRIS_TOKEN_FILE": str(token_file),
+        "SPIRIS_CLIENT_ID": CLIENT_ID,
         "SPIRIS_RATE_LIMIT_PER_MINUTE": "100000",
     }
     for year in YEARS:
@@ -244,7 +236,7 @@ def build_read_stack(
             **(api_env or {}),
         }
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             build_app(api_settings),
@@ -257,10 +249,7 @@ def build_read_stack(
     )
     thread = threading.Thread(target=server.run, name="spiris-api", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "spiris-api did not start"
+    wait_for(lambda: server.started, timeout=20, interval=0.05, what="spiris-api to start")
     return ReadStack(
         kube=kube,
         sandbox=sandbox,
@@ -277,4 +266,5 @@ def build_read_stack(
         tokens=tokens,
         server=server,
         thread=thread,
+        control=control,
     )
