@@ -143,7 +143,7 @@ def install(kube_cluster: LocalKube, pg_server: PostgresServer, s3_server: S3Ser
                "existingSecret": "spiris-s3"},
         # One node whose pods share the host's network: one replica each, every port its own.
         "operator": {"replicas": 1, "healthPort": free_port(), "metricsPort": free_port()},
-        "web": {"replicas": 1, "port": web_port},
+        "web": {"replicas": 1, "port": web_port, "metricsPort": free_port()},
         "api": {"enabled": False},
     }
     context = {"release_ns": release_ns, "client_ns": client_ns, "values": values, "sandbox": sandbox,

@@ -96,7 +96,11 @@ def test_service_monitors_scrape_metrics_of_operator_and_web() -> None:
         [endpoint] = monitor["spec"]["endpoints"]
         assert endpoint["path"] == "/metrics"
         assert endpoint["interval"] == "15s"
-    web_service = one(objects, "Service", "web")
+    # The web is scraped on its metrics Service (its own port), never through the public one.
+    web_service = one(objects, "Service", "web-metrics")
     web_monitor = one(objects, "ServiceMonitor", "web")
     assert web_monitor["spec"]["selector"]["matchLabels"].items() <= web_service["metadata"]["labels"].items()
-    assert web_monitor["spec"]["endpoints"][0]["port"] == web_service["spec"]["ports"][0]["name"] == "http"
+    assert not web_monitor["spec"]["selector"]["matchLabels"].items() <= (
+        one(objects, "Service", "web")["metadata"]["labels"].items())
+    assert web_monitor["spec"]["endpoints"][0]["port"] == web_service["spec"]["ports"][0]["name"] == "metrics"
+    assert web_service["spec"]["type"] == "ClusterIP"

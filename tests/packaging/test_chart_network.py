@@ -51,7 +51,8 @@ def test_default_policies_cover_each_component_with_the_right_ports() -> None:
     assert _egress_ports(web) == DNS | KUBE_API  # Spiris is 443 too
     assert _egress_ports(operator) == DNS | KUBE_API | POSTGRES | S3
     assert _egress_ports(sync) == DNS | KUBE_API | POSTGRES | S3
-    assert web["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert web["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]},
+                                      {"ports": [{"port": 9090, "protocol": "TCP"}]}]
     assert operator["spec"]["ingress"] == [{"ports": [{"port": 9090, "protocol": "TCP"}]}]
     assert sync["spec"]["ingress"] == []
     # The sync policy selects the pods of the operator's Jobs (labels fixed in docs/architecture.md).
@@ -90,6 +91,10 @@ def test_configured_peers_and_cidrs_restrict_egress_and_ingress() -> None:
     assert ingress[0]["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
     ]
+    # Narrowing the public port to the ingress controller leaves the metrics port to Prometheus.
+    assert ingress[1]["ports"] == [{"port": 9090, "protocol": "TCP"}]
+    assert ingress[1].get("from") == load_values("ingress-tls-values")["networkPolicy"].get(
+        "metricsIngressFrom")
 
 
 def test_ingress_serves_the_public_pages_of_the_public_url_with_tls() -> None:

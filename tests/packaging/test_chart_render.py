@@ -117,7 +117,7 @@ def test_default_install_renders_the_expected_objects() -> None:
     kinds = Counter(obj["kind"] for obj in manifests(required_values()))
     assert kinds == {
         "Deployment": 3,  # operator, web, api
-        "Service": 3,  # web, operator metrics, api
+        "Service": 4,  # web, web metrics, operator metrics, api
         "ServiceAccount": 4,
         # discovery + operator + web + sync (the sync one is bound per namespace only) + api + api reviews
         # + the user roles aggregated into edit and view

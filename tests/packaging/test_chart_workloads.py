@@ -106,7 +106,8 @@ def test_web_runs_two_replicas_with_health_and_readiness_probes() -> None:
     assert container["command"] == ["spiris-web"]
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                  {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]
     env = env_of(container)
     # The web never touches the stores: no database or S3 credentials in its pods.
     assert not {"DATABASE_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY"} & set(env)

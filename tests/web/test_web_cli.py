@@ -27,8 +27,10 @@ def test_cli_refuses_missing_configuration() -> None:
 
 
 def test_cli_serves_and_logs_json_without_secrets(web_access: Any, sandbox: Any) -> None:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
+        # /metrics on a port of its own (the chart's web.metricsPort), fed by the same registry.
+        "SPIRIS_WEB_METRICS_PORT": str(metrics_port),
         **os.environ,
         "SPIRIS_WEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SPIRIS_CLIENT_ID": sandbox.config.client_id,
@@ -61,6 +63,9 @@ def test_cli_serves_and_logs_json_without_secrets(web_access: Any, sandbox: Any)
         assert callback.status_code == 400
         assert "SHOULD-NOT-LEAK" not in callback.text
         assert httpx.get(f"{base}/consent/LINK-SHOULD-NOT-LEAK").status_code == 400
+        exposed = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert 'spiris_web_request_duration_seconds_count{route="/oauth/callback"} 1.0' in exposed
+        assert "spiris_web_pages_total" in exposed
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)

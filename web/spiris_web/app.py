@@ -70,9 +70,10 @@ def create_app(
     *,
     kube: k8s.ApiClient | None = None,
     spiris: SpirisGateway | None = None,
+    metrics: WebMetrics | None = None,
 ) -> Starlette:
-    """The web component as an ASGI app."""
-    ctx = build_context(settings, kube=kube, spiris=spiris)
+    """The web component as an ASGI app (``metrics``: a registry the caller also serves elsewhere)."""
+    ctx = build_context(settings, kube=kube, spiris=spiris, metrics=metrics)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
