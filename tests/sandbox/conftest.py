@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sandbox_oauth import make_config
 from spec_validation import ResponseRecorder
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox import sandbox_server, start_sandbox
+from testkit.sandbox_control import SandboxControl
+from testkit.sandbox_oauth import SUITE_CONFIG
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def sandbox_factory(module_recorder: ResponseRecorder) -> Iterator[Callable[...,
     servers: list[SandboxServer] = []
 
     def start(**overrides: Any) -> SandboxServer:
-        server = SandboxServer(make_config(**overrides), wrap=module_recorder.wrap).start()
+        server = start_sandbox(wrap=module_recorder.wrap, **{**SUITE_CONFIG, **overrides})
         servers.append(server)
         return server
 
@@ -49,5 +51,20 @@ def sandbox_factory(module_recorder: ResponseRecorder) -> Iterator[Callable[...,
 
 @pytest.fixture(scope="module")
 def shared_sandbox(module_recorder: ResponseRecorder) -> Iterator[SandboxServer]:
-    with SandboxServer(make_config(), wrap=module_recorder.wrap) as server:
+    with sandbox_server(wrap=module_recorder.wrap, **SUITE_CONFIG) as server:
         yield server
+
+
+@pytest.fixture
+def control_for() -> Iterator[Callable[[SandboxServer], SandboxControl]]:
+    """`control_for(server)`: the control API of a server of this test (one client a server, closed after)."""
+    controls: dict[str, SandboxControl] = {}
+
+    def control(server: SandboxServer) -> SandboxControl:
+        if server.url not in controls:
+            controls[server.url] = SandboxControl(server.url)
+        return controls[server.url]
+
+    yield control
+    for opened in controls.values():
+        opened.close()

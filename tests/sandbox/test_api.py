@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_oauth import api, control_token, token_for
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox_oauth import ControlFor, api, control_token, token_for
 
 Factory = Callable[..., SandboxServer]
 
@@ -137,7 +137,7 @@ def test_filter_errors(
     session: httpx.Client,
     years: list[dict[str, Any]],
     expression: str,
-    code: int,
+    code: int, control_for: ControlFor,
 ) -> None:
     # Production quirk (on by default): 2000 DataModelValidationError naming the option in Errors[].Field.
     response = session.get(f"/v2/vouchers/{years[-1]['Id']}", params={"$filter": expression})
@@ -146,12 +146,12 @@ def test_filter_errors(
     assert body["ErrorCode"] == 2000 and body["DeveloperErrorMessage"] and body["ErrorId"]
     assert [error["Field"] for error in body["Errors"]] == ["$filter"]
     # Switched off: the documented 6000 QueryParameterError (6001 for a bad date literal).
-    quirks = f"{shared_sandbox.url}/_sandbox/quirks"
-    httpx.post(quirks, json={"filter_error_code": 6000}).raise_for_status()
+    control = control_for(shared_sandbox)
+    control.quirks(filter_error_code=6000)
     try:
         response = session.get(f"/v2/vouchers/{years[-1]['Id']}", params={"$filter": expression})
     finally:
-        httpx.post(quirks, json={"filter_error_code": 2000}).raise_for_status()
+        control.quirks(filter_error_code=2000)
     assert response.status_code == 400 and response.json()["ErrorCode"] == code
 
 
@@ -201,10 +201,10 @@ def test_case_insensitive_paths_and_unknown_routes(
 
 
 def test_account_balances_match_the_seeded_truth(
-    shared_sandbox: SandboxServer, session: httpx.Client, years: list[dict[str, Any]]
+    shared_sandbox: SandboxServer, session: httpx.Client, years: list[dict[str, Any]], control_for: ControlFor
 ) -> None:
     year = years[-1]
-    truth = httpx.get(f"{shared_sandbox.url}/_sandbox/truth/1/{year['Id']}").json()
+    truth = control_for(shared_sandbox).truth(1, year["Id"])
     balances = session.get(f"/v2/accountbalances/{year['EndDate'][:10]}", params={"$pagesize": 1000}).json()[
         "Data"
     ]
@@ -315,7 +315,7 @@ def test_company_state_errors(shared_sandbox: SandboxServer, company: int, code:
         assert response.status_code == 403 and response.json()["ErrorCode"] == code
 
 
-def test_company_state_switches_at_runtime(sandbox_factory: Factory) -> None:
+def test_company_state_switches_at_runtime(sandbox_factory: Factory, control_for: ControlFor) -> None:
     server = sandbox_factory()
     with api(server, token_for(server)) as client:
         for change, code in [
@@ -324,9 +324,9 @@ def test_company_state_switches_at_runtime(sandbox_factory: Factory) -> None:
             ({"startup_guide_completed": True, "licence_accepted": False}, 4012),
             ({"licence_accepted": True, "active": False}, 4004),
         ]:
-            httpx.post(f"{server.url}/_sandbox/faults", json={"company": {"number": 1, **change}})
+            control_for(server).faults(company={"number": 1, **change})
             assert client.get("/v2/vouchers").json()["ErrorCode"] == code
-        httpx.post(f"{server.url}/_sandbox/faults", json={"company": {"number": 1, "active": True}})
+        control_for(server).faults(company={"number": 1, "active": True})
         assert client.get("/v2/vouchers").status_code == 200
 
 

@@ -10,9 +10,17 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-from sandbox_oauth import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, api, authorize_params, code_from, exchange
 from spiris_sandbox.seed import DEMO_EMAIL, DEMO_PASSWORD, SECOND_EMAIL
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox_oauth import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    api,
+    authorize_params,
+    code_from,
+    exchange,
+)
 
 Factory = Callable[..., SandboxServer]
 

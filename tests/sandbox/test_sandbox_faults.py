@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from sandbox_oauth import api, token_for
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox import CLIENT_ID
+from testkit.sandbox_oauth import ControlFor, api, token_for
 
 Factory = Callable[..., SandboxServer]
 
 
-def test_rate_limit_per_client_and_template(sandbox_factory: Factory) -> None:
+def test_rate_limit_per_client_and_template(sandbox_factory: Factory, control_for: ControlFor) -> None:
     server = sandbox_factory(rate_limit_per_minute=5)
     with api(server, token_for(server)) as client:
         for _ in range(5):
@@ -32,18 +33,20 @@ def test_rate_limit_per_client_and_template(sandbox_factory: Factory) -> None:
         # Another endpoint (path template) has its own bucket; query strings do not make a new bucket.
         assert client.get("/v2/accounts").status_code == 200
         assert client.get("/v2/fiscalyears", params={"$page": 2}).status_code == 429
-        httpx.post(f"{server.url}/_sandbox/faults", json={"retry_after_header": True})
+        control_for(server).faults(retry_after_header=True)
         assert client.get("/v2/fiscalyears").headers["retry-after"].isdigit()
-        httpx.post(f"{server.url}/_sandbox/clock", json={"advance_seconds": 61})
+        control_for(server).advance(61)
         assert client.get("/v2/fiscalyears").status_code == 200
-        stats = httpx.get(f"{server.url}/_sandbox/stats").json()
+        stats = control_for(server).stats()
         bucket = next(r for r in stats["requests"] if r["template"] == "/v2/fiscalyears")
-        assert bucket["client_id"] == "test-client" and bucket["count"] == 9 and bucket["throttled"] == 3
+        assert bucket["client_id"] == CLIENT_ID and bucket["count"] == 9 and bucket["throttled"] == 3
 
 
-def test_runtime_rate_limit_message_uses_configured_number(sandbox_factory: Factory) -> None:
+def test_runtime_rate_limit_message_uses_configured_number(
+    sandbox_factory: Factory, control_for: ControlFor
+) -> None:
     server = sandbox_factory()
-    httpx.post(f"{server.url}/_sandbox/ratelimit", json={"per_minute": 2})
+    control_for(server).rate_limit(per_minute=2)
     with api(server, token_for(server)) as client:
         client.get("/v2/vouchers")
         client.get("/v2/vouchers")
@@ -51,52 +54,49 @@ def test_runtime_rate_limit_message_uses_configured_number(sandbox_factory: Fact
         assert "maximum admitted 2 per Minute" in message
 
 
-def test_forced_429_server_errors_and_slow(sandbox_factory: Factory) -> None:
+def test_forced_429_server_errors_and_slow(sandbox_factory: Factory, control_for: ControlFor) -> None:
     server = sandbox_factory(fault_force_429=1)
     with api(server, token_for(server)) as client:
         assert client.get("/v2/fiscalyears").status_code == 429
         assert client.get("/v2/fiscalyears").status_code == 200
-        httpx.post(
-            f"{server.url}/_sandbox/faults",
-            json={"server_errors": 2, "server_error_code": 5001, "server_error_status": 503},
-        )
+        control_for(server).faults(server_errors=2, server_error_code=5001, server_error_status=503)
         first, second = client.get("/v2/fiscalyears"), client.get("/v2/fiscalyears")
         assert (first.status_code, second.status_code) == (503, 503)
         assert first.json()["ErrorCode"] == 5001 and first.json()["ErrorId"]
         assert client.get("/v2/fiscalyears").status_code == 200
-        httpx.post(f"{server.url}/_sandbox/faults", json={"slow_ms": 300})
+        control_for(server).faults(slow_ms=300)
         started = time.perf_counter()
         assert client.get("/v2/fiscalyears").status_code == 200
         assert time.perf_counter() - started >= 0.3
-        httpx.delete(f"{server.url}/_sandbox/faults")
-        assert httpx.get(f"{server.url}/_sandbox/faults").json()["slow_ms"] == 0
+        control_for(server).clear_faults()
+        assert control_for(server).fault_switches()["slow_ms"] == 0
 
 
-def test_download_links_expire_and_renew(sandbox_factory: Factory) -> None:
+def test_download_links_expire_and_renew(sandbox_factory: Factory, control_for: ControlFor) -> None:
     server = sandbox_factory(download_ttl_seconds=120)
     with api(server, token_for(server)) as client:
         attachment = client.get("/v2/attachments", params={"$pagesize": 1}).json()["Data"][0]
         assert httpx.get(attachment["TemporaryUrl"]).status_code == 200
-        httpx.post(f"{server.url}/_sandbox/clock", json={"advance_seconds": 121})
+        control_for(server).advance(121)
         assert httpx.get(attachment["TemporaryUrl"]).status_code == 403
         fresh = client.get(f"/v2/attachments/{attachment['Id']}").json()["TemporaryUrl"]
         assert httpx.get(fresh).status_code == 200
-        httpx.post(f"{server.url}/_sandbox/faults", json={"expire_links": True})
+        control_for(server).faults(expire_links=True)
         assert httpx.get(fresh).status_code == 403
         assert (
             httpx.get(f"{server.url}/temp/fileanonymous/00000000-0000-4000-8000-000000000000").status_code
             == 404
         )
-        stats = httpx.get(f"{server.url}/_sandbox/stats").json()
+        stats = control_for(server).stats()
         assert stats["downloads"] == 2 and stats["expired_downloads"] == 2
 
 
-def test_truncated_download_is_detectable(sandbox_factory: Factory) -> None:
+def test_truncated_download_is_detectable(sandbox_factory: Factory, control_for: ControlFor) -> None:
     server = sandbox_factory()
     with api(server, token_for(server)) as client:
         invoice = client.get("/v2/customerinvoices", params={"$pagesize": 1}).json()["Data"][0]
         url = client.get(f"/v2/customerinvoices/{invoice['Id']}/pdf").json()["Url"]
-        httpx.post(f"{server.url}/_sandbox/faults", json={"truncate_downloads": 1})
+        control_for(server).faults(truncate_downloads=1)
         with pytest.raises(httpx.HTTPError):
             httpx.get(url)
         assert httpx.get(url).content.startswith(b"%PDF")
@@ -172,7 +172,9 @@ def test_change_add_and_delete_for_incremental_sync(sandbox_factory: Factory) ->
         assert attachment_id in kept["Attachments"]["AttachmentIds"]
 
 
-def test_storage_host_and_leaked_bearer_tokens_are_visible(sandbox_factory: Factory) -> None:
+def test_storage_host_and_leaked_bearer_tokens_are_visible(
+    sandbox_factory: Factory, control_for: ControlFor
+) -> None:
     server = sandbox_factory(storage_host="localhost")
     token = token_for(server)
     with api(server, token) as client:
@@ -180,5 +182,5 @@ def test_storage_host_and_leaked_bearer_tokens_are_visible(sandbox_factory: Fact
         assert url.startswith(f"http://localhost:{server.port}/temp/fileanonymous/")
         assert httpx.get(url).status_code == 200
         assert client.get(url).status_code == 200  # this client wrongly sends its bearer token along
-    stats = httpx.get(f"{server.url}/_sandbox/stats").json()
+    stats = control_for(server).stats()
     assert stats["downloads"] == 2 and stats["downloads_with_authorization"] == 1

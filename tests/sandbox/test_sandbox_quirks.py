@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sandbox_oauth import api, control_token, token_for
 from spec_validation import ROUTES, ResponseRecorder
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox_oauth import ControlFor, api, control_token, token_for
 
 Factory = Callable[..., SandboxServer]
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -40,7 +40,9 @@ def test_opening_balances_are_a_paged_envelope_of_name_number_balance(sandbox_fa
         assert len(numbers) == first["Meta"]["TotalNumberOfResults"] == len(set(numbers))
 
 
-def test_not_found_is_400_3000_where_the_spec_declares_no_404(sandbox_factory: Factory) -> None:
+def test_not_found_is_400_3000_where_the_spec_declares_no_404(
+    sandbox_factory: Factory, control_for: ControlFor
+) -> None:
     server = sandbox_factory()
     with api(server, token_for(server)) as client:
         year = _first_year(client)["Id"]
@@ -59,7 +61,7 @@ def test_not_found_is_400_3000_where_the_spec_declares_no_404(sandbox_factory: F
         assert client.get(f"/v2/supplierinvoices/{MISSING}").status_code == 404
         assert client.get(f"/v2/vouchers/{year}/{MISSING}").status_code == 404
         assert client.get(f"/v2/fiscalyears/{MISSING}").status_code == 404
-        httpx.post(f"{server.url}/_sandbox/quirks", json={"not_found_as_400": False}).raise_for_status()
+        control_for(server).quirks(not_found_as_400=False)
         assert client.get(f"/v2/attachments/{MISSING}").status_code == 404
 
 
@@ -76,7 +78,9 @@ def _walk(client: httpx.Client, year: str, orderby: str, size: int = 7) -> list[
         page += 1
 
 
-def test_ties_come_back_in_a_new_order_each_time_unless_the_order_is_total(sandbox_factory: Factory) -> None:
+def test_ties_come_back_in_a_new_order_each_time_unless_the_order_is_total(
+    sandbox_factory: Factory, control_for: ControlFor
+) -> None:
     server = sandbox_factory(vouchers_per_year=120)
     with api(server, token_for(server)) as client:
         year = _first_year(client)["Id"]
@@ -88,15 +92,15 @@ def test_ties_come_back_in_a_new_order_each_time_unless_the_order_is_total(sandb
         for _ in range(3):
             ids = _walk(client, year, "VoucherDate,Id")
             assert len(ids) == len(set(ids)) == total
-        httpx.post(f"{server.url}/_sandbox/quirks", json={"unstable_ties": False}).raise_for_status()
+        control_for(server).quirks(unstable_ties=False)
         assert len(set(_walk(client, year, "VoucherDate"))) == total
 
 
-def test_rendering_and_temporary_url_listing_take_time(sandbox_factory: Factory) -> None:
+def test_rendering_and_temporary_url_listing_take_time(
+    sandbox_factory: Factory, control_for: ControlFor
+) -> None:
     server = sandbox_factory(vouchers_per_year=200)
-    httpx.post(
-        f"{server.url}/_sandbox/quirks", json={"render_latency_ms": 300, "temporary_url_latency_ms": 5}
-    ).raise_for_status()
+    control_for(server).quirks(render_latency_ms=300, temporary_url_latency_ms=5)
     with api(server, token_for(server)) as client:
         invoice = client.get("/v2/customerinvoices", params={"$pagesize": 1}).json()["Data"][0]["Id"]
         for path in (f"/v2/customerinvoices/{invoice}/pdf", f"/v2/customerinvoices/{invoice}/print"):
@@ -113,7 +117,7 @@ def test_rendering_and_temporary_url_listing_take_time(sandbox_factory: Factory)
         assert len(listed["Data"]) == 40 and with_urls >= 0.2 > without
 
 
-def test_product_variants_and_company_states(sandbox_factory: Factory) -> None:
+def test_product_variants_and_company_states(sandbox_factory: Factory, control_for: ControlFor) -> None:
     server = sandbox_factory()
     faults = f"{server.url}/_sandbox/faults"
     with api(server, control_token(server, company=2)) as client:
@@ -122,14 +126,14 @@ def test_product_variants_and_company_states(sandbox_factory: Factory) -> None:
         assert {"bookkeeping", "api_standard"} <= set(settings["ActivatedModules"])
         year = _first_year(client)["Id"]
 
-        httpx.post(faults, json={"company": {"number": 2, "product_variant": 3}}).raise_for_status()
+        control_for(server).faults(company={"number": 2, "product_variant": 3})
         assert client.get("/v2/companysettings").json()["ProductVariant"] == 3
         refused = client.get("/v2/customerinvoices")
         assert (refused.status_code, refused.json()["ErrorCode"]) == (403, 4009)
         assert client.get(f"/v2/vouchers/{year}").status_code == 200
         assert client.get("/v2/supplierinvoices").status_code == 200
 
-        httpx.post(faults, json={"company": {"number": 2, "product_variant": 2}}).raise_for_status()
+        control_for(server).faults(company={"number": 2, "product_variant": 2})
         assert "bookkeeping" not in client.get("/v2/companysettings").json()["ActivatedModules"]
         assert client.get(f"/v2/vouchers/{year}").json()["ErrorCode"] == 4009
         assert client.get("/v2/supplierinvoices").json()["ErrorCode"] == 4009
@@ -140,7 +144,7 @@ def test_product_variants_and_company_states(sandbox_factory: Factory) -> None:
         ).raise_for_status()
         assert client.get("/v2/companysettings").json()["CompanyStatus"] == 2
         assert client.get(f"/v2/vouchers/{year}").status_code == 200  # read-only companies can be read
-        httpx.post(faults, json={"company": {"number": 2, "company_status": 0}}).raise_for_status()
+        control_for(server).faults(company={"number": 2, "company_status": 0})
         inactive = client.get(f"/v2/vouchers/{year}")
         assert (inactive.status_code, inactive.json()["ErrorCode"]) == (403, 4004)
         assert httpx.post(faults, json={"company": {"number": 2, "product_variant": 9}}).status_code == 400

@@ -13,11 +13,14 @@ import time
 import httpx
 import pytest
 from spiris_sandbox.server import SandboxServer
+from testkit.sandbox_oauth import ControlFor
 
 
 @pytest.mark.timeout(60)
-def test_small_responses_arrive_without_delayed_ack_stalls(shared_sandbox: SandboxServer) -> None:
-    token = httpx.post(f"{shared_sandbox.url}/_sandbox/tokens", json={"company": 1}, timeout=30).json()
+def test_small_responses_arrive_without_delayed_ack_stalls(
+    shared_sandbox: SandboxServer, control_for: ControlFor
+) -> None:
+    token = control_for(shared_sandbox).tokens(1)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     with httpx.Client(headers=headers, timeout=30) as client:
         assert client.get(f"{shared_sandbox.api_url}/fiscalyears").status_code == 200  # builds the books

@@ -102,6 +102,10 @@ class SandboxControl:
         """`POST /faults` with `switches` (e.g. `slow_ms=80`, `server_errors=3`); the switches now on."""
         return cast(dict[str, Any], self.post("/faults", switches))
 
+    def fault_switches(self) -> dict[str, Any]:
+        """The fault switches now on (`GET /faults`)."""
+        return cast(dict[str, Any], self.get("/faults"))
+
     def clear_faults(self) -> None:
         self.http.delete("/faults").raise_for_status()
 

@@ -1,31 +1,29 @@
-"""Shared pieces of the sandbox suite: the test OAuth client, a config factory, token helpers."""
+"""Shared pieces of the sandbox suite: its config, the OAuth flow against the sandbox, token helpers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-from spiris_sandbox.config import SandboxConfig
 from spiris_sandbox.server import SandboxServer
 
-CLIENT_ID = "test-client"
-CLIENT_SECRET = "test-secret"
-REDIRECT_URI = "https://localhost:44300/callback"
+from testkit.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
+from testkit.sandbox_control import SandboxControl
+
+# The sandbox suite's `control_for` fixture: the control API of one of the test's servers.
+ControlFor = Callable[[SandboxServer], SandboxControl]
 READ_SCOPES = "ea:api offline_access ea:accounting_readonly ea:sales_readonly ea:purchase_readonly"
 
 
-def make_config(**overrides: Any) -> SandboxConfig:
-    values: dict[str, Any] = {
-        "seed": 11,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": (REDIRECT_URI,),
-        "vouchers_per_year": 60,
-        "auto_approve_company": 1,
-    }
-    values.update(overrides)
-    return SandboxConfig(**values)
+# What the sandbox suite's servers are unless a test says otherwise (`start_sandbox(**SUITE_CONFIG, ...)`).
+SUITE_CONFIG: dict[str, Any] = {
+    "seed": 11,
+    "redirect_uris": (REDIRECT_URI,),
+    "vouchers_per_year": 60,
+    "auto_approve_company": 1,
+}
 
 
 def authorize_params(scope: str = READ_SCOPES, **extra: str) -> dict[str, str]:
@@ -71,7 +69,5 @@ def api(server: SandboxServer, token: dict[str, Any]) -> httpx.Client:
 def control_token(
     server: SandboxServer, *, company: int, scope: str = READ_SCOPES, **extra: Any
 ) -> dict[str, Any]:
-    response = httpx.post(f"{server.url}/_sandbox/tokens", json={"company": company, "scope": scope, **extra})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    with SandboxControl(server.url) as control:
+        return control.tokens(company, scope=scope, **extra)
