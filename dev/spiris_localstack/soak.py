@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,6 +124,7 @@ class _Soak:
         self.stack, self.rng, self.say = stack, rng, say
         self.companies: list[_Company] = []
         self.kills = 0
+        self.killed: Counter[str] = Counter()
         self.t0 = time.monotonic()
 
     # --- connecting
@@ -241,6 +243,7 @@ class _Soak:
             self.log("kill job: no sync pod ran within 60 s, skipped")
             return
         self.kills += 1
+        self.killed[target] += 1
 
     def _running_syncs(self, wait: float = 30.0) -> int:
         """The number of sync pods running, waiting up to `wait` s (and asking for a run) when none is, so a
@@ -297,7 +300,9 @@ class _Soak:
         value = f"soak-final-{datetime.now(UTC).isoformat(timespec='seconds')}"
         for fys in self.syncs():
             self.request_sync(fys, value=value)
-        self.log(f"window over ({self.kills} kills); final sync requested for {len(self.syncs())} years")
+        by_target = ", ".join(f"{target} {self.killed[target]}" for target in TARGETS)
+        self.log(f"window over ({self.kills} kills: {by_target}); "
+                 f"final sync requested for {len(self.syncs())} years")
 
         def settled() -> bool:
             items = self.syncs()
