@@ -22,7 +22,7 @@ from spiris_store.records import (
     VoucherDocumentLink,
     VoucherRowRecord,
 )
-from store_samples import FY_2024, FY_2025, make_voucher, seed_company
+from testkit.store_samples import FY_2024, FY_2025, make_voucher, seed_company
 
 Conn = psycopg.Connection[Any]
 

@@ -11,7 +11,7 @@ import pytest
 from spiris_client.fields import loads
 from spiris_client.text_cleaning import clean_tree
 from spiris_store import ledger
-from store_samples import make_voucher, seed_company
+from testkit.store_samples import make_voucher, seed_company
 
 HOSTILE = json.dumps({"VoucherText": "Faktura\u0000 12 \ud800 slut"})
 
