@@ -33,6 +33,7 @@ from spiris_localstack.local_flow import (
 from spiris_localstack.processes import pid_alive
 from spiris_localstack.stack import LocalStack, StackOptions
 from testkit.paths import CHART, CRDS, KUBEPLANE_SOURCE
+from testkit.sandbox_control import SandboxControl
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -66,14 +67,16 @@ def stack() -> Iterator[LocalStack]:
 
 
 
-def test_demo_flow_then_scheduled_incremental_sync(stack: LocalStack) -> None:
+def test_demo_flow_then_scheduled_incremental_sync(
+    stack: LocalStack, sandbox_control: SandboxControl
+) -> None:
     assert stack.postgres is not None and stack.s3 is not None
     started_pids.update(stack.pids())
     lines: list[str] = []
 
     stack.apply_connection()
     consent_url = wait_for_consent_url(stack)
-    user = stack.sandbox_json("/_sandbox/users")[0]
+    user = sandbox_control.users()[0]
     result = give_consent(
         consent_url,
         email=user["email"],
@@ -81,7 +84,7 @@ def test_demo_flow_then_scheduled_incremental_sync(stack: LocalStack) -> None:
         company=stack.options.company,
         screenshots=ARTIFACTS,
     )
-    company = stack.sandbox_json(f"/_sandbox/companies/{stack.options.company}")
+    company = sandbox_control.company(stack.options.company)
     assert company["name"] in result.heading
 
     connection = wait_for_ready(stack, timeout=60)
@@ -100,7 +103,7 @@ def test_demo_flow_then_scheduled_incremental_sync(stack: LocalStack) -> None:
 
     # The rows in Postgres equal the sandbox's seeded truth, year by year.
     for name, summary in progress.summaries.items():
-        truth = stack.sandbox_json(f"/_sandbox/truth/{stack.options.company}/{summary.fiscal_year_id}")
+        truth = sandbox_control.truth(stack.options.company, summary.fiscal_year_id)
         assert compare_with_truth(summary, truth) == [], name
         assert summary.total_debit == summary.total_credit
         assert summary.vouchers_with_documents > 0
@@ -149,19 +152,17 @@ def test_demo_flow_then_scheduled_incremental_sync(stack: LocalStack) -> None:
 
     # Change data in Spiris: the next *scheduled* run must be incremental and pick it up.
     latest = max(progress.summaries.values(), key=lambda s: s.start)
-    changed = stack.sandbox_post(
-        f"/_sandbox/companies/{stack.options.company}/vouchers/change",
-        {"count": 3, "fiscal_year_id": latest.fiscal_year_id},
-    )["changed"]
-    added = stack.sandbox_post(
-        f"/_sandbox/companies/{stack.options.company}/vouchers/add",
-        {"count": 2, "fiscal_year_id": latest.fiscal_year_id, "with_attachments": True},
-    )["added"]
+    changed = sandbox_control.change_vouchers(
+        stack.options.company, count=3, fiscal_year_id=latest.fiscal_year_id
+    )
+    added = sandbox_control.add_vouchers(
+        stack.options.company, count=2, fiscal_year_id=latest.fiscal_year_id, with_attachments=True
+    )
     before = time.monotonic()
     watch_syncs(stack, company_key=company_key, expected=1, say=lines.append, progress=progress, timeout=240)
     assert time.monotonic() - before < 200
 
-    truth = stack.sandbox_json(f"/_sandbox/truth/{stack.options.company}/{latest.fiscal_year_id}")
+    truth = sandbox_control.truth(stack.options.company, latest.fiscal_year_id)
     fresh = next(s for s in progress.summaries.values() if s.fiscal_year_id == latest.fiscal_year_id)
     assert compare_with_truth(fresh, truth) == []
     assert fresh.vouchers == latest.vouchers + 2

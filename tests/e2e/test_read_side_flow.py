@@ -28,6 +28,7 @@ from spiris_localstack.local_flow import (
 from spiris_localstack.stack import LocalStack, StackOptions
 from spiris_store.sie4 import read_sie4
 from testkit.paths import CHART, CRDS, KUBEPLANE_SOURCE
+from testkit.sandbox_control import SandboxControl
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
 PLUGIN = str(Path(sys.executable).parent / "kubectl-spiris")
@@ -63,7 +64,9 @@ def _plugin(stack: LocalStack, *args: str, kubeconfig: str | None = None) -> sub
     )
 
 
-def test_banner_and_kubectl_spiris(stack: LocalStack, tmp_path: Path) -> None:
+def test_banner_and_kubectl_spiris(
+    stack: LocalStack, sandbox_control: SandboxControl, tmp_path: Path
+) -> None:
     assert stack.postgres is not None and stack.kube is not None
     stack.apply_connection()
     consent_url = wait_for_consent_url(stack)
@@ -73,7 +76,7 @@ def test_banner_and_kubectl_spiris(stack: LocalStack, tmp_path: Path) -> None:
     assert api and stack.api_url in api[0]
     assert viewer and "/viewer/" in viewer[0]
     viewer_url = viewer[0].split()[1]
-    user = stack.sandbox_json("/_sandbox/users")[0]
+    user = sandbox_control.users()[0]
     give_consent(consent_url, email=user["email"], password=user["password"], company=stack.options.company)
     connection = wait_for_ready(stack, timeout=90)
     watch_syncs(
@@ -85,7 +88,7 @@ def test_banner_and_kubectl_spiris(stack: LocalStack, tmp_path: Path) -> None:
         timeout=300,
     )
     company_key = str(connection["metadata"]["uid"])
-    year = max(int(fy["start"][:4]) for fy in stack.sandbox_json("/_sandbox/companies/1")["fiscal_years"])
+    year = max(sandbox_control.fiscal_year_ids(1))
 
     # The banner's viewer link now shows the synced year.
     page = httpx.get(viewer_url + "/vouchers", params={"limit": "1"}, timeout=30)
