@@ -65,7 +65,8 @@ class StackOptions:
     latest_fiscal_years: int = 2
     #: Re-sync schedule of the FiscalYearSyncs the connection creates (an interval or cron).
     schedule: str = "6h"
-    reconcile_interval: float = 1.0
+    #: The operator's safety resync (it is event driven: work is scheduled when it is due, not polled).
+    reconcile_interval: float = 600.0
     #: Fraction of the schedule interval added as jitter (0 makes scheduled runs exactly on time).
     schedule_jitter: float = 0.1
     max_concurrent_jobs: int = 2

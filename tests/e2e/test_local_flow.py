@@ -51,7 +51,6 @@ def stack() -> Iterator[LocalStack]:
     options = StackOptions(
         vouchers_per_year=120,
         schedule="1m",
-        reconcile_interval=0.5,
         schedule_jitter=0.0,
         namespace="e2e",
         connection_name="e2e-company",

@@ -40,7 +40,6 @@ def stack() -> Iterator[LocalStack]:
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     options = StackOptions(
         vouchers_per_year=300,
-        reconcile_interval=0.5,
         namespace="reads",
         connection_name="demo-company",
         crd_dir=CRDS,
