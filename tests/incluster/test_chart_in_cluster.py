@@ -20,7 +20,8 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,15 @@ from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.processes import free_port, start_process, stop_process, wait_until_ready
 from spiris_localstack.s3 import S3Server
 from testkit.paths import CHART, REPO
+from testkit.sandbox import CLIENT_ID
+from testkit.sandbox_control import SandboxControl
+from testkit.waiting import wait_for
 
 pytestmark = [pytest.mark.incluster, pytest.mark.image, pytest.mark.browser, pytest.mark.timeout(900)]
 
 GROUP = "spiris.senseworks.io/v1alpha1"
 ARTIFACTS = REPO / "test-artifacts" / "incluster"
 BIN = Path(sys.executable).parent
-CLIENT_ID = "spiris-incluster"
 VOUCHERS_PER_YEAR = 60
 
 
@@ -59,10 +62,7 @@ class Sandbox:
         wait_until_ready(lambda: httpx.get(f"{self.url}/_sandbox/companies", timeout=2).is_success,
                          timeout=30, what="spiris-sandbox", process=self.process)
 
-    def json(self, path: str) -> Any:
-        response = httpx.get(f"{self.url}{path}", timeout=30)
-        response.raise_for_status()
-        return response.json()
+        self.control = SandboxControl(self.url, timeout=30)
 
 
 def _secret(namespace: str, name: str, data: dict[str, str]) -> dict[str, Any]:
@@ -70,15 +70,7 @@ def _secret(namespace: str, name: str, data: dict[str, str]) -> dict[str, Any]:
             "type": "Opaque", "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
 
 
-def _wait(check: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+_wait = partial(wait_for, interval=0.5)
 
 
 def _condition(obj: dict[str, Any] | None, kind: str) -> str | None:
@@ -151,6 +143,7 @@ def install(kube_cluster: LocalKube, pg_server: PostgresServer, s3_server: S3Ser
     try:
         yield context
     finally:
+        sandbox.control.close()
         stop_process(sandbox.process, grace=5)
         for namespace in (client_ns, release_ns):
             kube_cluster.rest.call("DELETE", f"/api/v1/namespaces/{namespace}", allow=(404,))
@@ -216,7 +209,7 @@ def _flow(kube_cluster: LocalKube, kube_node: NodeAgent, install: dict[str, Any]
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
 
     # --- a connection, consent in a real browser on the printed link, Ready
-    company = sandbox.json("/_sandbox/companies/1")
+    company = sandbox.control.company(1)
     kube_cluster.json("POST", f"/apis/{GROUP}/namespaces/{client_ns}/spirisconnections", {
         "apiVersion": GROUP, "kind": "SpirisConnection", "metadata": {"name": "acme"},
         "spec": {"displayName": company["name"], "expectedCorporateIdentityNumber": company["org_number"],
@@ -225,7 +218,7 @@ def _flow(kube_cluster: LocalKube, kube_node: NodeAgent, install: dict[str, Any]
     consent_url = _wait(lambda: ((kube_cluster.rest.get(path) or {}).get("status") or {}).get("consentUrl"),
                         timeout=60, what="the consent link")
     assert consent_url.startswith(install["web_url"] + "/")
-    user = sandbox.json("/_sandbox/users")[0]
+    user = sandbox.control.users()[0]
     result = give_consent(consent_url, email=user["email"], password=user["password"], company=1,
                           screenshots=ARTIFACTS)
     assert company["name"] in result.heading
@@ -247,7 +240,7 @@ def _flow(kube_cluster: LocalKube, kube_node: NodeAgent, install: dict[str, Any]
         assert fys["status"]["phase"] == "Succeeded", fys["status"]
         year = str(fys["status"]["fiscalYearId"])
         summary = summarise_year(install["dsn"], company_key=company_key, fiscal_year_id=year)
-        truth = sandbox.json(f"/_sandbox/truth/1/{year}")
+        truth = sandbox.control.truth(1, year)
         assert compare_with_truth(summary, truth) == [], fys["metadata"]["name"]
         assert summary.vouchers_with_documents > 0
     assert verify_objects(install["dsn"], s3_server.client(), bucket=install["bucket"],

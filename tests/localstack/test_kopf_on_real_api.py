@@ -3,14 +3,14 @@ delete — namespaced and cluster-wide. The handlers of the product are tested t
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import kopf
 import pytest
 from kopf.testing import KopfRunner
 from spiris_localstack.kube_cluster import LocalKube
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 GROUP, VERSION, PLURAL = "test.spiris.local", "v1", "widgets"
@@ -60,13 +60,7 @@ def build_registry(
     return registry, settings
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+wait_until = partial(wait_for, timeout=20, interval=0.1)
 
 
 @pytest.mark.parametrize("scope", ["namespaced", "cluster-wide"])

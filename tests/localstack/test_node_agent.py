@@ -10,26 +10,18 @@ security context's user and read-only root, a pod waiting for a missing Secret, 
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.node_agent import NodeAgent
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def _wait(check: Callable[[], Any], *, timeout: float = 60, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+_wait = partial(wait_for, timeout=60, interval=0.2)
 
 
 def _job(name: str, script: str, *, backoff: int = 0, extra_container: dict[str, Any] | None = None,

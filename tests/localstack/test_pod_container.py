@@ -11,8 +11,7 @@ in-cluster configuration, as in a cluster.
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.pod_container import GLOBAL_FLAGS, LABEL
 from spiris_localstack.processes import free_port
+from testkit.waiting import wait_for
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(180)]
 
@@ -45,14 +45,7 @@ raise SystemExit(int(os.environ.get('EXIT', '0')))
 """
 
 
-def _wait(check: Callable[[], Any], *, timeout: float = 90, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait = partial(wait_for, timeout=90, interval=0.3)
 
 
 def _run(kube: LocalKube, namespace: str, job: dict[str, Any]) -> dict[str, str]:

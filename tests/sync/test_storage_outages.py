@@ -6,7 +6,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 
 import psycopg
 import pytest
@@ -16,6 +17,7 @@ from spiris_localstack.s3 import S3Server
 from spiris_store.migrate import migrate
 from testkit.ledger_checks import assert_objects_match_sha256
 from testkit.sync_stack import VENV_BIN, summary_of
+from testkit.waiting import wait_for
 
 
 def _stored_documents(database_url: str) -> int:
@@ -39,11 +41,7 @@ def _restart(service: ChildService, *, down_for: float, first: signal.Signals, u
     )
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+_wait_for = partial(wait_for, timeout=60, interval=0.1)
 
 
 def _complete(stack, summary: dict) -> None:

@@ -22,6 +22,7 @@ from spiris_connection import token_secret
 from spiris_localstack.chart_rbac import install_chart_rbac
 from spiris_localstack.kube_cluster import LocalKube
 from testkit.paths import CHART, CHART_VALUES
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -84,18 +85,24 @@ def cluster(kube_cluster: LocalKube, kube_namespace: str, tmp_path: Any) -> Iter
         kube_cluster.rest.call("DELETE", f"/api/v1/namespaces/{client_ns}", allow=(404,))
 
 
+def _policy_refuses(cluster: Cluster) -> bool:
+    """Whether a dry-run write of a foreign Secret by the web is refused (admission runs on dry runs too)."""
+    try:
+        cluster.web.create_namespaced_secret(cluster.client_ns, _plain_secret("probe"), dry_run="All")
+    except ApiException as exc:
+        if exc.status == 403 and "token Secret" in str(exc.body):
+            return True
+        raise
+    return False
+
+
 def _wait_for_policy(cluster: Cluster) -> None:
-    """Until a dry-run write of a foreign Secret by the web is refused (admission runs on dry runs too)."""
-    deadline = time.monotonic() + POLICY_ACTIVE_WITHIN
-    while True:
-        try:
-            cluster.web.create_namespaced_secret(cluster.client_ns, _plain_secret("probe"), dry_run="All")
-        except ApiException as exc:
-            if exc.status == 403 and "token Secret" in str(exc.body):
-                return
-            raise
-        assert time.monotonic() < deadline, "the chart's admission policy never took effect"
-        time.sleep(0.5)
+    wait_for(
+        lambda: _policy_refuses(cluster),
+        timeout=POLICY_ACTIVE_WITHIN,
+        interval=0.5,
+        what="the chart's admission policy to take effect",
+    )
 
 
 def test_web_writes_a_connections_token_secret_and_replaces_it(cluster: Cluster) -> None:
