@@ -94,30 +94,25 @@ def create_connection(
     spec = dict(spec or {})
     if any_company and "expectedCorporateIdentityNumber" not in spec:
         spec.setdefault("allowAnyCompany", True)
-    body = {
-        "apiVersion": "spiris.senseworks.io/v1alpha1",
-        "kind": "SpirisConnection",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
-    kube.custom.create_namespaced_custom_object(
-        "spiris.senseworks.io", "v1alpha1", namespace, "spirisconnections", body
-    )
+    _create_custom(kube, namespace, "SpirisConnection", name, spec)
     created = kube.get_custom("spirisconnections", namespace, name)
     assert created is not None
     return created
 
 
-def create_fiscal_year_sync(kube: KubeApi, namespace: str, name: str, spec: dict[str, Any]) -> None:
+def _create_custom(kube: KubeApi, namespace: str, kind: str, name: str, spec: dict[str, Any]) -> None:
     body = {
         "apiVersion": "spiris.senseworks.io/v1alpha1",
-        "kind": "FiscalYearSync",
+        "kind": kind,
         "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
-    kube.custom.create_namespaced_custom_object(
-        "spiris.senseworks.io", "v1alpha1", namespace, "fiscalyearsyncs", body
-    )
+    plural = {"SpirisConnection": "spirisconnections", "FiscalYearSync": "fiscalyearsyncs"}[kind]
+    kube.custom.create_namespaced_custom_object("spiris.senseworks.io", "v1alpha1", namespace, plural, body)
+
+
+def create_fiscal_year_sync(kube: KubeApi, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    _create_custom(kube, namespace, "FiscalYearSync", name, spec)
 
 
 def store_consent(kube: KubeApi, connection: dict[str, Any], token: TokenSet) -> None:

@@ -29,13 +29,11 @@ from spiris_read.settings import ApiSettings
 from spiris_read.wiring import build_app
 from spiris_sandbox.server import SandboxServer
 from spiris_store.migrate import migrate
-from spiris_sync.run import run_sync
-from spiris_sync.settings import load_sync_settings
 
 from testkit.paths import CHART, CHART_VALUES
-from testkit.sandbox import CLIENT_ID, start_sandbox
+from testkit.sandbox import start_sandbox
 from testkit.sandbox_control import SandboxControl
-from testkit.sync_stack import write_token
+from testkit.sync_stack import SyncStack, write_token
 from testkit.waiting import wait_for
 
 GROUP_PATH = "/apis/spiris.senseworks.io/v1alpha1"
@@ -190,24 +188,15 @@ def build_read_stack(
     other_uid = _connection(rest, other, "other-company", "556677-9999")
     token_file = work / "token.json"
     write_token(sandbox, token_file, company=1)
-    env = {
-        "DATABASE_URL": owner_dsn,
-        "S3_ENDPOINT": s3.endpoint,
-        "S3_ACCESS_KEY": s3.access_key,
-        "S3_SECRET_KEY": s3.secret_key,
-        "S3_BUCKET": bucket,
-        "S3_REGION": s3.region,
-        "S3_SECURE": "false",
-        "SPIRIS_API_URL": sandbox.api_url,
-        "SPIRIS_IDENTITY_URL": sandbox.url,
-        "SPIRIS_TOKEN_FILE": str(token_file),
-        "SPIRIS_CLIENT_ID": CLIENT_ID,
-        "SPIRIS_RATE_LIMIT_PER_MINUTE": "100000",
-    }
-    for year in YEARS:
-        run_sync(
-            load_sync_settings({}, env), company_key=uid, fiscal_year=year, mode="full", document_workers=4
-        )
+    # The real worker, in-process, with the environment the operator gives its Jobs (testkit.sync_stack).
+    worker = SyncStack(
+        sandbox=sandbox, database_url=owner_dsn, s3=s3, bucket=bucket, token_file=token_file, company_key=uid
+    )
+    try:
+        for year in YEARS:
+            worker.run_in_process(year, mode="full", document_workers=4)
+    finally:
+        worker.control.close()
     access = install_chart_rbac(
         rest=rest,
         chart=CHART,
