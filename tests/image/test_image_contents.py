@@ -21,13 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from image_run import GLOBAL_FLAGS, READ_ONLY, RUN_FLAGS, run_in_image
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from spiris_localstack.chart_rbac import ChartAccess
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.processes import free_port
 from spiris_localstack.product_image import image_size
+from testkit.image_run import GLOBAL_FLAGS, READ_ONLY, RUN_FLAGS, run_in_image
 from testkit.paths import REPO
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(300)]
