@@ -20,6 +20,7 @@ import yaml
 from spiris_localstack.kube_client import KubeCredentials, KubeRequestError, KubeRest
 from spiris_localstack.kube_cluster import LocalKube
 from testkit.paths import EXAMPLES
+from testkit.waiting import wait_for
 
 GROUP = "spiris.senseworks.io"
 PLURALS = {"SpirisConnection": "spirisconnections", "FiscalYearSync": "fiscalyearsyncs"}
@@ -185,16 +186,13 @@ def test_deleting_an_owner_cascades_through_the_garbage_collector(kube_cluster: 
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "child", "ownerReferences": [reference]},
         "stringData": {"k": "v"}})
     kube_cluster.json("DELETE", f"{_collection('SpirisConnection', kube_namespace)}/parent")
-    deadline = time.monotonic() + 30
-    while kube_cluster.rest.get(f"/api/v1/namespaces/{kube_namespace}/secrets/child") is not None:
-        assert time.monotonic() < deadline, "the garbage collector did not delete the owned Secret"
-        time.sleep(0.2)
+    wait_for(lambda: kube_cluster.rest.get(f"/api/v1/namespaces/{kube_namespace}/secrets/child") is None,
+             timeout=30, what="the garbage collector to delete the owned Secret")
 
 
 def test_new_namespaces_get_their_service_account_and_root_ca(kube_cluster: LocalKube,
                                                                kube_namespace: str) -> None:
     assert kube_cluster.rest.get(f"/api/v1/namespaces/{kube_namespace}/serviceaccounts/default") is not None
-    deadline = time.monotonic() + 30
-    while kube_cluster.rest.get(f"/api/v1/namespaces/{kube_namespace}/configmaps/kube-root-ca.crt") is None:
-        assert time.monotonic() < deadline, "root-ca-cert-publisher did not publish kube-root-ca.crt"
-        time.sleep(0.2)
+    root_ca = f"/api/v1/namespaces/{kube_namespace}/configmaps/kube-root-ca.crt"
+    wait_for(lambda: kube_cluster.rest.get(root_ca), timeout=30,
+             what="root-ca-cert-publisher to publish kube-root-ca.crt")

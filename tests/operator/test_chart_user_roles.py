@@ -8,12 +8,12 @@ user may do.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 from spiris_localstack.chart_rbac import ChartAccess
 from spiris_localstack.kube_cluster import LocalKube
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -42,10 +42,8 @@ def _allowed(kube: LocalKube, user: str, namespace: str, verb: str, resource: st
 
 
 def _eventually(kube: LocalKube, user: str, namespace: str, verb: str, resource: str) -> None:
-    deadline = time.monotonic() + AGGREGATED_WITHIN
-    while not _allowed(kube, user, namespace, verb, resource):
-        assert time.monotonic() < deadline, f"{user} never got {verb} {resource} through aggregation"
-        time.sleep(0.5)
+    wait_for(lambda: _allowed(kube, user, namespace, verb, resource), timeout=AGGREGATED_WITHIN, interval=0.5,
+             what=f"{user} to get {verb} {resource} through aggregation")
 
 
 def test_edit_and_view_users_get_the_chart_rules_by_aggregation(
