@@ -7,10 +7,9 @@ a tiny local HTTP server that records what it receives.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from spiris_client import (
@@ -22,6 +21,7 @@ from spiris_client import (
     SpirisApi,
     TokenSet,
 )
+from testkit.local_http import serve
 from testkit.sandbox_control import SandboxControl
 
 ApiFor = Callable[..., tuple[SpirisApi, object]]
@@ -177,15 +177,8 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def storage() -> Iterator[str]:
     _Recorder.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(_Recorder) as url:
+        yield url
 
 
 def test_storage_never_receives_the_bearer_token(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -27,6 +26,7 @@ from spiris_client import (
 )
 from spiris_client.oauth import SPIRIS_SERVICE_ACR
 from spiris_sandbox.server import SandboxServer
+from testkit.local_http import serve
 from testkit.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from testkit.sandbox_control import SandboxControl
 
@@ -222,15 +222,8 @@ class _TokenEndpoint(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def token_endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenEndpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(_TokenEndpoint) as url:
+        yield url
 
 
 def test_refresh_keeps_the_presented_refresh_token_when_none_is_returned(token_endpoint: str) -> None:

@@ -19,6 +19,7 @@ from testkit.operator_stack import (
     consent_token,
     create_connection,
     events_of,
+    patch_connection_spec,
     store_consent,
 )
 from testkit.sandbox_control import SandboxControl
@@ -219,23 +220,9 @@ def test_latest_years_window_follows_the_spec(
         return sorted(c["metadata"]["name"] for c in kube.list_custom("fiscalyearsyncs", kube_namespace))
 
     wait_for(lambda: children() == ["acme-2025"], what="the latest year")
-    kube.custom.patch_namespaced_custom_object(
-        "spiris.senseworks.io",
-        "v1alpha1",
-        kube_namespace,
-        "spirisconnections",
-        "acme",
-        {"spec": {"sync": {"latestFiscalYears": 2}}},
-    )
+    patch_connection_spec(kube, kube_namespace, "acme", {"sync": {"latestFiscalYears": 2}})
     wait_for(lambda: children() == ["acme-2024", "acme-2025"], what="two latest years")
-    kube.custom.patch_namespaced_custom_object(
-        "spiris.senseworks.io",
-        "v1alpha1",
-        kube_namespace,
-        "spirisconnections",
-        "acme",
-        {"spec": {"sync": {"latestFiscalYears": 1}}},
-    )
+    patch_connection_spec(kube, kube_namespace, "acme", {"sync": {"latestFiscalYears": 1}})
     try:
         wait_for(lambda: children() == ["acme-2025"], what="the window shrinks back", timeout=30)
     except AssertionError as exc:

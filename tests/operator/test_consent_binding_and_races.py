@@ -19,7 +19,7 @@ from spiris_operator.kube_api import KubeApi
 from spiris_operator.settings import load_settings
 from spiris_operator.spiris_access import FiscalYearInfo
 from spiris_sandbox.server import SandboxServer
-from testkit.operator_stack import consent_token, create_connection, store_consent
+from testkit.operator_stack import consent_token, create_connection, patch_connection_spec, store_consent
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,10 +70,7 @@ def test_an_unbound_connection_gets_no_link_until_bound(kube: KubeApi, kube_name
     assert ready["message"] == company_binding.NOT_BOUND_MESSAGE
     assert not any(reason == "ConsentLinkIssued" for _, reason, _ in events)
 
-    kube.custom.patch_namespaced_custom_object(
-        "spiris.senseworks.io", "v1alpha1", kube_namespace, "spirisconnections", "acme",
-        {"spec": {"allowAnyCompany": True}},
-    )
+    patch_connection_spec(kube, kube_namespace, "acme", {"allowAnyCompany": True})
     allowed, events = _step(kube, kube_namespace)
     assert allowed["status"]["consentUrl"].startswith("https://x.example/consent/")
     assert _condition(allowed, "Ready")["reason"] == "AwaitingConsent"

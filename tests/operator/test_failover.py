@@ -17,6 +17,7 @@ from testkit.operator_stack import (
     consent_token,
     create_connection,
     create_fiscal_year_sync,
+    patch_connection_spec,
     store_consent,
 )
 from testkit.sandbox_control import SandboxControl
@@ -77,14 +78,7 @@ def test_standby_takes_over_within_30_s_of_a_sigkill(
     leader.kill()
     # A change made right after the crash is handled by the new leader.
     kube.patch_metadata("spirisconnections", kube_namespace, "acme", {"annotations": {"touch": "1"}})
-    kube.custom.patch_namespaced_custom_object(
-        "spiris.senseworks.io",
-        "v1alpha1",
-        kube_namespace,
-        "spirisconnections",
-        "acme",
-        {"spec": {"displayName": "Acme after failover"}},
-    )
+    patch_connection_spec(kube, kube_namespace, "acme", {"displayName": "Acme after failover"})
 
     def handled() -> bool:
         body = kube.get_custom("spirisconnections", kube_namespace, "acme") or {}

@@ -13,6 +13,7 @@ import httpx
 import psycopg
 import pytest
 from playwright.sync_api import expect
+from testkit.browser import chromium as launch_chromium
 from testkit.read_stack import ReadStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -23,16 +24,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "read"
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium(CHROMIUM, CHROMIUM_ARGS) as browser:
+        yield browser
 
 
 def _viewer_url(stack: ReadStack, year: int = 2024) -> str:

@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 from testkit.ledger_checks import assert_objects_match_sha256, dump, object_listing
-from testkit.sync_stack import VENV_BIN, summary_of
+from testkit.sync_stack import summary_of
 
 KILLS = 5
 
@@ -26,13 +26,7 @@ def _progress(database_url: str) -> int:
 
 
 def _start(stack, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(VENV_BIN / "spiris-sync"), *args],
-        env=stack.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return stack.start_cli(*args)  # type: ignore[no-any-return]
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from spiris_localstack.processes import ChildService, start_process, stop_proces
 from spiris_localstack.s3 import S3Server
 from spiris_store.migrate import migrate
 from testkit.ledger_checks import assert_objects_match_sha256
-from testkit.sync_stack import VENV_BIN, summary_of
+from testkit.sync_stack import summary_of
 from testkit.waiting import wait_for
 
 
@@ -73,13 +73,7 @@ def _start_worker(stack) -> subprocess.Popen[str]:
     # Slow API answers (not downloads) keep the invoice-PDF calls going for seconds after the first documents
     # are stored, so the outage below surely hits a run with documents still to store.
     stack.control.faults(slow_ms=100)
-    return subprocess.Popen(
-        [str(VENV_BIN / "spiris-sync"), *stack.cli_run_args(2025), "--document-workers", "2"],
-        env=stack.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return stack.start_cli(*stack.cli_run_args(2025), "--document-workers", "2")  # type: ignore[no-any-return]
 
 
 @pytest.mark.slow

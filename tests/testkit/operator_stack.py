@@ -111,6 +111,13 @@ def _create_custom(kube: KubeApi, namespace: str, kind: str, name: str, spec: di
     kube.custom.create_namespaced_custom_object("spiris.senseworks.io", "v1alpha1", namespace, plural, body)
 
 
+def patch_connection_spec(kube: KubeApi, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    """Merge `spec` into the connection's spec, as `kubectl patch --type merge` would."""
+    kube.custom.patch_namespaced_custom_object(
+        "spiris.senseworks.io", "v1alpha1", namespace, "spirisconnections", name, {"spec": spec}
+    )
+
+
 def create_fiscal_year_sync(kube: KubeApi, namespace: str, name: str, spec: dict[str, Any]) -> None:
     _create_custom(kube, namespace, "FiscalYearSync", name, spec)
 

@@ -96,6 +96,16 @@ class SyncStack:
             check=False,
         )
 
+    def start_cli(self, *args: str) -> subprocess.Popen[str]:
+        """The real `spiris-sync` console script with `args`, started (output piped); the caller waits."""
+        return subprocess.Popen(
+            [str(VENV_BIN / "spiris-sync"), *args],
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def cli_run_args(self, fiscal_year: int, *, mode: str = "incremental") -> list[str]:
         return [
             "run",

@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,9 +36,11 @@ from spiris_sandbox.server import SandboxServer
 from spiris_web.app import create_app
 from spiris_web.logging_json import JsonFormatter
 from spiris_web.settings import WebSettings
+from testkit.browser import chromium
 from testkit.paths import CHART, CHART_VALUES
 from testkit.sandbox import sandbox_server
 from testkit.sandbox_control import SandboxControl
+from testkit.waiting import wait_for
 
 SIGNING_KEY = "web-test-signing-key-0123456789abcdef"
 SANDBOX_SEED = 11
@@ -241,11 +241,9 @@ def web(
     ))
     thread = threading.Thread(target=server.run, name="spiris-web-under-test", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the web component did not start")
-        time.sleep(0.02)
+    wait_for(lambda: server.started or not thread.is_alive(), timeout=15, interval=0.02, what="the web")
+    if not server.started:
+        raise RuntimeError("the web component did not start")
     try:
         yield WebUnderTest(
             url=settings.public_url,
@@ -259,16 +257,8 @@ def web(
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium(CHROMIUM, CHROMIUM_ARGS) as instance:
+        yield instance
 
 
 @pytest.fixture
