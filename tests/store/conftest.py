@@ -9,8 +9,9 @@ import psycopg
 import pytest
 from spiris_localstack.s3 import S3Server
 from spiris_store.connection import connect
-from spiris_store.documents import DocumentStore, S3Settings
+from spiris_store.documents import DocumentStore
 from spiris_store.migrate import migrate
+from testkit.store_samples import s3_settings
 
 
 @pytest.fixture
@@ -29,13 +30,7 @@ def conn(ledger_dsn: str) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture
 def document_store(s3_server: S3Server, fresh_bucket: str) -> DocumentStore:
     return DocumentStore(
-        S3Settings(
-            endpoint=s3_server.endpoint,
-            access_key=s3_server.access_key,
-            secret_key=s3_server.secret_key,
-            bucket=fresh_bucket,
-            region=s3_server.region,
-        ),
+        s3_settings(s3_server, fresh_bucket),
         spool_memory_bytes=1024 * 1024,
         part_size=5 * 1024 * 1024,
     )

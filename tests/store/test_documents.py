@@ -16,6 +16,7 @@ import pytest
 from spiris_localstack.s3 import S3Server
 from spiris_store.documents import DocumentStore, S3Settings, object_key_for
 from spiris_store.errors import DocumentIntegrityError, StorageUnavailable
+from testkit.store_samples import s3_settings
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 
@@ -218,15 +219,7 @@ def test_200_mb_document_streams_with_flat_memory(s3_server: S3Server, fresh_buc
     growth_mib = (report["hwm_after_kib"] - report["hwm_before_kib"]) / 1024
     # one 16 MiB part in flight (plus the SDK's copy of it) and the 8 MiB spool threshold: far below 200 MiB
     assert growth_mib < 64, f"peak RSS grew by {growth_mib:.0f} MiB while streaming 200 MiB"
-    store = DocumentStore(
-        S3Settings(
-            endpoint=s3_server.endpoint,
-            access_key=s3_server.access_key,
-            secret_key=s3_server.secret_key,
-            bucket=fresh_bucket,
-            region=s3_server.region,
-        )
-    )
+    store = DocumentStore(s3_settings(s3_server, fresh_bucket))
     digest = hashlib.sha256()
     total = 0
     for chunk in store.iter_bytes(report["object_key"]):

@@ -22,7 +22,7 @@ from spiris_store.records import (
     VoucherDocumentLink,
     VoucherRowRecord,
 )
-from testkit.store_samples import FY_2024, FY_2025, make_voucher, seed_company
+from testkit.store_samples import CONTRACT_TABLES, FY_2024, FY_2025, make_voucher, seed_company
 
 Conn = psycopg.Connection[Any]
 
@@ -427,18 +427,7 @@ def test_delete_company_removes_everything_and_returns_object_keys(conn: Conn) -
         f"companies/doomed/sha256/aa/{'a' * 64}",
         f"companies/doomed/sha256/cc/{'c' * 64}",
     ]
-    for table in (
-        "companies",
-        "fiscal_years",
-        "accounts",
-        "vouchers",
-        "voucher_rows",
-        "documents",
-        "voucher_documents",
-        "sync_runs",
-        "sync_checkpoints",
-        "missing_documents",
-    ):
+    for table in (*sorted(CONTRACT_TABLES), "sync_checkpoints", "missing_documents"):
         per_company = dict(
             conn.execute(f"SELECT company_key, count(*) FROM spiris.{table} GROUP BY company_key").fetchall()
         )

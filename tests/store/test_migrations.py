@@ -10,17 +10,8 @@ from alembic import command
 from spiris_store.connection import connect
 from spiris_store.errors import StorageUnavailable
 from spiris_store.migrate import alembic_config, current_revision, head_revision, migrate
+from testkit.store_samples import CONTRACT_TABLES
 
-CONTRACT_TABLES = {
-    "companies",
-    "fiscal_years",
-    "accounts",
-    "vouchers",
-    "voucher_rows",
-    "documents",
-    "voucher_documents",
-    "sync_runs",
-}
 SUPPORT_TABLES = {"sync_checkpoints", "missing_documents", "rate_budget", "alembic_version"}
 
 

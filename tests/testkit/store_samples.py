@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from spiris_localstack.s3 import S3Server
 from spiris_store import ledger
+from spiris_store.documents import S3Settings
 from spiris_store.records import CompanyRecord, FiscalYearRecord, VoucherRecord, VoucherRowRecord
 
 FY_2024 = FiscalYearRecord(id=uuid.UUID(int=2024), start_date=date(2024, 1, 1), end_date=date(2024, 12, 31))
@@ -47,4 +49,30 @@ def make_voucher(
             VoucherRowRecord(account_number=account, debit=value, credit=Decimal("0")),
             VoucherRowRecord(account_number=counter_account, debit=Decimal("0"), credit=value),
         ),
+    )
+
+
+# The tables of schema `spiris` that hold a company's copy (the store's contract with the read side).
+CONTRACT_TABLES = frozenset(
+    {
+        "companies",
+        "fiscal_years",
+        "accounts",
+        "vouchers",
+        "voucher_rows",
+        "documents",
+        "voucher_documents",
+        "sync_runs",
+    }
+)
+
+
+def s3_settings(s3_server: S3Server, bucket: str) -> S3Settings:
+    """The store's S3 settings for `bucket` on the session's S3 server."""
+    return S3Settings(
+        endpoint=s3_server.endpoint,
+        access_key=s3_server.access_key,
+        secret_key=s3_server.secret_key,
+        bucket=bucket,
+        region=s3_server.region,
     )
