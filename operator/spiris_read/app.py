@@ -65,11 +65,11 @@ def create_app(service: ReadService, *, public_url: str | None = None) -> Starle
         return json_response(service.fiscal_years(target(request)))
 
     def get_vouchers(request: Request) -> Response:
-        year = params.year(request.path_params["year"])
+        year = params.fiscal_year(request.path_params["year"])
         query = request.query_params
         filters, after, limit = params.voucher_filter(query), params.cursor(query), params.limit(query)
         page = service.voucher_page(target(request), year=year, filters=filters, after=after, limit=limit)
-        return json_response(page.as_json())
+        return json_response(page)
 
     def get_voucher(request: Request) -> Response:
         voucher_id = params.an_id(request.path_params["voucher_id"], what="voucher")
@@ -97,7 +97,7 @@ def create_app(service: ReadService, *, public_url: str | None = None) -> Starle
         return content(request, target(request), request.path_params["document_id"])
 
     def get_sie(request: Request) -> Response:
-        year = params.year(request.path_params["year"])
+        year = params.fiscal_year(request.path_params["year"])
         export = service.sie(target(request), year=year)
         headers = {
             **NO_STORE,
@@ -107,7 +107,7 @@ def create_app(service: ReadService, *, public_url: str | None = None) -> Starle
         return Response(export.content, media_type="text/plain; charset=IBM437", headers=headers)
 
     def post_viewer_link(request: Request) -> Response:
-        year = params.year(request.path_params["year"])
+        year = params.fiscal_year(request.path_params["year"])
         base = public_url or str(request.base_url)
         return json_response(service.viewer_link(target(request), year=year, base_url=base), status=201)
 
@@ -135,7 +135,7 @@ def create_app(service: ReadService, *, public_url: str | None = None) -> Starle
             after=params.cursor(query),
             limit=params.limit(query),
         )
-        return json_response(page.as_json())
+        return json_response(page)
 
     def viewer_voucher(request: Request) -> Response:
         claim, found = claim_target(request)

@@ -1,4 +1,4 @@
-"""Opaque paging cursors for voucher lists: the sort key of the last item of a page.
+"""Opaque paging cursors for voucher lists: the store's keyset position (`VoucherKey`) of a page's last item.
 
 Keyset paging (never OFFSET) so a page costs the same at voucher 19,000 as at voucher 1 and a voucher synced
 meanwhile never shifts the pages. The cursor is URL-safe base64 of a small JSON array `[date, number, id]`;
@@ -14,22 +14,22 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from spiris_store.read_records import VoucherKey
+
 from spiris_read.problems import MalformedRequest
 
 
+def encode_cursor(key: VoucherKey) -> str:
+    raw = json.dumps([key.voucher_date.isoformat(), key.number, str(key.voucher_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
 @dataclass(frozen=True)
-class VoucherCursor:
+class VoucherCursor(VoucherKey):
     """Where the next page starts: after (voucher_date, number, id) in that order."""
 
-    voucher_date: datetime.date
-    number: str
-    voucher_id: uuid.UUID
-
     def encode(self) -> str:
-        raw = json.dumps(
-            [self.voucher_date.isoformat(), self.number, str(self.voucher_id)], separators=(",", ":")
-        )
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return encode_cursor(self)
 
 
 def decode_cursor(text: str) -> VoucherCursor:

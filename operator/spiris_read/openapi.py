@@ -127,6 +127,7 @@ SCHEMAS: dict[str, Any] = {
             _object(
                 {
                     "fiscalYear": _INT,
+                    "fiscalYearId": _UUID,
                     "vanishedAt": _nullable({"type": "string", "format": "date-time"}),
                     "rows": {"type": "array", "items": _ref("VoucherRow")},
                     "documents": {"type": "array", "items": _ref("Document")},
@@ -178,6 +179,10 @@ _ERRORS = {
     "404": _problem("unknown namespace, connection, year, voucher, row or document"),
     "503": _problem("Kubernetes, Postgres or S3 unavailable"),
 }
+_YEAR_ERRORS = {
+    **_ERRORS,
+    "409": _problem("more than one fiscal year starts in that calendar year (fiscalYearIds names them)"),
+}
 _NAMESPACE = {
     "name": "namespace",
     "in": "path",
@@ -190,7 +195,8 @@ _YEAR = {
     "in": "path",
     "required": True,
     "schema": {"type": "string"},
-    "description": "the calendar year the fiscal year starts in, e.g. 2024",
+    "description": "the fiscal year: the calendar year it starts in (e.g. 2024; 409 when two start in it) "
+    "or its Spiris fiscal-year id (a uuid)",
 }
 _VOUCHER = {"name": "voucherId", "in": "path", "required": True, "schema": {"type": "string"}}
 _DOCUMENT = {"name": "documentId", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -207,7 +213,13 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
     }
 
 
-def _get(summary: str, schema: str, parameters: list[dict[str, Any]], operation_id: str) -> dict[str, Any]:
+def _get(
+    summary: str,
+    schema: str,
+    parameters: list[dict[str, Any]],
+    operation_id: str,
+    errors: dict[str, Any] = _ERRORS,
+) -> dict[str, Any]:
     return {
         "get": {
             "operationId": operation_id,
@@ -215,7 +227,7 @@ def _get(summary: str, schema: str, parameters: list[dict[str, Any]], operation_
             "parameters": parameters,
             "responses": {
                 "200": {"description": "OK", "content": {"application/json": {"schema": _ref(schema)}}},
-                **_ERRORS,
+                **errors,
             },
         }
     }
@@ -245,6 +257,7 @@ def openapi_document() -> dict[str, Any]:
                 _query("limit", "page size, 1-500 (default 50)"),
             ],
             "listVouchers",
+            _YEAR_ERRORS,
         ),
         base + "/vouchers/{voucherId}": _get(
             "A voucher with its rows and documents", "Voucher", [*connection, _VOUCHER], "getVoucher"
@@ -300,7 +313,7 @@ def openapi_document() -> dict[str, Any]:
                             "text/plain; charset=IBM437": {"schema": {"type": "string", "format": "binary"}}
                         },
                     },
-                    **_ERRORS,
+                    **_YEAR_ERRORS,
                 },
             }
         },
@@ -314,7 +327,7 @@ def openapi_document() -> dict[str, Any]:
                         "description": "the link",
                         "content": {"application/json": {"schema": _ref("ViewerLink")}},
                     },
-                    **_ERRORS,
+                    **_YEAR_ERRORS,
                 },
             }
         },

@@ -1,9 +1,9 @@
 """Path and query parameters, parsed strictly: anything malformed is a 400 problem, never a 500 or a query
 that silently matches nothing.
 
-Namespaces and connection names follow Kubernetes' rules (DNS-1123 label / subdomain); years are the
-calendar year a fiscal year starts in (1900 to 2200, as the CRD); voucher and document ids are uuids; row
-numbers are 1-based.
+Namespaces and connection names follow Kubernetes' rules (DNS-1123 label / subdomain); a fiscal year is the
+calendar year it starts in (1900 to 2200, as the CRD) or its Spiris id; voucher and document ids are uuids;
+row numbers are 1-based.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import re
 import uuid
 from collections.abc import Mapping
 
+from spiris_store.read_records import FiscalYearRef, VoucherFilter
+
 from spiris_read.cursors import VoucherCursor, decode_cursor
 from spiris_read.problems import MalformedRequest
-from spiris_read.voucher_queries import VoucherFilter
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -39,6 +40,17 @@ def year(value: str) -> int:
     if not re.fullmatch(r"\d{4}", value) or not 1900 <= int(value) <= 2200:
         raise MalformedRequest(f"{value[:20]!r} is not a fiscal year (the year it starts in, e.g. 2024).")
     return int(value)
+
+
+def fiscal_year(value: str) -> FiscalYearRef:
+    """A fiscal year in a path: the calendar year it starts in (four digits) or its Spiris id (a uuid)."""
+    if re.fullmatch(r"\d{4}", value):
+        return year(value)
+    if re.fullmatch(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}", value):
+        return uuid.UUID(value)
+    raise MalformedRequest(
+        f"{value[:40]!r} is not a fiscal year (the year it starts in, e.g. 2024, or its fiscal-year id)."
+    )
 
 
 def an_id(value: str, *, what: str) -> uuid.UUID:

@@ -1,7 +1,8 @@
 """The API's errors as RFC 9457 problem details (`application/problem+json`).
 
-One exception tree: every refusal the query functions or the shell raise is a `ReadProblem` with its HTTP
-status, a short fixed `title` and a `detail` a human can act on. The details never echo tokens or SQL; they
+One exception tree: every refusal the shell raises (the store's `NotInCopy` and `AmbiguousFiscalYear`
+translated by `resources`) is a `ReadProblem` with its HTTP status, a short fixed `title` and a `detail` a
+human can act on. The details never echo tokens or SQL; they
 may name the resource asked for, which the caller sent.
 """
 
@@ -65,6 +66,14 @@ class NotFoundProblem(ReadProblem):
     status = 404
     title = "Not found"
     type_suffix = "not-found"
+
+
+class AmbiguousYearProblem(ReadProblem):
+    """More than one fiscal year starts in the calendar year asked for (409); `fiscalYearIds` names them."""
+
+    status = 409
+    title = "Conflict"
+    type_suffix = "ambiguous-fiscal-year"
 
 
 class BackendUnavailable(ReadProblem):

@@ -3,8 +3,9 @@
 `ReadService` is what `app` calls for every route. It knows nothing of HTTP beyond returning JSON-ready
 dicts and raising `ReadProblem`s: each method first checks the bearer token (TokenReview) and the caller's
 right to `get` the SpirisConnection (SubjectAccessReview), then resolves the connection to its company key
-(its uid) and runs the query functions on a read-only database connection. The viewer's routes use the same
-reads with a verified viewer-link claim instead of a token.
+(its uid) and runs the store's read queries (`spiris_store.read_queries`) on a read-only database connection,
+turning their `NotInCopy`/`AmbiguousFiscalYear` into 404/409 problems and their read models into JSON
+(`json_forms`). The viewer's routes use the same reads with a verified viewer-link claim instead of a token.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from spiris_store import read_queries
 from spiris_store.documents import DocumentStore
-from spiris_store.errors import StorageUnavailable
+from spiris_store.errors import AmbiguousFiscalYear, NotInCopy, StorageUnavailable
+from spiris_store.read_pool import Connection, ReadOnlyPool
+from spiris_store.read_records import FiscalYearRef, VoucherFilter, VoucherKey
 
-from spiris_read import document_queries, voucher_queries, year_queries
+from spiris_read import json_forms
 from spiris_read.content_links import ContentLinks
-from spiris_read.cursors import VoucherCursor
-from spiris_read.db_pool import Connection, ReadOnlyPool
 from spiris_read.kube_access import KubeAccess
-from spiris_read.problems import BackendUnavailable, NotFoundProblem
-from spiris_read.records import VoucherPage
+from spiris_read.problems import AmbiguousYearProblem, BackendUnavailable, NotFoundProblem
 from spiris_read.sie_export import SieExport, sie_export
 from spiris_read.viewer_links import ViewerClaim, mint
 
@@ -93,8 +94,21 @@ class ReadService:
             yield conn
 
     def _read(self, work: Callable[[Connection], T]) -> T:
-        with self._db() as conn:
-            return work(conn)
+        try:
+            with self._db() as conn:
+                return work(conn)
+        except StorageUnavailable as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        except NotInCopy as exc:
+            raise NotFoundProblem(str(exc)) from None
+        except AmbiguousFiscalYear as exc:
+            raise AmbiguousYearProblem(
+                str(exc), year=exc.year, fiscalYearIds=[str(i) for i in exc.ids]
+            ) from None
+
+    @staticmethod
+    def _year_id(conn: Connection, target: Target, year: FiscalYearRef) -> uuid.UUID:
+        return read_queries.resolve_fiscal_year(conn, company_key=target.company_key, ref=year).id
 
     # -- resources ------------------------------------------------------------------------------------
 
@@ -125,14 +139,15 @@ class ReadService:
         }
 
     def fiscal_years(self, target: Target) -> dict[str, Any]:
-        years = self._read(lambda conn: year_queries.fiscal_years(conn, company_key=target.company_key))
-        syncs: dict[int, dict[str, Any]] = {}
+        years = self._read(lambda conn: read_queries.fiscal_years(conn, company_key=target.company_key))
+        by_year: dict[int, dict[str, Any]] = {}
+        by_id: dict[str, tuple[int, dict[str, Any]]] = {}
         for fys in self.kube.fiscal_year_syncs(namespace=target.namespace, connection=target.name):
             status = fys.get("status") or {}
             year = (fys.get("spec") or {}).get("fiscalYear") or status.get("year")
             if isinstance(year, int):
                 progress = status.get("progress") or {}
-                syncs[year] = {
+                entry = {
                     "name": fys["metadata"]["name"],
                     "phase": status.get("phase"),
                     "percent": progress.get("percent"),
@@ -140,10 +155,23 @@ class ReadService:
                     "lastSuccessfulSyncTime": status.get("lastSuccessfulSyncTime"),
                     "reconciled": (status.get("reconciliation") or {}).get("balanced"),
                 }
+                # A sync belongs to the Spiris fiscal year it resolved (two can start in one calendar
+                # year); one that has not resolved an id yet, to the calendar year.
+                fy_id = str(status.get("fiscalYearId") or "").lower()
+                if fy_id:
+                    by_id[fy_id] = (year, entry)
+                else:
+                    by_year.setdefault(year, entry)
         items = []
-        for record in years:
-            items.append({**record.as_json(), "synced": True, "sync": syncs.pop(record.year, None)})
-        for year, sync in sorted(syncs.items()):
+        for summary in years:
+            record = json_forms.fiscal_year_json(summary)
+            found = by_id.pop(str(summary.fiscal_year.id), None)
+            sync: dict[str, Any] | None = found[1] if found else None
+            if sync is None:
+                sync = by_year.pop(summary.fiscal_year.start_date.year, None)
+            items.append({**record, "synced": True, "sync": sync})
+        unsynced = [*by_id.values(), *sorted(by_year.items())]
+        for year, sync in unsynced:
             items.append(
                 {
                     "year": year,
@@ -163,39 +191,39 @@ class ReadService:
         self,
         target: Target,
         *,
-        year: int,
-        filters: voucher_queries.VoucherFilter,
-        after: VoucherCursor | None,
+        year: FiscalYearRef,
+        filters: VoucherFilter,
+        after: VoucherKey | None,
         limit: int,
-    ) -> VoucherPage:
-        def work(conn: Connection) -> VoucherPage:
-            fy_id, _, _ = year_queries.fiscal_year(conn, company_key=target.company_key, year=year)
-            return voucher_queries.voucher_page(
+    ) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
+            page = read_queries.voucher_page(
                 conn,
                 company_key=target.company_key,
-                fiscal_year_id=fy_id,
+                fiscal_year_id=self._year_id(conn, target, year),
                 filters=filters,
                 after=after,
                 limit=limit,
             )
+            return json_forms.voucher_page_json(page)
 
         return self._read(work)
 
-    def voucher(self, target: Target, voucher_id: uuid.UUID, *, year: int | None = None) -> dict[str, Any]:
+    def voucher(
+        self, target: Target, voucher_id: uuid.UUID, *, year: FiscalYearRef | None = None
+    ) -> dict[str, Any]:
         def work(conn: Connection) -> dict[str, Any]:
-            fy_id = None
-            if year is not None:
-                fy_id, _, _ = year_queries.fiscal_year(conn, company_key=target.company_key, year=year)
-            detail = voucher_queries.voucher_detail(
+            fy_id = None if year is None else self._year_id(conn, target, year)
+            detail = read_queries.voucher_detail(
                 conn, company_key=target.company_key, voucher_id=voucher_id, fiscal_year_id=fy_id
             )
-            return detail.as_json()
+            return json_forms.voucher_detail_json(detail)
 
         return self._read(work)
 
     def row_documents(self, target: Target, voucher_id: uuid.UUID, row_no: int) -> dict[str, Any]:
         detail, row = self._read(
-            lambda conn: voucher_queries.row_documents(
+            lambda conn: read_queries.voucher_row(
                 conn, company_key=target.company_key, voucher_id=voucher_id, row_no=row_no
             )
         )
@@ -205,27 +233,29 @@ class ReadService:
                 "number": detail.summary.number,
                 "date": detail.summary.date.isoformat(),
             },
-            "row": row.as_json(),
-            "items": [d.as_json() for d in detail.documents],
+            "row": json_forms.row_json(row),
+            "items": [json_forms.document_json(d) for d in detail.documents],
         }
 
     def document(self, target: Target, document_id: uuid.UUID) -> dict[str, Any]:
         def work(conn: Connection) -> dict[str, Any]:
-            record = document_queries.document(conn, company_key=target.company_key, document_id=document_id)
-            vouchers = document_queries.linked_vouchers(
+            stored = read_queries.document(conn, company_key=target.company_key, document_id=document_id)
+            vouchers = read_queries.linked_vouchers(
                 conn, company_key=target.company_key, document_id=document_id
             )
-            return {**record.as_json(), "vouchers": [v.as_json() for v in vouchers]}
+            return {
+                **json_forms.document_json(stored),
+                "vouchers": [json_forms.linked_voucher_json(v) for v in vouchers],
+            }
 
         return self._read(work)
 
     def content_url(self, target: Target, document_id: uuid.UUID) -> dict[str, Any]:
         """A presigned URL for the document's bytes; `NotFoundProblem` (logged) when S3 lacks them."""
-        record = self._read(
-            lambda conn: document_queries.document(
-                conn, company_key=target.company_key, document_id=document_id
-            )
+        stored = self._read(
+            lambda conn: read_queries.document(conn, company_key=target.company_key, document_id=document_id)
         )
+        record = stored.record
         try:
             present = self.store.exists(record.object_key)
         except StorageUnavailable as exc:
@@ -244,7 +274,7 @@ class ReadService:
                 documentId=str(document_id),
             )
         url = self.links.url_for(
-            record.object_key, file_name=record.file_name, content_type=record.content_type
+            record.object_key, file_name=record.original_file_name, content_type=record.content_type
         )
         expires = datetime.datetime.fromtimestamp(
             self._clock() + self.links.ttl.total_seconds(), datetime.UTC
@@ -252,17 +282,17 @@ class ReadService:
         return {
             "url": url,
             "expiresAt": expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "fileName": record.file_name,
+            "fileName": record.original_file_name,
             "contentType": record.content_type,
         }
 
-    def sie(self, target: Target, *, year: int) -> SieExport:
+    def sie(self, target: Target, *, year: FiscalYearRef) -> SieExport:
         today = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date()
         return self._read(
             lambda conn: sie_export(conn, company_key=target.company_key, year=year, generated=today)
         )
 
-    def viewer_link(self, target: Target, *, year: int, base_url: str) -> dict[str, Any]:
+    def viewer_link(self, target: Target, *, year: FiscalYearRef, base_url: str) -> dict[str, Any]:
         if self.link_key is None:
             raise BackendUnavailable("Viewer links are not configured (SPIRIS_API_LINK_KEY).")
         # No check that the year is in the copy yet: a link handed out before the first sync finishes (the

@@ -1,32 +1,20 @@
-"""The SIE 4 export of a fiscal year, built from the copy alone and written by the one codec
-(`spiris_store.sie4.write_sie4`).
-
-Vouchers and rows come from the live vouchers in (series, number) order; `#KONTO` from the year's chart of
-accounts plus any account a row names that the chart lacks. Balances: `#IB` is the opening balance the
-latest successful reconciliation recorded (`sync_runs.reconciliation.openingBalances`; Spiris' own figures
-for the company's first year, the previous year's closing otherwise), `#UB` = `#IB` + the year's movement
-for balance sheet accounts (< 3000) and `#RES` the movement of result accounts. When no run has recorded
-opening balances (a copy synced before they were kept) `#IB`/`#UB` are left out rather than guessed, and the
-caller is told (`balances_complete`).
+"""The SIE 4 export of a fiscal year as the API serves it: the copy's `Sie4File` (`spiris_store.sie4_copy`)
+written by the one codec (`spiris_store.sie4.write_sie4`), with a safe file name and whether `#IB`/`#UB` are
+in it (`balances_complete`, the `X-Spiris-Balances` header).
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-import uuid
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
-import psycopg
-from spiris_store.ledger_queries import account_sums
-from spiris_store.sie4 import Sie4File, Sie4Transaction, Sie4Voucher, write_sie4
+from spiris_store.read_pool import Connection
+from spiris_store.read_queries import resolve_fiscal_year
+from spiris_store.read_records import FiscalYearRef
+from spiris_store.sie4 import write_sie4
+from spiris_store.sie4_copy import sie4_of_fiscal_year
 
-from spiris_read.year_queries import fiscal_year
-
-Connection = psycopg.Connection[Any]
-RESULT_ACCOUNTS_FROM = 3000
 PROGRAM = "Spiris operator (Senseworks)"
 
 
@@ -37,116 +25,18 @@ class SieExport:
     balances_complete: bool
 
 
-def _voucher_number(number: str | None, series: str | None) -> str:
-    text = number or ""
-    if series and text.startswith(series):
-        return text[len(series) :]
-    return text
-
-
-def _sort_key(voucher: Sie4Voucher) -> tuple[str, int, str]:
-    digits = re.sub(r"\D", "", voucher.number)
-    return (voucher.series, int(digits) if digits else 0, voucher.number)
-
-
-def _opening_balances(conn: Connection, *, company_key: str, fy_id: uuid.UUID) -> dict[int, Decimal] | None:
-    row = conn.execute(
-        """
-        SELECT reconciliation -> 'openingBalances' FROM spiris.sync_runs
-        WHERE company_key = %s AND fiscal_year_id = %s AND outcome IN ('succeeded', 'degraded')
-            AND reconciliation ? 'openingBalances' AND coalesce(reconciliation ->> 'error', '') = ''
-        ORDER BY started_at DESC LIMIT 1
-        """,
-        (company_key, fy_id),
-    ).fetchone()
-    if row is None or not isinstance(row[0], dict):
-        return None
-    return {int(account): Decimal(str(value)) for account, value in row[0].items()}
-
-
-def sie_export(conn: Connection, *, company_key: str, year: int, generated: datetime.date) -> SieExport:
-    """The year starting in `year` as a SIE 4 file; `NotFoundProblem` when the copy has no such year."""
-    fy_id, start, end = fiscal_year(conn, company_key=company_key, year=year)
-    company = conn.execute(
-        "SELECT name, corporate_identity_number FROM spiris.companies WHERE company_key = %s", (company_key,)
-    ).fetchone()
-    name, org_number = (company[0], company[1]) if company else (None, None)
-    years = {0: (start, end)}
-    previous = conn.execute(
-        "SELECT start_date, end_date FROM spiris.fiscal_years WHERE company_key = %s AND end_date < %s"
-        " ORDER BY end_date DESC LIMIT 1",
-        (company_key, start),
-    ).fetchone()
-    if previous is not None:
-        years[-1] = (previous[0], previous[1])
-    accounts = {
-        int(n): str(a)
-        for n, a in conn.execute(
-            "SELECT number, name FROM spiris.accounts WHERE company_key = %s AND fiscal_year_id = %s",
-            (company_key, fy_id),
-        ).fetchall()
-    }
-    rows = conn.execute(
-        """
-        SELECT v.id, v.number, v.number_series, v.voucher_date, v.text, r.account_number, r.debit, r.credit,
-            r.transaction_text, r.account_description,
-            (v.created_utc AT TIME ZONE 'Europe/Stockholm')::date
-        FROM spiris.vouchers v
-        JOIN spiris.voucher_rows r ON r.company_key = v.company_key AND r.voucher_id = v.id
-        WHERE v.company_key = %s AND v.fiscal_year_id = %s AND v.vanished_at IS NULL
-        ORDER BY v.id, r.row_no
-        """,
-        (company_key, fy_id),
-    ).fetchall()
-    grouped: dict[uuid.UUID, tuple[tuple[Any, ...], list[Sie4Transaction]]] = {}
-    for row in rows:
-        _, transactions = grouped.setdefault(row[0], (row, []))
-        account = int(row[5])
-        accounts.setdefault(account, str(row[9] or ""))
-        transactions.append(
-            Sie4Transaction(account=account, amount=Decimal(row[6]) - Decimal(row[7]), text=row[8] or None)
-        )
-    vouchers = sorted(
-        (
-            Sie4Voucher(
-                series=head[2] or "",
-                number=_voucher_number(head[1], head[2]),
-                date=head[3],
-                text=head[4],
-                transactions=tuple(transactions),
-                line=0,
-                registered=head[10],
-            )
-            for head, transactions in grouped.values()
-        ),
-        key=_sort_key,
-    )
-    movement = account_sums(conn, company_key=company_key, fiscal_year_id=fy_id)
-    opening = _opening_balances(conn, company_key=company_key, fy_id=fy_id)
-    results = {(0, a): v for a, v in movement.items() if a >= RESULT_ACCOUNTS_FROM}
-    ib: dict[tuple[int, int], Decimal] = {}
-    ub: dict[tuple[int, int], Decimal] = {}
-    if opening is not None:
-        ib = {(0, a): v for a, v in opening.items() if a < RESULT_ACCOUNTS_FROM}
-        for account in sorted(set(opening) | set(movement)):
-            if account < RESULT_ACCOUNTS_FROM:
-                ub[(0, account)] = opening.get(account, Decimal(0)) + movement.get(account, Decimal(0))
-    sie = Sie4File(
-        format="PC8",
-        sie_type="4",
-        program=PROGRAM,
-        company_name=name,
-        org_number=org_number,
-        fiscal_years=years,
-        accounts=accounts,
-        opening_balances=ib,
-        closing_balances=ub,
-        results=results,
-        vouchers=tuple(vouchers),
-    )
-    safe_name = re.sub(r"[^A-Za-z0-9_-]+", "-", name or "company").strip("-")[:60] or "company"
+def sie_export(
+    conn: Connection, *, company_key: str, year: FiscalYearRef, generated: datetime.date
+) -> SieExport:
+    """The fiscal year `year` (calendar year it starts in, or its id) as a SIE 4 file; the store's
+    `NotInCopy`/`AmbiguousFiscalYear` when the copy has no such year or two."""
+    fiscal_year = resolve_fiscal_year(conn, company_key=company_key, ref=year)
+    copy = sie4_of_fiscal_year(conn, company_key=company_key, fiscal_year=fiscal_year, program=PROGRAM)
+    safe_name = re.sub(r"[^A-Za-z0-9_-]+", "-", copy.company_name or "company").strip("-")[:60] or "company"
+    start = fiscal_year.start_date
+    suffix = str(start.year) if isinstance(year, int) else start.isoformat()
     return SieExport(
-        content=write_sie4(sie, generated=generated, program_version="1.0"),
-        file_name=f"{safe_name}-{year}.se",
-        balances_complete=opening is not None,
+        content=write_sie4(copy.sie, generated=generated, program_version="1.0"),
+        file_name=f"{safe_name}-{suffix}.se",
+        balances_complete=copy.balances_complete,
     )

@@ -32,12 +32,13 @@ def viewer_response(
     lang = language(request.query_params.get("lang"))
     texts = TEXTS[lang]
     company = (connection.get("company") or {}).get("name") or connection.get("displayName") or claim.name
-    config = {"base": request.url.path, "lang": lang, "texts": texts, "year": claim.year}
+    year = claim.year if isinstance(claim.year, int) else str(claim.year)
+    config = {"base": request.url.path, "lang": lang, "texts": texts, "year": year}
     html = _templates.get_template("viewer.html").render(
         lang=lang,
         texts=texts,
         company=company,
-        year=claim.year,
+        year=year,
         namespace=claim.namespace,
         name=claim.name,
         other_lang="en" if lang == "sv" else "sv",

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from spiris_store.documents import DocumentStore
+from spiris_store.read_pool import ReadOnlyPool
 from starlette.applications import Starlette
 
 from spiris_read.app import create_app
 from spiris_read.content_links import ContentLinks
-from spiris_read.db_pool import ReadOnlyPool
 from spiris_read.kube_access import KubeAccess, api_client_for
 from spiris_read.resources import ReadService
 from spiris_read.settings import ApiSettings

@@ -1,8 +1,9 @@
-"""A small pool of read-only Postgres connections for the API's worker threads.
+"""A small pool of read-only Postgres connections for the read API's worker threads.
 
-Starlette runs the plain query functions in its thread pool; each borrows one connection for one request.
-Every session is autocommit and `default_transaction_read_only`, so even a role with more rights than the
-chart's read-only one cannot write through the read side. A connection that failed is dropped, not reused.
+Starlette runs the read queries (`read_queries`) in its thread pool; each borrows one connection for one
+request. Every session is autocommit and `default_transaction_read_only`, so even a role with more rights than
+the chart's read-only one cannot write through the read side. A connection that failed is dropped, not reused;
+Postgres down, a failed connection or no free slot is `StorageUnavailable`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+
 from spiris_store.connection import libpq_dsn
 from spiris_store.errors import StorageUnavailable
-
-from spiris_read.problems import BackendUnavailable
 
 Connection = psycopg.Connection[Any]
 
@@ -39,12 +39,12 @@ class ReadOnlyPool:
                 options="-c default_transaction_read_only=on -c statement_timeout=30000",
             )
         except psycopg.OperationalError as exc:
-            raise BackendUnavailable("Postgres is unavailable.") from exc
+            raise StorageUnavailable("Postgres is unavailable.") from exc
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         if not self._slots.acquire(timeout=self._wait):
-            raise BackendUnavailable("All database connections are busy; retry.")
+            raise StorageUnavailable("All database connections are busy; retry.")
         conn: Connection | None = None
         try:
             try:
@@ -53,10 +53,10 @@ class ReadOnlyPool:
                 conn = self._open()
             try:
                 yield conn
-            except (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable) as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 conn.close()
                 conn = None
-                raise BackendUnavailable("Postgres is unavailable.") from exc
+                raise StorageUnavailable("Postgres is unavailable.") from exc
             except BaseException:
                 if conn.closed or conn.broken:
                     conn = None
