@@ -12,9 +12,11 @@ empty directories (or files), as a container runtime creates them inside an imag
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import subprocess
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,13 +73,45 @@ def _prepare_mount_point(mount: Mount) -> None:
         target.touch()
 
 
-def launcher_script(mounts: list[Mount], identity: Identity, workdir: str) -> str:
+KEEP_STAGE = Path("/var/tmp/spiris-pod-keep")
+
+
+def hidden_runtime_paths(mounts: list[Mount]) -> list[str]:
+    """The runner's own Python (its venv, and beside it the editable sources) that a pod's mounts would hide.
+
+    The local-process mode runs the venv's console scripts; a checkout under /tmp disappears behind the pod's
+    /tmp emptyDir unless it is brought back on top of it. For each runtime path under a mount target, the
+    folder one level below that target is kept (the checkout itself: editable installs find their sources).
+    """
+    targets = sorted({m.target.rstrip("/") or "/" for m in mounts}, key=len)
+    candidates = {sys.prefix, *(p for p in sys.path if p and Path(p).is_dir())}
+    kept: set[str] = set()
+    for path in candidates:
+        for target in targets:
+            if path.startswith(target.rstrip("/") + "/"):
+                first = path[len(target.rstrip("/")) + 1:].split("/", 1)[0]
+                kept.add(f"{target.rstrip('/')}/{first}")
+                break
+    return sorted(kept)
+
+
+def _stage(path: str) -> str:
+    return str(KEEP_STAGE / hashlib.sha256(path.encode()).hexdigest()[:16])
+
+
+def launcher_script(mounts: list[Mount], identity: Identity, workdir: str, keep: Sequence[str] = ()) -> str:
     """The shell run inside the new mount namespace before it execs the container's command."""
     lines = ["set -e"]
+    # Runtime paths the volumes would hide are bound aside first and put back on top afterwards, read-only.
+    lines += [f"mount --bind {shlex.quote(path)} {shlex.quote(_stage(path))}" for path in keep]
     for mount in mounts:
         lines.append(f"mount --bind {shlex.quote(str(mount.source))} {shlex.quote(mount.target)}")
         if mount.read_only:
             lines.append(f"mount -o remount,bind,ro {shlex.quote(mount.target)}")
+    for path in keep:
+        quoted = shlex.quote(path)
+        lines += [f"mkdir -p {quoted}", f"mount --bind {shlex.quote(_stage(path))} {quoted}",
+                  f"mount -o remount,bind,ro {quoted}"]
     if identity.read_only_root:
         lines.append("mount -o remount,bind,ro /")
     lines.append(f"cd {shlex.quote(workdir)}")
@@ -94,6 +128,9 @@ def start_container(argv: list[str], *, env: Mapping[str, str], cwd: str, mounts
     """Start the container's process (its own session, output appended to ``log_path``)."""
     for mount in mounts:
         _prepare_mount_point(mount)
-    script = launcher_script(mounts, identity, cwd)
+    keep = hidden_runtime_paths(mounts)
+    for path in keep:
+        Path(_stage(path)).mkdir(parents=True, exist_ok=True)
+    script = launcher_script(mounts, identity, cwd, keep)
     return start_process(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script,
                           "container", *argv], env=env, cwd="/", log_path=log_path)
