@@ -18,8 +18,6 @@ is changed at that moment, and the seconds until the new leader has reconciled i
 
 from __future__ import annotations
 
-import collections
-import json
 import os
 import random
 import signal
@@ -31,6 +29,7 @@ from typing import Any
 from context import Context
 from harness import BIN, PeakRss
 from spiris_localstack.chart_rbac import install_chart_rbac
+from spiris_localstack.kube_audit import AuditReader, service_account_user
 from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.kube_client import KubeRest
 from spiris_localstack.kube_cluster import LocalKube
@@ -48,33 +47,6 @@ CHART_VALUES = {
     "database": {"existingSecret": "spiris-database"},
     "s3": {"endpoint": "127.0.0.1:9000", "secure": False, "existingSecret": "spiris-s3"},
 }
-
-
-class AuditCounter:
-    """Counts one user's requests in the API server's audit log by (verb, resource), from a byte offset on."""
-
-    def __init__(self, path: Path, username: str) -> None:
-        self.path = path
-        self.username = username
-        self.offset = 0
-
-    def mark(self) -> None:
-        """Start counting from now."""
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
-
-    def counts(self) -> collections.Counter[str]:
-        found: collections.Counter[str] = collections.Counter()
-        with self.path.open("rb") as log:
-            log.seek(self.offset)
-            for line in log:
-                event = json.loads(line)
-                if event.get("user", {}).get("username") != self.username:
-                    continue
-                ref = event.get("objectRef") or {}
-                subresource = f"/{ref['subresource']}" if ref.get("subresource") else ""
-                resource = ref.get("resource", "other") + subresource
-                found[f"{event.get('verb', '?').upper()} {resource}"] += 1
-        return found
 
 
 def _steady_connection(obj: dict[str, Any]) -> bool:
@@ -197,13 +169,13 @@ def run(ctx: Context) -> dict[str, Any]:
         access = install_chart_rbac(rest=kube.rest, chart=ROOT / "charts" / "spiris-operator",
                                     values=CHART_VALUES, release="spiris", namespace=RELEASE_NAMESPACE,
                                     out_dir=ctx.services.work_dir / "rbac", components=("operator",))
-        counter = AuditCounter(kube.plane.audit_log,
-                               f"system:serviceaccount:{RELEASE_NAMESPACE}:{access.service_accounts['operator']}")
+        operator = {service_account_user(RELEASE_NAMESPACE, access.service_accounts["operator"])}
+        audit = AuditReader(kube.plane.audit_log)
         rest = kube.rest
         began = time.perf_counter()
         _create_objects(rest, connections=connections, per_connection=per_connection)
         create_seconds = time.perf_counter() - began
-        counter.mark()
+        audit.mark()
         with log_path.open("wb") as log:
             process = subprocess.Popen([str(BIN / "spiris-operator")],
                                        env=_operator_env(access.kubeconfig("operator")),
@@ -218,12 +190,12 @@ def run(ctx: Context) -> dict[str, Any]:
                 break
             time.sleep(0.5)
         steady_seconds = time.perf_counter() - started
-        requests_until_steady = dict(counter.counts())
+        requests_until_steady = dict(audit.counts(operator))
         total_until_steady = sum(requests_until_steady.values())
         idle_window = 10.0 if ctx.quick else 40.0
-        counter.mark()
+        audit.mark()
         time.sleep(idle_window)
-        idle_by_kind = dict(counter.counts())
+        idle_by_kind = dict(audit.counts(operator))
         idle_requests = sum(idle_by_kind.values())
         storm_began = time.perf_counter()
         storm = _storm(rest, connections=connections, per_connection=per_connection)
