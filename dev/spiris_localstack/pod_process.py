@@ -76,23 +76,30 @@ def _prepare_mount_point(mount: Mount) -> None:
 KEEP_STAGE = Path("/var/tmp/spiris-pod-keep")
 
 
+def _runtime_paths() -> set[str]:
+    """Where this Python runs from: its prefix, its path, and the sources of editable installs (setuptools'
+    editable finders map each package to its source folder)."""
+    paths = {sys.prefix, *(p for p in sys.path if p and Path(p).is_dir())}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("__editable__") and name.endswith("_finder"):
+            paths.update(str(path) for path in getattr(module, "MAPPING", {}).values())
+    return paths
+
+
 def hidden_runtime_paths(mounts: list[Mount]) -> list[str]:
-    """The runner's own Python (its venv, and beside it the editable sources) that a pod's mounts would hide.
+    """The runner's own Python (its venv and the editable sources) that a pod's mounts would hide.
 
     The local-process mode runs the venv's console scripts; a checkout under /tmp disappears behind the pod's
-    /tmp emptyDir unless it is brought back on top of it. For each runtime path under a mount target, the
-    folder one level below that target is kept (the checkout itself: editable installs find their sources).
+    /tmp emptyDir unless it is brought back on top of it. Each hidden path is kept itself, not an ancestor:
+    the folders above it (a private mktemp dir, say) are made anew and traversable inside the pod.
     """
-    targets = sorted({m.target.rstrip("/") or "/" for m in mounts}, key=len)
-    candidates = {sys.prefix, *(p for p in sys.path if p and Path(p).is_dir())}
-    kept: set[str] = set()
-    for path in candidates:
-        for target in targets:
-            if path.startswith(target.rstrip("/") + "/"):
-                first = path[len(target.rstrip("/")) + 1:].split("/", 1)[0]
-                kept.add(f"{target.rstrip('/')}/{first}")
-                break
-    return sorted(kept)
+    targets = [m.target.rstrip("/") for m in mounts]
+    kept: list[str] = []
+    for path in sorted(_runtime_paths(), key=len):
+        hidden = any(path.startswith(target + "/") for target in targets)
+        if hidden and not any(path == k or path.startswith(k + "/") for k in kept):
+            kept.append(path)
+    return kept
 
 
 def _stage(path: str) -> str:
