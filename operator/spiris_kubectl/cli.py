@@ -8,6 +8,9 @@ viewer links and SIE 4 exports.
     kubectl spiris view NAME --year 2024
     kubectl spiris sie NAME --year 2024 -o company-2024.se
 
+`--year` is the calendar year a fiscal year starts in, or the fiscal year's Spiris id (a GUID, as
+`kubectl get fys` shows it): the id names one year when a company has two starting in one calendar year.
+
 Global flags as kubectl: `--kubeconfig`, `--context`, `-n/--namespace`; `--api-url` (or
 `$SPIRIS_READ_API_URL`) is the read API, called with the kubeconfig's bearer token (or `--token`).
 Exit codes: 0 done, 1 a refusal or failure (printed), 2 usage, 3 a sync that ended Failed or timed out.
@@ -27,6 +30,7 @@ from spiris_kubectl import kube_context
 from spiris_kubectl.cluster import Cluster, PluginError
 from spiris_kubectl.read_api import ReadApi
 from spiris_kubectl.sync_progress import follow
+from spiris_kubectl.year_ref import parse_year_ref
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,20 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--rotate", action="store_true")
     sync = commands.add_parser("sync", help="request a sync of a year and follow it")
     sync.add_argument("name")
-    sync.add_argument("--year", type=int, required=True)
+    sync.add_argument("--year", type=parse_year_ref, required=True)
     sync.add_argument("--timeout", type=float, default=3600)
     sync.add_argument("--no-wait", action="store_true")
     open_ = commands.add_parser("open", help="the document URLs behind a voucher")
     open_.add_argument("name")
-    open_.add_argument("--year", type=int, required=True)
+    open_.add_argument("--year", type=parse_year_ref, required=True)
     open_.add_argument("--voucher", required=True, help="voucher number, e.g. A33")
     open_.add_argument("--browser", action="store_true", help="open the first document in a browser")
     view = commands.add_parser("view", help="a signed link to the auditor's viewer for a year")
     view.add_argument("name")
-    view.add_argument("--year", type=int, required=True)
+    view.add_argument("--year", type=parse_year_ref, required=True)
     sie = commands.add_parser("sie", help="the year as a SIE 4 file")
     sie.add_argument("name")
-    sie.add_argument("--year", type=int, required=True)
+    sie.add_argument("--year", type=parse_year_ref, required=True)
     sie.add_argument("-o", "--output", required=True)
     return parser
 

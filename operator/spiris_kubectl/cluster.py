@@ -13,6 +13,8 @@ from typing import Any, cast
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from spiris_kubectl.year_ref import YearRef
+
 GROUP = "spiris.senseworks.io"
 VERSION = "v1alpha1"
 ROTATE_ANNOTATION = "spiris.senseworks.io/rotate-consent-link"
@@ -68,19 +70,30 @@ class Cluster:
         self._patch("spirisconnections", name, {"metadata": {"annotations": {ROTATE_ANNOTATION: stamp}}})
         return stamp
 
-    def fiscal_year_sync(self, connection: str, year: int) -> dict[str, Any] | None:
+    def fiscal_year_sync(self, connection: str, year: YearRef) -> dict[str, Any] | None:
+        """The connection's FiscalYearSync by calendar year (spec or resolved status) or fiscal-year id."""
         for fys in self.fiscal_year_syncs(connection):
-            if (fys.get("spec") or {}).get("fiscalYear") == year or (fys.get("status") or {}).get(
-                "year"
-            ) == year:
+            spec, status = fys.get("spec") or {}, fys.get("status") or {}
+            if isinstance(year, str):
+                if str(status.get("fiscalYearId") or "").lower() == year:
+                    return fys
+            elif year in (spec.get("fiscalYear"), status.get("year")):
                 return fys
         return None
 
-    def request_sync(self, connection: str, year: int) -> tuple[str, str]:
-        """Annotate (or create) the year's FiscalYearSync; returns (its name, the request stamp)."""
+    def request_sync(self, connection: str, year: YearRef) -> tuple[str, str]:
+        """Annotate (or create) the year's FiscalYearSync; returns (its name, the request stamp).
+
+        A calendar year without a FiscalYearSync gets one; a fiscal-year id must name a year already resolved
+        (a FiscalYearSync is declared by calendar year or start date, never by id)."""
         self.connection(connection)
         stamp = now_text()
         fys = self.fiscal_year_sync(connection, year)
+        if fys is None and isinstance(year, str):
+            raise PluginError(
+                f"no FiscalYearSync of {connection} has fiscal-year id {year}; "
+                "give --year as the calendar year to create one"
+            )
         if fys is None:
             name = f"{connection}-{year}"[:63].rstrip("-.")
             body = {

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from spiris_kubectl.cluster import PluginError
+from spiris_kubectl.year_ref import YearRef
 
 
 class ReadApi:
@@ -35,7 +36,7 @@ class ReadApi:
             raise PluginError(f"read API: {response.status_code} {detail}")
         return response.json()
 
-    def vouchers(self, namespace: str, name: str, year: int, **query: str) -> Any:
+    def vouchers(self, namespace: str, name: str, year: YearRef, **query: str) -> Any:
         return self._json("GET", self._path(namespace, name, f"/fiscal-years/{year}/vouchers"), params=query)
 
     def voucher(self, namespace: str, name: str, voucher_id: str) -> Any:
@@ -48,10 +49,10 @@ class ReadApi:
             params={"redirect": "false"},
         )
 
-    def viewer_link(self, namespace: str, name: str, year: int) -> Any:
+    def viewer_link(self, namespace: str, name: str, year: YearRef) -> Any:
         return self._json("POST", self._path(namespace, name, f"/fiscal-years/{year}/viewer-links"))
 
-    def sie(self, namespace: str, name: str, year: int) -> bytes:
+    def sie(self, namespace: str, name: str, year: YearRef) -> bytes:
         response = self._client.get(self._path(namespace, name, f"/fiscal-years/{year}/sie"))
         if response.status_code >= 400:
             raise PluginError(f"read API: {response.status_code} {response.text[:200]}")

@@ -131,6 +131,17 @@ def test_banner_and_kubectl_spiris(
         )
     for (index, account), amount in sie.results.items():
         assert index == 0 and Decimal(sums[account]) == amount
+    # The fiscal-year id names the same year (what tells two years starting in one calendar year apart).
+    with psycopg.connect(stack.postgres.dsn) as conn:
+        [(fiscal_year_id,)] = conn.execute(
+            "SELECT id FROM spiris.fiscal_years"
+            " WHERE company_key = %s AND extract(year FROM start_date) = %s",
+            (company_key, year),
+        ).fetchall()
+    by_id = tmp_path / "year-by-id.se"
+    exported = _plugin(stack, "sie", "demo-company", "--year", str(fiscal_year_id), "-o", str(by_id))
+    assert exported.returncode == 0, exported.stderr
+    assert read_sie4(by_id.read_bytes()).results == sie.results
     for (_, account), closing in sie.closing_balances.items():
         opening = sie.opening_balances.get((0, account), Decimal(0))
         assert closing - opening == Decimal(sums.get(account, 0))
@@ -164,7 +175,7 @@ def test_banner_and_kubectl_spiris(
         "sync",
         "demo-company",
         "--year",
-        str(year),
+        str(fiscal_year_id),
         "--timeout",
         "300",
         kubeconfig=stack.kube.admin_kubeconfig,

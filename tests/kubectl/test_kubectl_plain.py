@@ -3,14 +3,17 @@ bar's end condition (the request handled, no Job active, a final phase)."""
 
 from __future__ import annotations
 
+import argparse
 import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 from spiris_kubectl.cli import status_rows
+from spiris_kubectl.cluster import Cluster
 from spiris_kubectl.kube_context import load
 from spiris_kubectl.sync_progress import follow
+from spiris_kubectl.year_ref import parse_year_ref
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -86,3 +89,41 @@ def test_progress_follows_until_the_request_is_handled_and_finished() -> None:
             sleep=lambda _: None,
             clock=lambda: float(next(clock)),
         )
+
+
+def test_year_is_a_calendar_year_or_a_fiscal_year_id() -> None:
+    assert parse_year_ref("2024") == 2024
+    guid = "3F2B6C1E-0B7A-4C1E-9A51-2D4E8F0C1A77"
+    assert parse_year_ref(guid) == guid.lower()
+    for bad in ("24", "2024-01-01", "next", "3f2b6c1e"):
+        with pytest.raises(argparse.ArgumentTypeError, match="neither a calendar year"):
+            parse_year_ref(bad)
+
+
+class _Listed(Cluster):
+    """The cluster's matching logic over a fixed list (no API server)."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def fiscal_year_syncs(self, connection: str | None = None) -> list[dict[str, Any]]:
+        return [i for i in self.items if i["spec"]["connectionRef"]["name"] == connection]
+
+
+def test_a_fiscal_year_sync_is_found_by_calendar_year_or_by_id() -> None:
+    guid = "3f2b6c1e-0b7a-4c1e-9a51-2d4e8f0c1a77"
+    broken = {
+        "metadata": {"name": "acme-broken"},
+        "spec": {"connectionRef": {"name": "acme"}, "startDate": "2024-07-01"},
+        "status": {"year": 2024, "fiscalYearId": guid.upper()},
+    }
+    calendar = {
+        "metadata": {"name": "acme-2024"},
+        "spec": {"connectionRef": {"name": "acme"}, "fiscalYear": 2024},
+        "status": {},
+    }
+    cluster = _Listed([calendar, broken])
+    assert cluster.fiscal_year_sync("acme", 2024) is calendar
+    assert cluster.fiscal_year_sync("acme", guid) is broken
+    assert cluster.fiscal_year_sync("acme", 2023) is None
+    assert cluster.fiscal_year_sync("other", guid) is None
