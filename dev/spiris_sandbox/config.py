@@ -27,6 +27,9 @@ class SandboxConfig:
     # given it replaces the calendar years of `fiscal_years`.
     fiscal_year_periods: tuple[tuple[str, str], ...] = ()
     large_document_bytes: int = 0
+    # Client companies after the six seeded ones (numbers 7, 8, ...), one voucher count per year each: an
+    # audit firm's many clients of mixed sizes (benchmarks), full permission for the demo user. Built lazily.
+    client_company_sizes: tuple[int, ...] = ()
     # Identity.
     auto_approve_company: int | None = None
     default_company: int | None = 1

@@ -128,8 +128,10 @@ def generate_user_data(
     fiscal_year_periods: tuple[tuple[str, str], ...] = (),
     large_document_bytes: int = 0,
     default_company: int | None = 1,
+    client_company_sizes: tuple[int, ...] = (),
 ) -> UserData:
-    """The deterministic seeded world for `seed` (books are built lazily by `UserData.company`)."""
+    """The deterministic seeded world for `seed` (books are built lazily by `UserData.company`); each of
+    `client_company_sizes` adds one client company (7, 8, ...) with that many vouchers per year."""
     periods = _periods(fiscal_years, fiscal_year_periods)
     rng = random.Random(f"spiris-sandbox:{seed}:companies")
     profiles: dict[int, CompanyProfile] = {}
@@ -159,6 +161,8 @@ def generate_user_data(
         )
         profile.sync_settings()
         profiles[number] = profile
+    for number, size in enumerate(client_company_sizes, start=len(_COMPANIES) + 1):
+        profiles[number] = _client_company(seed, number=number, vouchers_per_year=size, periods=periods)
     permissions = {number: "full" for number in profiles}
     for number, entry in enumerate(_COMPANIES, start=1):
         if entry[6] == "readonly":
@@ -191,6 +195,28 @@ def generate_user_data(
         users=users,
         profiles=profiles,
     )
+
+
+def _client_company(
+    seed: int, *, number: int, vouchers_per_year: int, periods: tuple[tuple[date, date], ...]
+) -> CompanyProfile:
+    # Its own generator: drawing from the seeded companies' one would change the users and companies 1-6.
+    rng = random.Random(f"spiris-sandbox:{seed}:client-company:{number}")
+    name = f"Klient {number:04d} AB"
+    org = org_number(rng, "559")
+    profile = CompanyProfile(
+        number=number,
+        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        name=name,
+        org_number=org,
+        settings=_settings(
+            name=name, org=org, business=1, street=f"Kundgatan {number}", postal="111 22", city="Stockholm",
+            rng=rng, periods=periods, active=True,
+        ),
+        vouchers_per_year=vouchers_per_year,
+    )
+    profile.sync_settings()
+    return profile
 
 
 def _settings(

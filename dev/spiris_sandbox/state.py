@@ -51,6 +51,7 @@ def build_state(config: SandboxConfig) -> SandboxState:
         fiscal_year_periods=config.fiscal_year_periods,
         large_document_bytes=config.large_document_bytes,
         default_company=config.default_company,
+        client_company_sizes=config.client_company_sizes,
     )
     if (
         config.auto_approve_company is not None

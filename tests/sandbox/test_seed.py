@@ -96,3 +96,16 @@ def test_twenty_thousand_vouchers_build_fast_with_documents_ratio() -> None:
     assert 5400 <= with_documents <= 6600
     # About 1 s on an idle core; the bound leaves room for a loaded 2-core CI machine.
     assert elapsed < 15, f"20,000 vouchers took {elapsed:.2f}s"
+
+
+def test_client_companies_have_their_own_sizes_and_leave_the_seeded_world_alone() -> None:
+    plain = generate_user_data(4, vouchers_per_year=30)
+    world = generate_user_data(4, vouchers_per_year=30, client_company_sizes=(3, 250))
+    assert sorted(world.profiles) == [*sorted(plain.profiles), 7, 8]
+    assert [u.id for u in world.users] == [u.id for u in plain.users]
+    assert world.profiles[1].org_number == plain.profiles[1].org_number
+    assert {7, 8} <= set(world.users[0].companies) and world.users[0].permissions[8] == "full"
+    small, large = world.company(7), world.company(8)
+    assert [len(small.vouchers[y.id]) for y in small.fiscal_years] == [3, 3]
+    assert [len(large.vouchers[y.id]) for y in large.fiscal_years] == [250, 250]
+    assert small.profile.id != large.profile.id and world.profiles[8].name == "Klient 0008 AB"
