@@ -210,8 +210,15 @@ def _client_company(
         name=name,
         org_number=org,
         settings=_settings(
-            name=name, org=org, business=1, street=f"Kundgatan {number}", postal="111 22", city="Stockholm",
-            rng=rng, periods=periods, active=True,
+            name=name,
+            org=org,
+            business=1,
+            street=f"Kundgatan {number}",
+            postal="111 22",
+            city="Stockholm",
+            rng=rng,
+            periods=periods,
+            active=True,
         ),
         vouchers_per_year=vouchers_per_year,
     )
