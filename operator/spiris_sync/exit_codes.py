@@ -1,9 +1,10 @@
 """The worker's expected failures, each carrying its exit code and one human sentence for stderr.
 
 The codes themselves (0 ok, 1 unexpected, 2 bad configuration, 3 consent needed again, 4 Spiris unavailable,
-5 storage unavailable, 6 degraded, 7 run in progress) are :class:`spiris_sync.job_contract.ExitCode`, the
-one definition the operator reads too. Names end in ``Failure`` where the client or the store has an error
-of the same subject (``spiris_client.errors.ConsentRequired`` → :class:`ConsentRequiredFailure`).
+5 storage unavailable, 6 degraded, 7 run in progress, 8 yielded at the time slice) are
+:class:`spiris_sync.job_contract.ExitCode`, the one definition the operator reads too. Names end in
+``Failure`` where the client or the store has an error of the same subject
+(``spiris_client.errors.ConsentRequired`` → :class:`ConsentRequiredFailure`).
 """
 
 from __future__ import annotations

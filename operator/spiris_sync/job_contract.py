@@ -36,6 +36,8 @@ class ExitCode(enum.IntEnum):
     STORAGE_UNAVAILABLE = 5
     DEGRADED = 6
     RUN_IN_PROGRESS = 7
+    #: The documents pass used up its time slice and stopped cleanly; the next run continues where it stopped.
+    YIELDED = 8
 
 
 class JobOutcome(enum.StrEnum):
@@ -49,6 +51,8 @@ class JobOutcome(enum.StrEnum):
     STORAGE_UNAVAILABLE = "StorageUnavailable"
     DEGRADED = "Degraded"
     RUN_IN_PROGRESS = "RunInProgress"
+    #: The run stopped at its time slice with everything so far stored (not a failure: run it again).
+    YIELDED = "Yielded"
     #: The Job ran past ``activeDeadlineSeconds``.
     DEADLINE_EXCEEDED = "DeadlineExceeded"
     #: The Job failed without an exit code we know (or vanished).
@@ -64,6 +68,7 @@ OUTCOME_OF_EXIT_CODE: Mapping[int, JobOutcome] = {
     ExitCode.STORAGE_UNAVAILABLE: JobOutcome.STORAGE_UNAVAILABLE,
     ExitCode.DEGRADED: JobOutcome.DEGRADED,
     ExitCode.RUN_IN_PROGRESS: JobOutcome.RUN_IN_PROGRESS,
+    ExitCode.YIELDED: JobOutcome.YIELDED,
 }
 #: Exit codes no retry can fix: the Job's podFailurePolicy fails it at once.
 FINAL_EXIT_CODES: tuple[ExitCode, ...] = (
