@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         ("--lookback-seconds", "SPIRIS_SYNC_LOOKBACK_SECONDS"),
         ("--full-pass-every-seconds", "SPIRIS_SYNC_FULL_PASS_EVERY_SECONDS"),
         ("--trigger", "SPIRIS_SYNC_TRIGGER"),
+        ("--priority", "SPIRIS_SYNC_PRIORITY"),
+        ("--time-slice-seconds", "SPIRIS_SYNC_TIME_SLICE_SECONDS"),
     ):
         run.add_argument(flag, help=f"(env {variable})")
     return parser

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Mapping
 
 from spiris_client.downloads import DEFAULT_MAX_BYTES as DEFAULT_DOWNLOAD_MAX_BYTES
+from spiris_store.budget_priority import Priority
 from spiris_store.documents import S3Settings, parse_bool, parse_secure
 
 from spiris_sync.exit_codes import ConfigurationError
@@ -64,6 +65,10 @@ class SyncSettings:
     download_max_bytes: int = DEFAULT_DOWNLOAD_MAX_BYTES
     #: How long a run waits for another live run of the same company and fiscal year before giving up.
     lock_wait_seconds: int = 300
+    #: The run's class in the shared budget (a first sync's documents pass drops to BACKFILL).
+    priority: Priority = Priority.SCHEDULED
+    #: Seconds a SCHEDULED or BACKFILL documents pass may run before it yields (exit 8); 0 = no slice.
+    time_slice_seconds: float = 0.0
 
 
 def _pick(
@@ -103,6 +108,32 @@ def _parse_positive_int(value: str | None, *, variable: str, default: int) -> in
     if number <= 0:
         raise ConfigurationError(f"invalid setting {variable}={value!r}: must be greater than zero")
     return number
+
+
+def _parse_priority(value: str | None) -> Priority:
+    if value is None:
+        return Priority.SCHEDULED
+    try:
+        return Priority.parse(value)
+    except ValueError:
+        words = ", ".join(p.env_value for p in Priority)
+        raise ConfigurationError(
+            f"invalid setting SPIRIS_SYNC_PRIORITY={value!r}: expected one of {words}"
+        ) from None
+
+
+def _parse_time_slice(value: str | None) -> float:
+    if value is None:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigurationError(
+            f"invalid setting SPIRIS_SYNC_TIME_SLICE_SECONDS={value!r}: expected seconds ≥ 0 (0 = no slice)"
+        )
+    return seconds
 
 
 def _validate_database_url(url: str) -> str:
@@ -204,5 +235,9 @@ def load_sync_settings(flags: Mapping[str, object | None], env: Mapping[str, str
         ),
         lock_wait_seconds=_parse_positive_int(
             env.get("SPIRIS_SYNC_LOCK_WAIT_SECONDS"), variable="SPIRIS_SYNC_LOCK_WAIT_SECONDS", default=300
+        ),
+        priority=_parse_priority(_pick(flags, env, flag="priority", variable="SPIRIS_SYNC_PRIORITY")),
+        time_slice_seconds=_parse_time_slice(
+            _pick(flags, env, flag="time_slice_seconds", variable="SPIRIS_SYNC_TIME_SLICE_SECONDS")
         ),
     )
