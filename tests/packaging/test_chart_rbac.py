@@ -45,6 +45,8 @@ INTENDED: dict[str, dict[tuple[str, str], set[str]]] = {
         (GROUP, "spirisconnections"): {"get", "list"},
         (GROUP, "spirisconnections/finalizers"): {"update"},
         ("", "secrets"): {"get", "create", "update"},
+        # A consent refused after Spiris granted it leaves a Warning Event on the connection.
+        ("", "events"): {"create"},
     },
     "sync": {
         (GROUP, "fiscalyearsyncs/status"): {"patch"},

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from spiris_connection.token_secret import CONNECTION_LABEL
+from spiris_web.connections import UNUSED_CONSENT_REASON
 from testkit.consent_journey import PHONE, Journey
 from testkit.sandbox_control import SandboxControl
 
@@ -22,6 +23,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 def assert_no_secret(web: Any, namespace: str, name: str) -> None:
     assert web.secret(namespace, name) is None, "a failure must not write the token Secret"
+
+
+def refused_grant_events(web: Any, namespace: str, name: str) -> list[Any]:
+    """The Warning Events the web left on a connection whose consent Spiris granted but we refused."""
+    events = web.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
+    return [e for e in events if e.reason == UNUSED_CONSENT_REASON and e.type == "Warning"]
 
 
 def assert_security_headers(response: Any) -> None:
@@ -272,8 +279,11 @@ def test_wrong_company_is_refused(
     page.get_by_role("link", name="In English").click()
     journey.shot("wrong-company-en")
     assert_no_secret(web, kube_namespace, name)
+    [event] = refused_grant_events(web, kube_namespace, name)
+    assert chosen.name in event.message and chosen.org_number in event.message
+    assert event.involved_object.kind == "SpirisConnection" and event.involved_object.uid
     for code in journey.codes_seen():
-        assert code not in log_capture.text()
+        assert code not in log_capture.text() and code not in event.message
 
 
 @pytest.mark.parametrize(
@@ -298,6 +308,8 @@ def test_spiris_refusals_get_their_own_page(
     page.get_by_role("link", name="In English").click()
     journey.shot(f"{shot}-en")
     assert_no_secret(web, kube_namespace, name)
+    [event] = refused_grant_events(web, kube_namespace, name)
+    assert "remove this integration in Spiris" in event.message
 
 
 def test_spiris_unavailable(

@@ -1,14 +1,15 @@
 """The web component's view of Kubernetes: read a SpirisConnection, write its token Secret.
 
 Uses the official `kubernetes` client with an explicit kubeconfig (local stack, tests) or the in-cluster
-service account. The web ServiceAccount may only get/list SpirisConnections and get/create/update Secrets, so
-this module does exactly that. The token Secret is built by `spiris_connection.token_secret` (name, owner,
-labels, `token.json`); the web adds two annotations recording which consent link and which OAuth state
-produced it, which makes a link and a state single-use even before the operator marks the connection Ready.
-A consent is written only over the Secret version the callback checked (created if there was none): when
-another consent got there first, this one changes nothing, is recorded as an unused grant
-(`spiris_connection.unused_grants`) and raises :class:`AlreadyConnected`. Errors never carry request or
-response bodies (they may echo Secret data).
+service account. The web ServiceAccount may only get/list SpirisConnections, get/create/update Secrets and
+create Events, so this module does exactly that. The token Secret is built by `spiris_connection.token_secret`
+(name, owner, labels, `token.json`); the web adds two annotations recording which consent link and which OAuth
+state produced it, which makes a link and a state single-use even before the operator marks the connection
+Ready. A consent is written only over the Secret version the callback checked (created if there was none):
+when another consent got there first, this one changes nothing, is recorded as an unused grant
+(`spiris_connection.unused_grants`) and raises :class:`AlreadyConnected`. A consent refused after Spiris
+granted it (the wrong company, a failed company check) is recorded the same way, plus a Warning Event on the
+connection. Errors never carry request or response bodies (they may echo Secret data).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ PLURAL = "spirisconnections"
 LINK_ANNOTATION = "spiris.senseworks.io/consent-link-jti"
 STATE_ANNOTATION = "spiris.senseworks.io/consent-state-jti"
 REQUEST_TIMEOUT_SECONDS = 10
+#: The reason of the Warning Event on a connection whose consent Spiris granted but we refused.
+UNUSED_CONSENT_REASON = "ConsentNotUsed"
 #: Re-tries of a write whose Secret changed without another consent in between (a token refresh, a note).
 _UNRELATED_CHANGE_RETRIES = 5
 
@@ -175,6 +178,45 @@ class ConnectionStore:
                 raise AlreadyConnected("another consent replaced the token Secret first")
             current = record
         raise SecretChangedConcurrently("the token Secret kept changing while it was replaced")
+
+    def record_refused_grant(
+        self, *, connection: Mapping[str, Any], grant: GrantInfo, why: str, now: datetime | None = None
+    ) -> None:
+        """A consent Spiris granted that we refused (wrong company, a company check): its grant stays live at
+        Spiris. Noted on the token Secret when there is one (the operator surfaces it like any unused grant)
+        and always as a Warning Event on the connection, which is the only record when the connection has no
+        consent yet. Best effort, never raises: the person's page must still say what went wrong."""
+        metadata = connection["metadata"]
+        namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        at = now or datetime.now(UTC)
+        if self._read_secret(namespace=namespace, connection_name=name) is not None:
+            self._record_unused(namespace=namespace, connection_name=name, grant=grant, now=at)
+        company = (f"{grant.company} ({grant.orgnr})" if grant.orgnr else grant.company)[:160]
+        event = k8s.CoreV1Event(
+            metadata=k8s.V1ObjectMeta(generate_name=f"{name[:40]}.consent-not-used-", namespace=namespace),
+            involved_object=k8s.V1ObjectReference(
+                api_version=f"{GROUP}/{VERSION}", kind="SpirisConnection", name=name, namespace=namespace,
+                uid=str(metadata.get("uid") or ""),
+            ),
+            type="Warning",
+            reason=UNUSED_CONSENT_REASON,
+            message=(
+                f"A consent was given at Spiris for {company} but not used ({why}). Ask that company to "
+                "remove this integration in Spiris if nobody needs it, then send the consent link to the "
+                "right person."
+            ),
+            first_timestamp=at,
+            last_timestamp=at,
+            count=1,
+            source=k8s.V1EventSource(component="spiris-web"),
+        )
+        try:
+            with _kubernetes_errors("recording a refused consent", allow=(403, 404, 409, 422)):
+                self._core.create_namespaced_event(namespace, event, _request_timeout=REQUEST_TIMEOUT_SECONDS)
+        except (ApiException, KubernetesUnavailable) as exc:
+            logger.warning("a refused consent could not be recorded as an Event",
+                           extra={"namespace": namespace, "connection": name,
+                                  "cause": type(exc).__name__})
 
     def _record_unused(
         self, *, namespace: str, connection_name: str, grant: GrantInfo, now: datetime | None

@@ -5,13 +5,17 @@ Order matters and every step can only refuse: verify the state (signature, expir
 flow), honour `error=access_denied`, re-check that the link is still current and unused, exchange the code,
 read the company settings, refuse a company other than `spec.expectedCorporateIdentityNumber`, check the
 company's state, product variant and a probe voucher page (`company_checks`), and only then write the token
-Secret — over exactly the version checked at the start, so of two consents racing on one link the second
-gets the "already connected" page, changes nothing and is recorded as an unused grant for the operator to
-surface. Whatever fails, nothing is written and the page says what to do next. No code, token
+Secret — over exactly the version checked at the start, so of two consents racing on one link the second gets
+the "already connected" page, changes nothing and is recorded as an unused grant for the operator to surface;
+a consent refused after Spiris granted it (the wrong company, a company check) is recorded too, as a Warning
+Event on the connection. Whatever fails, no token is written and the page says what to do next. No code, token
 or state value is ever logged or rendered.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from spiris_client.errors import (
     ConsentRequired,
@@ -49,6 +53,11 @@ from spiris_web.web_context import WebContext
 
 __all__ = ["callback_routes", "complete_consent", "normalise_orgnr"]
 
+#: Company-check refusals after which Spiris' grant stays live (not a Spiris outage, not a rejected token).
+_GRANT_LIVE_REFUSALS = frozenset({
+    Outcome.MISSING_PERMISSION, Outcome.MISSING_MODULE, Outcome.VARIANT_WITHOUT_BOOKKEEPING,
+    Outcome.COMPANY_INACTIVE,
+})
 _FORBIDDEN_OUTCOMES = {
     ForbiddenReason.PERMISSION: Outcome.MISSING_PERMISSION,
     ForbiddenReason.MODULE: Outcome.MISSING_MODULE,
@@ -98,14 +107,25 @@ def complete_consent(
     try:
         checked = recheck_for_state(ctx.store, state=state, signing_key=ctx.settings.link_keys)
         connection = checked.connection
-        token, company = _identify(ctx, code=code, verifier=verifier)
+        try:
+            token, company = _identify(ctx, code=code, verifier=verifier)
+        except _Refused as exc:
+            if exc.outcome in _GRANT_LIVE_REFUSALS:  # Spiris granted, then refused its company settings
+                _note_refused_grant(ctx, connection, None, exc.reason)
+            raise
         values = {"company": company.name, "orgnr": company.corporate_identity_number}
         expected = expected_orgnr(connection)
         if expected and not same_company(company.corporate_identity_number, expected):
+            _note_refused_grant(ctx, connection, company, "another company than expected was chosen")
             raise _Refused(Outcome.WRONG_COMPANY, "company differs from expectation", {
                 **values, "expected_orgnr": expected,
             })
-        outcome = _checked(ctx, token=token, company=company)
+        try:
+            outcome = _checked(ctx, token=token, company=company)
+        except _Refused as exc:
+            if exc.outcome in _GRANT_LIVE_REFUSALS:
+                _note_refused_grant(ctx, connection, company, exc.reason)
+            raise
         _store(ctx, checked=checked, token=token, state=state, company=company)
     except LinkRefused as exc:
         logger.info("callback link refused", extra={"reason": exc.reason, "outcome": exc.outcome.value,
@@ -122,6 +142,22 @@ def complete_consent(
     logger.info("consent stored", extra={"namespace": state.namespace, "connection": state.name,
                                          "company_identifier": company.identifier})
     return outcome, values
+
+
+def _note_refused_grant(
+    ctx: WebContext, connection: Mapping[str, Any], company: CompanyIdentity | None, why: str
+) -> None:
+    """Spiris granted this consent and we refuse it: the grant stays live there, so leave a record
+    (``company`` None: Spiris would not even name the company)."""
+    grant = _grant_of(company) if company else GrantInfo(company="the company chosen at Spiris", orgnr="",
+                                                             company_id="")
+    ctx.store.record_refused_grant(connection=connection, grant=grant, why=why)
+
+
+def _grant_of(company: CompanyIdentity) -> GrantInfo:
+    return GrantInfo(
+        company=company.name, orgnr=company.corporate_identity_number, company_id=company.identifier or ""
+    )
 
 
 def _checked(ctx: WebContext, *, token: TokenSet, company: CompanyIdentity) -> Outcome:
@@ -152,9 +188,7 @@ def _checked(ctx: WebContext, *, token: TokenSet, company: CompanyIdentity) -> O
 def _store(
     ctx: WebContext, *, checked: CheckedFlow, token: TokenSet, state: StateClaims, company: CompanyIdentity
 ) -> None:
-    grant = GrantInfo(
-        company=company.name, orgnr=company.corporate_identity_number, company_id=company.identifier or ""
-    )
+    grant = _grant_of(company)
     try:
         ctx.store.store_consented_token(
             connection=checked.connection, token=token, link_jti=state.link_jti, state_jti=state.jti,

@@ -108,6 +108,11 @@ compare-and-swap update). Bound by a Role there, whatever the watch scope. */}}
 - apiGroups: ["spiris.senseworks.io"]
   resources: ["spirisconnections/finalizers"]
   verbs: ["update"]
+# A consent refused after Spiris granted it (wrong company, a company check) leaves a Warning Event on the
+# connection: the grant stays live at Spiris and someone must remove it there.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
 {{- end -}}
 
 {{- define "spiris.syncRules" -}}
