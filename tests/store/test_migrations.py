@@ -12,7 +12,14 @@ from spiris_store.errors import StorageUnavailable
 from spiris_store.migrate import alembic_config, current_revision, head_revision, migrate
 from testkit.store_samples import CONTRACT_TABLES
 
-SUPPORT_TABLES = {"sync_checkpoints", "missing_documents", "rate_budget", "alembic_version"}
+SUPPORT_TABLES = {
+    "sync_checkpoints",
+    "missing_documents",
+    "rate_budget",
+    "rate_budget_waiters",
+    "rate_budget_turns",
+    "alembic_version",
+}
 
 
 def _tables(dsn: str) -> set[str]:
