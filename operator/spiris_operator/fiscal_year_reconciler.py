@@ -3,7 +3,9 @@
 Level-triggered and restart-safe: everything it needs to remember (run counter, active Job, attempts, next
 attempt, the last handled sync request) lives in status, and the Job name follows from the run counter, so a
 restarted operator finds the Job it already created instead of creating a second one. The worker publishes
-``status.progress`` itself; this function never overwrites it while a Job runs.
+``status.progress`` itself; this function never overwrites it while a Job runs. Each run's priority class
+(:mod:`run_priority`) is decided when it falls due and orders the wait for a Job slot (:mod:`job_cap`); a
+Job that yielded its time slice is no failure: the run goes on at once, or queues, with the same class.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from spiris_sync.job_contract import (
     Reason,
 )
 
-from spiris_operator import conditions, sync_jobs, sync_schedule
+from spiris_operator import conditions, run_priority, sync_jobs, sync_schedule
 from spiris_operator.conditions import Condition
 from spiris_operator.events import EventNote, transition_events
-from spiris_operator.job_cap import JobCap
+from spiris_operator.job_cap import JobCap, QueuedRun
 from spiris_operator.kube_api import CONNECTIONS, KubeApi
 from spiris_operator.settings import OperatorSettings
 from spiris_operator.timestamps import format_time, parse_time
@@ -42,6 +44,8 @@ class RunReport:
 
     counts: dict[str, int]
     reconciliation: dict[str, Any] | None
+    #: The run listed the whole year (a full voucher pass, planned or fallen back to).
+    full_pass: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,18 @@ def _finish(
         if report.reconciliation is not None:
             new["reconciliation"] = report.reconciliation
     key = f"{fys['metadata']['namespace']}/{fys['metadata']['name']}"
+    if outcome == JobOutcome.YIELDED:
+        # No attempt counted, no backoff: the caller goes straight on to the next slice.
+        new.update(phase=Phase.QUEUED)
+        note = f"Job {status.get('activeJob')} used its time slice; the run goes on where it stopped"
+        return FysResult(
+            status=new, events=[EventNote("Normal", JobOutcome.YIELDED, note)], finished_outcome=outcome
+        )
     if outcome in SUCCESSFUL_OUTCOMES:
         new.update(phase=outcome, lastSuccessfulSyncTime=finished_at, attempts=0, nextAttemptTime=None)
         start = parse_time(status.get("lastRunStartTime")) or now
+        if report is not None and report.full_pass:
+            new["lastFullSyncTime"] = format_time(start)
         next_time = sync_schedule.next_sync_time(
             schedule=str(spec.get("schedule") or ""),
             after=start,
@@ -198,8 +211,11 @@ def _due(fys: Mapping[str, Any], now: datetime) -> str | None:
         return None
     if not status.get("runCounter"):
         return "initial"
+    if run_priority.resumes_after_yield(status):
+        return run_priority.RESUMED
     retry_at = parse_time(status.get("nextAttemptTime"))
-    if status.get("phase") == Phase.FAILED:
+    # A retry that had to queue is still a retry (a success clears nextAttemptTime).
+    if status.get("phase") == Phase.FAILED or (status.get("phase") == Phase.QUEUED and retry_at is not None):
         return "retry" if retry_at is not None and retry_at <= now else None
     next_sync = parse_time(status.get("nextSyncTime"))
     if next_sync is not None and next_sync <= now:
@@ -212,6 +228,8 @@ def reconcile_fiscal_year_sync(fys: Mapping[str, Any], ctx: FysContext) -> FysRe
     now = ctx.clock()
     old = dict(fys.get("status") or {})
     result = _reconcile(fys, ctx, now)
+    if result.status.get("phase") != Phase.QUEUED:
+        ctx.cap.withdraw((str(fys["metadata"]["namespace"]), str(fys["metadata"]["name"])))
     result.status["observedGeneration"] = int(fys["metadata"].get("generation") or 0)
     result.events = transition_events(old, result.status) + result.events
     return result
@@ -293,7 +311,16 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
             return FysResult(running, [])
         finished = _finish(fys, ctx, state, job, company_key=company_key, year=year, now=now)
         finished.status = {**base, **finished.status}
-        return finished
+        if finished.finished_outcome != JobOutcome.YIELDED:
+            return finished
+        # The next slice in this same pass: it starts now if a slot is free, else it queues.
+        after = _reconcile({**fys, "status": {**status, **finished.status}}, ctx, now)
+        return FysResult(
+            status={**finished.status, **after.status},
+            events=finished.events + after.events,
+            finished_outcome=finished.finished_outcome,
+            job_started=after.job_started,
+        )
     # An unfinished Job we have no record of (crash between create and status write): adopt it.
     for job in sorted(jobs, key=lambda j: int(j["metadata"].get("labels", {}).get(sync_jobs.RUN_LABEL, "0"))):
         if sync_jobs.job_state(job).phase != "Finished":
@@ -341,6 +368,8 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
             _pending(fys, now, Reason.CONNECTION_NOT_READY, f"SpirisConnection {ref!r} is not Ready"), []
         )
     run = int(status.get("runCounter") or 0) + 1
+    latest = run_priority.is_latest_year(str(fiscal_year["id"]), list(conn_status.get("fiscalYears") or []))
+    priority = run_priority.run_priority(trigger=trigger, fys=fys, latest_year=latest, now=now)
     job_body = sync_jobs.build_job(
         fys=fys,
         connection=connection,
@@ -349,20 +378,37 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
         fiscal_year_id=str(fiscal_year["id"]),
         settings=ctx.settings.jobs,
         trigger=trigger,
+        priority=priority,
     )
     job_name = job_body["metadata"]["name"]
-    with ctx.cap.slot() as allowed:
-        if not allowed:
+    # Waiting keeps its place: the time it first queued with this class (a new class queues anew).
+    still_waiting = status.get("phase") == Phase.QUEUED and status.get("priority") == priority.env_value
+    queued_since = (parse_time(status.get("queuedSince")) if still_waiting else None) or now
+    waiting = QueuedRun(priority=priority, queued_since=queued_since, key=(namespace, name))
+    with ctx.cap.slot(waiting) as answer:
+        if not answer:
+            message = (
+                f"waiting for a Job slot ({trigger}, priority {priority.env_value}): "
+                f"position {answer.position} in the queue"
+            )
             queued = {
                 **base,
                 "phase": Phase.QUEUED,
-                "conditions": _conds(fys, now, ready),
+                "priority": priority.env_value,
+                "queuedSince": format_time(queued_since),
+                "queuePosition": answer.position,
+                "conditions": _conds(
+                    fys, now, ready, Condition(ConditionType.SYNCED, "Unknown", Phase.QUEUED, message)
+                ),
             }
             return FysResult(queued, [])
         created = ctx.kube.create_job(job_body)
     started: dict[str, Any] = {
         **base,
         "phase": Phase.RUNNING,
+        "priority": priority.env_value,
+        "queuedSince": None,
+        "queuePosition": None,
         "activeJob": job_name,
         "runCounter": run,
         "lastRunStartTime": format_time(now),
@@ -371,7 +417,12 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
             fys,
             now,
             ready,
-            Condition(ConditionType.SYNCED, "Unknown", Reason.RUNNING, f"Job {job_name} started ({trigger})"),
+            Condition(
+                ConditionType.SYNCED,
+                "Unknown",
+                Reason.RUNNING,
+                f"Job {job_name} started ({trigger}, priority {priority.env_value})",
+            ),
         ),
     }
     if trigger == "requested":
@@ -379,6 +430,12 @@ def _reconcile(fys: Mapping[str, Any], ctx: FysContext, now: datetime) -> FysRes
     note = "created" if created else "already existed; following it"
     return FysResult(
         started,
-        [EventNote("Normal", Reason.JOB_CREATED, f"Job {job_name} {note} (trigger: {trigger})")],
+        [
+            EventNote(
+                "Normal",
+                Reason.JOB_CREATED,
+                f"Job {job_name} {note} (trigger: {trigger}, priority: {priority.env_value})",
+            )
+        ],
         job_started=True,
     )

@@ -79,6 +79,7 @@ def _run_reader(settings: OperatorSettings) -> Any:
                 "missingDocuments": counts.missing_documents,
             },
             reconciliation=_reconciliation(run.reconciliation),
+            full_pass=run.listed_whole_year,
         )
 
     return read
@@ -125,7 +126,9 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         holder=holder,
     )
     cap = JobCap(
-        limit=settings.max_concurrent_jobs, count_running=lambda: _count_running(kube, settings.namespaces)
+        limit=settings.max_concurrent_jobs,
+        headroom=settings.on_demand_headroom,
+        count_running=lambda: _count_running(kube, settings.namespaces),
     )
     fys_ctx = FysContext(kube=kube, settings=settings, cap=cap, read_run=_run_reader(settings))
     return Runtime(

@@ -44,6 +44,11 @@ class Scheduler:
     workers: int = 8
     resync: float = 6 * 3600.0
     clock: Callable[[], float] = field(default=lambda: datetime.now(UTC).timestamp())
+    #: Sees every FiscalYearSync the watch delivers (event kind, body, first sight), e.g. the workers' own
+    #: status patches, which wake no reconcile.
+    observe_sync: Callable[[str | None, Mapping[str, Any], bool], None] | None = None
+    #: The ``n`` syncs first in line for a Job slot (None: a freed slot wakes every queued sync).
+    next_queued: Callable[[int], list[tuple[str, str]]] | None = None
     queue: WorkQueue = field(init=False)
     _inputs: dict[Hashable, str] = field(default_factory=dict)
     _children_view: dict[Hashable, str] = field(default_factory=dict)
@@ -148,6 +153,8 @@ class Scheduler:
         self.start()
         namespace, name = _ids(body)
         key = (SYNC, namespace, name)
+        if self.observe_sync is not None:
+            self.observe_sync(kind, body, key not in self._inputs)
         if kind == "DELETED":
             self._inputs.pop(key, None)
             self.queue.forget(key)
@@ -198,9 +205,14 @@ class Scheduler:
             return
         self.queue.wake((SYNC, namespace, owner))
         if kind == "DELETED" or '"Finished"' in progress:
-            # A Job slot may have freed up: the syncs waiting for one try again.
-            for queued_namespace, queued_name in sorted(self._queued):
-                self.queue.wake((SYNC, queued_namespace, queued_name))
+            # A Job slot may have freed up: the syncs first in line try again (one spare, in case the first
+            # no longer wants it); the rest would only be told to wait again.
+            self._wake_next_in_line(2)
+
+    def _wake_next_in_line(self, count: int) -> None:
+        waiting = sorted(self._queued) if self.next_queued is None else self.next_queued(count)
+        for namespace, name in waiting:
+            self.queue.wake((SYNC, namespace, name))
 
     def _wake_syncs_of(self, namespace: str, connection: str, *, only_waiting: bool = False) -> None:
         for name in sorted(self._syncs_of.get((namespace, connection), ())):
@@ -229,6 +241,10 @@ class Scheduler:
                 self._queued.discard((namespace, name))
                 return GONE
             status = fys.get("status") or {}
+            left_queue = (namespace, name) in self._queued and status.get("phase") == Phase.RUNNING
+            if left_queue and self.next_queued is not None:
+                # It took a slot: maybe more are free (several Jobs finished at once), so the next one asks.
+                self._wake_next_in_line(1)
             if first_sight.sync_waits_for_connection(fys):
                 self._waiting.add((namespace, name))
             else:

@@ -64,6 +64,9 @@ class JobSettings:
     ttl_seconds_after_finished: int = 86400
     active_deadline_seconds: int = 6 * 3600
     backoff_limit: int = 2
+    #: How long a scheduled or backfill run's documents pass may hold its Job before it checkpoints and yields
+    #: the slot (exit 8, run again at once or queued); 0 = no time slice. On-demand and first syncs have none.
+    documents_time_slice_seconds: int = 900
     #: The worker's download policy settings, copied into every Job when the operator has them.
     download_env: tuple[tuple[str, str], ...] = ()
 
@@ -79,6 +82,8 @@ class OperatorSettings:
     health_port: int = 8080
     metrics_port: int = 9090
     max_concurrent_jobs: int = 4
+    #: On-demand runs (a person's "sync now") may go past the Job cap by this many Jobs.
+    on_demand_headroom: int = 2
     api_url: str = DEFAULT_API_URL
     identity_url: str = DEFAULT_IDENTITY_URL
     client_id: str = ""
@@ -161,8 +166,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         image_pull_secrets=tuple(
             name.strip() for name in env.get("SPIRIS_SYNC_IMAGE_PULL_SECRETS", "").split(",") if name.strip()
         ),
-        pin_user_and_group=parse_bool(env.get("SPIRIS_SYNC_PIN_USER_AND_GROUP"),
-                                      variable="SPIRIS_SYNC_PIN_USER_AND_GROUP", default=True),
+        pin_user_and_group=parse_bool(
+            env.get("SPIRIS_SYNC_PIN_USER_AND_GROUP"), variable="SPIRIS_SYNC_PIN_USER_AND_GROUP", default=True
+        ),
         service_account=_text(env, "SPIRIS_SYNC_SERVICE_ACCOUNT", JobSettings.service_account),
         database_secret=_text(env, "SPIRIS_SYNC_DATABASE_SECRET", JobSettings.database_secret),
         database_secret_key=_text(env, "SPIRIS_SYNC_DATABASE_SECRET_KEY", JobSettings.database_secret_key),
@@ -183,6 +189,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
             env, "SPIRIS_SYNC_JOB_DEADLINE_SECONDS", JobSettings.active_deadline_seconds
         ),
         backoff_limit=_int(env, "SPIRIS_SYNC_JOB_BACKOFF_LIMIT", JobSettings.backoff_limit),
+        documents_time_slice_seconds=max(
+            0, _int(env, "SPIRIS_SYNC_TIME_SLICE_SECONDS", JobSettings.documents_time_slice_seconds)
+        ),
         download_env=tuple((name, _text(env, name)) for name in DOWNLOAD_ENV if _text(env, name)),
     )
     store = StoreAccess(
@@ -208,6 +217,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         health_port=_int(env, "SPIRIS_OPERATOR_HEALTH_PORT", 8080),
         metrics_port=_int(env, "SPIRIS_OPERATOR_METRICS_PORT", 9090),
         max_concurrent_jobs=max(1, _int(env, "SPIRIS_MAX_CONCURRENT_JOBS", 4)),
+        on_demand_headroom=max(
+            0, _int(env, "SPIRIS_ON_DEMAND_JOB_HEADROOM", OperatorSettings.on_demand_headroom)
+        ),
         api_url=api_url,
         identity_url=identity_url,
         client_id=client_id,

@@ -4,8 +4,10 @@ means.
 The name follows from the FiscalYearSync and its run counter, so an operator restarted between deciding and
 recording recreates the same name (a 409, not a second Job). The worker gets the Spiris fiscal-year id, the
 access token only as a mounted file and credentials only as ``secretKeyRef``; a ``podFailurePolicy`` fails
-the Job at once on the exit codes no retry fixes, and :func:`job_state` reads the outcome from the exit code
-in the Failed condition (both from ``spiris_sync.job_contract``).
+the Job at once on the exit codes no retry fixes and on a yielded time slice (exit 8: the operator, not the
+Job, runs it again, so the slot frees up), and :func:`job_state` reads the outcome from the exit code in the
+Failed condition (both from ``spiris_sync.job_contract``). The run's priority class goes in as
+``SPIRIS_SYNC_PRIORITY``, and background runs get the documents pass's time slice.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 from spiris_connection import token_secret
 from spiris_connection.child_names import bounded_name, label_value
-from spiris_sync.job_contract import FINAL_EXIT_CODES, OUTCOME_OF_EXIT_CODE, JobOutcome
+from spiris_store.budget_priority import Priority
+from spiris_sync.job_contract import FINAL_EXIT_CODES, OUTCOME_OF_EXIT_CODE, ExitCode, JobOutcome
 
 from spiris_operator.settings import JobSettings
 
@@ -43,7 +46,8 @@ JOB_LABELS = {
 }
 TOKEN_MOUNT = "/var/run/spiris/token"
 _EXIT_CODE = re.compile(r"exit code (\d+)")
-
+#: The classes whose documents pass runs in time slices (a person's or a new connection's run never yields).
+TIME_SLICED = frozenset({Priority.SCHEDULED, Priority.BACKFILL})
 
 
 def job_name(fys_name: str, run: int) -> str:
@@ -91,9 +95,11 @@ def build_job(
     fiscal_year_id: str,
     settings: JobSettings,
     trigger: str,
+    priority: Priority = Priority.SCHEDULED,
 ) -> dict[str, Any]:
     """The batch/v1 Job for run number ``run`` of ``fys`` (of ``connection``), ready to create. The worker
-    syncs exactly the Spiris fiscal year ``fiscal_year_id``; ``fiscal_year`` (its start year) is a label."""
+    syncs exactly the Spiris fiscal year ``fiscal_year_id``; ``fiscal_year`` (its start year) is a label;
+    ``priority`` is the run's class at the shared budget."""
     fys_meta = fys["metadata"]
     conn_meta = connection["metadata"]
     spec = fys.get("spec") or {}
@@ -129,12 +135,15 @@ def build_job(
         _literal("SPIRIS_FYS_NAME", fys_meta["name"]),
         _literal("SPIRIS_JOB_NAME", name),
         _literal("SPIRIS_SYNC_TRIGGER", trigger),
+        _literal("SPIRIS_SYNC_PRIORITY", priority.env_value),
         _secret_ref("DATABASE_URL", settings.database_secret, settings.database_secret_key),
         _literal("S3_ENDPOINT", settings.s3_endpoint),
         _literal("S3_BUCKET", settings.s3_bucket),
         _secret_ref("S3_ACCESS_KEY", settings.s3_secret, settings.s3_access_key_key),
         _secret_ref("S3_SECRET_KEY", settings.s3_secret, settings.s3_secret_key_key),
     ]
+    if priority in TIME_SLICED and settings.documents_time_slice_seconds > 0:
+        env.append(_literal("SPIRIS_SYNC_TIME_SLICE_SECONDS", str(settings.documents_time_slice_seconds)))
     env.extend(_literal(name, value) for name, value in settings.download_env)
     if settings.s3_region:
         env.append(_literal("S3_REGION", settings.s3_region))
@@ -169,7 +178,10 @@ def build_job(
             "name": name,
             "namespace": fys_meta["namespace"],
             "labels": labels,
-            "annotations": {"spiris.senseworks.io/trigger": trigger},
+            "annotations": {
+                "spiris.senseworks.io/trigger": trigger,
+                "spiris.senseworks.io/priority": priority.env_value,
+            },
             "ownerReferences": [_owner(fys)],
         },
         "spec": {
@@ -185,7 +197,17 @@ def build_job(
                             "operator": "In",
                             "values": [int(code) for code in FINAL_EXIT_CODES],
                         },
-                    }
+                    },
+                    {
+                        # Not a failure, but no pod retry either: the Job ends and frees its slot, and the
+                        # operator queues the next slice (backoffLimit is never spent on it).
+                        "action": "FailJob",
+                        "onExitCodes": {
+                            "containerName": "sync",
+                            "operator": "In",
+                            "values": [int(ExitCode.YIELDED)],
+                        },
+                    },
                 ]
             },
             "template": {
@@ -193,13 +215,19 @@ def build_job(
                 "spec": {
                     "restartPolicy": "Never",
                     "serviceAccountName": settings.service_account,
-                    **({"imagePullSecrets": [{"name": name} for name in settings.image_pull_secrets]}
-                       if settings.image_pull_secrets else {}),
+                    **(
+                        {"imagePullSecrets": [{"name": name} for name in settings.image_pull_secrets]}
+                        if settings.image_pull_secrets
+                        else {}
+                    ),
                     "automountServiceAccountToken": True,
                     "securityContext": {
                         "runAsNonRoot": True,
-                        **({"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001}
-                           if settings.pin_user_and_group else {}),
+                        **(
+                            {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001}
+                            if settings.pin_user_and_group
+                            else {}
+                        ),
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container],

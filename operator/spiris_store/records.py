@@ -24,8 +24,9 @@ DOCUMENT_SOURCES: tuple[DocumentSource, ...] = (
     "supplier_invoice_attachment",
 )
 
-RunOutcome = Literal["running", "succeeded", "degraded", "failed"]
-RUN_OUTCOMES: tuple[RunOutcome, ...] = ("running", "succeeded", "degraded", "failed")
+#: ``yielded``: the documents pass stopped at its time slice; the ledger is complete, the next run continues.
+RunOutcome = Literal["running", "succeeded", "degraded", "failed", "yielded"]
+RUN_OUTCOMES: tuple[RunOutcome, ...] = ("running", "succeeded", "degraded", "failed", "yielded")
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,12 @@ class RunRecord:
     reconciliation: dict[str, Any] | None
     checksums: dict[str, Any] | None
     job_name: str | None = None
+
+    @property
+    def listed_whole_year(self) -> bool:
+        """The run was a full voucher pass, planned or fallen back to (what ``last_full_pass`` counts)."""
+        listing = (self.checksums or {}).get("listing") or {}
+        return (listing.get("modeUsed") or self.mode) == "full"
 
 
 @dataclass(frozen=True)

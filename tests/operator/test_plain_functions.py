@@ -322,7 +322,12 @@ def test_spec_errors_the_schema_cannot_catch_become_conditions() -> None:
     assert ready is not None and ready["reason"] == "InvalidSpec" and ready["observedGeneration"] == 3
     assert any(n.type == "Warning" for n in result.events)
 
-    fys_ctx = FysContext(kube=None, settings=load_settings({}), cap=None, read_run=lambda key, year: None)  # type: ignore[arg-type]
+    fys_ctx = FysContext(
+        kube=None,  # type: ignore[arg-type]
+        settings=load_settings({}),
+        cap=JobCap(limit=1, count_running=lambda: 0),
+        read_run=lambda key, year: None,
+    )
     fys = {**FYS, "spec": {**FYS["spec"], "schedule": "a b c d e"}}
     fys_result = reconcile_fiscal_year_sync(fys, fys_ctx)
     assert fys_result.status["phase"] == "Pending"

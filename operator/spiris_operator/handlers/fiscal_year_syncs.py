@@ -1,9 +1,11 @@
 """FiscalYearSync handlers: watch events (the sync's and its Jobs') feed the scheduler; :func:`reconcile_now`
-is the one reconcile pass it runs, which starts, queues and follows the sync Jobs."""
+is the one reconcile pass it runs, which starts, queues and follows the sync Jobs; :func:`observe_sync` sees
+every watched FiscalYearSync (metrics of the shared budget, the Job queue's order after a start)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -11,6 +13,7 @@ import kopf
 from spiris_operator.connection_reconciler import VERIFY_ANNOTATION
 from spiris_operator.fiscal_year_reconciler import reconcile_fiscal_year_sync
 from spiris_operator.handlers.posting import apply_result
+from spiris_operator.job_cap import QueuedRun
 from spiris_operator.kube_api import CONNECTIONS, GROUP, SYNCS, VERSION
 from spiris_operator.runtime import Runtime
 from spiris_operator.scheduler import Scheduler
@@ -38,6 +41,22 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         scheduler.job_event(kwargs.get("type"), kwargs["body"])
 
 
+def observe_sync(runtime: Runtime, kind: str | None, body: Mapping[str, Any], first: bool) -> None:
+    """A FiscalYearSync as the watch delivers it: its budget metrics and, on first sight (after a start or
+    failover), its place in the Job queue from status."""
+    metadata = body.get("metadata") or {}
+    key = (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
+    if kind == "DELETED":
+        runtime.metrics.forget_sync(*key)
+        runtime.fys_ctx.cap.withdraw(key)
+        return
+    status = body.get("status") or {}
+    runtime.metrics.observe_budget(*key, status)
+    waiting = QueuedRun.from_status(key, status) if first else None
+    if waiting is not None:
+        runtime.fys_ctx.cap.remember(waiting)
+
+
 async def reconcile_now(runtime: Runtime, namespace: str, name: str) -> dict[str, Any] | None:
     """Reconcile one FiscalYearSync (re-read fresh); the object with its new status merged in, or None when it
     is gone or being deleted."""
@@ -52,9 +71,10 @@ async def reconcile_now(runtime: Runtime, namespace: str, name: str) -> dict[str
         runtime.metrics.observe_sync(namespace, name, connection, merged)
         if result.finished_outcome:
             outcome = result.finished_outcome.lower()
-            # The contract's label values: succeeded, degraded, failed (every failure kind is a failure).
+            # The contract's label values: succeeded, degraded, yielded (a time slice used up: no failure),
+            # failed (every failure kind is a failure).
             runtime.metrics.jobs_total.labels(
-                namespace, outcome if outcome in {"succeeded", "degraded"} else "failed"
+                namespace, outcome if outcome in {"succeeded", "degraded", "yielded"} else "failed"
             ).inc()
         if result.finished_outcome or result.job_started:
             running = await asyncio.to_thread(runtime.fys_ctx.cap.running)
