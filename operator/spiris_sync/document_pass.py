@@ -6,18 +6,21 @@ costs no API call. Pending vouchers go in id order, in batches: fetches run in t
 links the batch, records or clears missing documents and moves the checkpoint, so a killed run resumes after
 the last committed batch. With many documents pending, attachments and supplier invoices are read from their
 list endpoints first (``document_listing``) while customer-invoice PDFs are fetched ahead in their own
-threads.
+threads. With a time slice, the pass stops cleanly once it has run that long (between list pages, fetches
+ahead and batches): what was fetched is committed and linked, nothing new is started, the checkpoint stays,
+and the summary says it yielded, so the shared budget goes to others and the next run continues from there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
-import itertools
 import logging
+import time
 import uuid
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
 import psycopg
@@ -90,6 +93,12 @@ class DocumentsSummary:
     documents_linked: int
     missing: int
     resumed: bool
+    #: The time slice ran out: the pass stopped with work left, its checkpoint kept for the next run.
+    yielded: bool = False
+
+
+class _SliceOver(Exception):
+    """Raised from a list page's callback to stop the list walk when the time slice is over."""
 
 
 class DocumentPass:
@@ -105,6 +114,8 @@ class DocumentPass:
         run_id: int,
         progress: ProgressReporter,
         workers: int = 4,
+        time_slice: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._conn = conn
         self._fetcher = fetcher
@@ -118,6 +129,26 @@ class DocumentPass:
         self._reported_done = 0
         # Invoice PDFs that failed when fetched ahead: (source, id) → reason; recorded missing, not retried.
         self._failed_ahead: dict[tuple[DocumentSource, uuid.UUID], str] = {}
+        self._time_slice = time_slice if time_slice else None
+        self._clock = clock
+        self._deadline: float | None = None
+
+    def _sliced(self) -> bool:
+        """Whether the pass has used up its time slice (never without one)."""
+        return self._deadline is not None and self._clock() >= self._deadline
+
+    def _next_done(self, ahead: set[Future[DocumentRecord | None]]) -> list[Future[DocumentRecord | None]]:
+        """Up to a batch of finished fetches, waiting no longer than the time slice has left."""
+        left = None if self._deadline is None else max(0.0, self._deadline - self._clock())
+        taken: list[Future[DocumentRecord | None]] = []
+        try:
+            for future in as_completed(ahead, timeout=left):
+                taken.append(future)
+                if len(taken) == BATCH_SIZE:
+                    break
+        except TimeoutError:
+            pass  # the slice is over; the caller stops
+        return taken
 
     def _queue(self, cutoff: datetime.datetime | None) -> DocumentQueue:
         return DocumentQueue(
@@ -144,6 +175,8 @@ class DocumentPass:
         return ledger.pending_document_count(self._conn, self._queue(cutoff), after=after)
 
     def run(self) -> DocumentsSummary:
+        if self._time_slice is not None:
+            self._deadline = self._clock() + self._time_slice
         completed = ledger.get_checkpoint(
             self._conn, company_key=self._company_key, fiscal_year_id=self._fy, phase=COMPLETED_PHASE
         )
@@ -173,11 +206,15 @@ class DocumentPass:
         self._report(done, total)
 
         batch_no = int(checkpoint.page)
+        yielded = False
         with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="documents") as pool:
             self._download_from_lists(cutoff, after=after, pool=pool, state=state, page=batch_no, done=done)
             while True:
                 batch = self._pending(cutoff, after=after, limit=BATCH_SIZE)
                 if not batch:
+                    break
+                if self._sliced():
+                    yielded = True
                     break
                 known = self._known_documents(batch)
                 outcomes = list(pool.map(self._resolve, batch, [known] * len(batch)))
@@ -191,6 +228,17 @@ class DocumentPass:
                     self._save(state, page=batch_no)
                 self._report(done, total)
 
+        if yielded:
+            linked = self._link_stored(cutoff, after=after)
+            logger.info("documents pass yielded at its time slice; %d stored documents linked ahead", linked)
+            return DocumentsSummary(
+                vouchers_processed=int(state["processed"]),
+                documents_fetched=int(state["fetched"]),
+                documents_linked=int(state["linked"]) + linked,
+                missing=int(state["missing"]),
+                resumed=resumed,
+                yielded=True,
+            )
         with self._conn.transaction():
             ledger.set_checkpoint(
                 self._conn,
@@ -261,17 +309,28 @@ class DocumentPass:
                 ahead.difference_update(taken)
                 return [r for r in (f.result() for f in taken) if r is not None]
 
+            def on_page(records: list[DocumentRecord]) -> None:
+                commit(records + collect([f for f in ahead if f.done()]))
+                if self._sliced():
+                    raise _SliceOver
+
             try:
                 wanted = self._attachments_wanted(pending)
-                download_listed_attachments(
-                    fetcher=self._fetcher,
-                    wanted=wanted,
-                    pool=pool,
-                    on_page=lambda records: commit(records + collect([f for f in ahead if f.done()])),
-                )
-                while ahead:
+                # What was not listed when the slice ran out stays pending for the batches or the next run.
+                with contextlib.suppress(_SliceOver):
+                    download_listed_attachments(
+                        fetcher=self._fetcher, wanted=wanted, pool=pool, on_page=on_page
+                    )
+                while ahead and not self._sliced():
                     # Commit in batch-sized steps so a killed run keeps what was already fetched.
-                    commit(collect(itertools.islice(as_completed(ahead), BATCH_SIZE)))
+                    commit(collect(self._next_done(ahead)))
+                if ahead:
+                    # Slice over: start no new fetch, but keep (commit) the ones already under way, or the
+                    # next run would fetch them again.
+                    for future in ahead:
+                        future.cancel()
+                    wait(ahead)
+                    commit(collect([f for f in ahead if not f.cancelled()]))
             except BaseException:
                 for future in ahead:
                     future.cancel()
@@ -353,15 +412,10 @@ class DocumentPass:
         invoice_id = voucher.supplier_invoice_id
         if invoice_id is not None:
             try:
-                listed = set(voucher.attachment_ids)
                 invoice_attachments = self._listed_invoices.get(invoice_id)
                 if invoice_attachments is None:
                     invoice_attachments = self._fetcher.supplier_invoice_attachments(invoice_id)
-                refs.extend(
-                    DocumentRef(source="supplier_invoice_attachment", spiris_id=a, invoice_id=invoice_id)
-                    for a in invoice_attachments
-                    if a not in listed
-                )
+                refs.extend(_invoice_refs(voucher, invoice_id, invoice_attachments))
                 outcome.resolved_supplier_invoice = True
             except DocumentUnavailable as exc:
                 outcome.missing.append(
@@ -373,10 +427,7 @@ class DocumentPass:
                     )
                 )
         for ref in refs:
-            existing = known.get((ref.source, ref.spiris_id))
-            if existing is None and ref.source == "attachment":
-                # The same file may be stored already as a supplier-invoice attachment.
-                existing = known.get(("supplier_invoice_attachment", ref.spiris_id))
+            existing = _stored_document(ref, known)
             if existing is not None:
                 outcome.linked_existing.append((ref, existing))
                 continue
@@ -395,6 +446,35 @@ class DocumentPass:
                 )
                 outcome.missing.append((ref, exc.reason))
         return outcome
+
+    def _link_stored(self, cutoff: datetime.datetime | None, *, after: uuid.UUID | None) -> int:
+        """At a yield: link the documents already stored to the pending vouchers after the checkpoint, with
+        no API call and without moving the checkpoint (the next run still processes those vouchers, finds
+        the links made and fetches only what is missing). Returns how many links were made."""
+        linked = 0
+        while batch := self._pending(cutoff, after=after, limit=BATCH_SIZE):
+            known = self._known_documents(batch)
+            links = [
+                VoucherDocumentLink(voucher_id=voucher.id, document_id=document_id, relation=ref.source)
+                for voucher in batch
+                for ref in self._listed_refs(voucher)
+                if (document_id := _stored_document(ref, known)) is not None
+            ]
+            if links:
+                with self._conn.transaction():
+                    ledger.link_voucher_documents(self._conn, company_key=self._company_key, links=links)
+            linked += len(links)
+            after = batch[-1].id
+        return linked
+
+    def _listed_refs(self, voucher: PendingVoucher) -> list[DocumentRef]:
+        """The voucher's documents as far as known without asking Spiris: its own refs and the attachments
+        the supplier invoice list gave for its invoice."""
+        refs = voucher.direct_refs()
+        invoice_id = voucher.supplier_invoice_id
+        if invoice_id is not None:
+            refs.extend(_invoice_refs(voucher, invoice_id, self._listed_invoices.get(invoice_id, ())))
+        return refs
 
     def _write(self, outcome: VoucherOutcome, state: dict[str, Any]) -> None:
         voucher_id = outcome.voucher.id
@@ -430,3 +510,25 @@ class DocumentPass:
         state["fetched"] = int(state["fetched"]) + len(outcome.stored)
         state["linked"] = int(state["linked"]) + len(links)
         state["missing"] = int(state["missing"]) + len(outcome.missing)
+
+
+def _stored_document(
+    ref: DocumentRef, known: dict[tuple[DocumentSource, uuid.UUID], uuid.UUID]
+) -> uuid.UUID | None:
+    """Our id of the document ``ref`` names, if it is stored already."""
+    existing = known.get((ref.source, ref.spiris_id))
+    if existing is None and ref.source == "attachment":
+        # The same file may be stored already as a supplier-invoice attachment.
+        existing = known.get(("supplier_invoice_attachment", ref.spiris_id))
+    return existing
+
+
+def _invoice_refs(
+    voucher: PendingVoucher, invoice_id: uuid.UUID, attachments: Iterable[uuid.UUID]
+) -> list[DocumentRef]:
+    """The supplier invoice's attachments that the voucher does not list itself."""
+    return [
+        DocumentRef(source="supplier_invoice_attachment", spiris_id=a, invoice_id=invoice_id)
+        for a in attachments
+        if a not in voucher.attachment_ids
+    ]

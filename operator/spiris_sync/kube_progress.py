@@ -1,8 +1,9 @@
 """Publishes a run's progress into its FiscalYearSync's status while the Job runs.
 
 When ``SPIRIS_FYS_NAMESPACE`` and ``SPIRIS_FYS_NAME`` are set, every progress update becomes a JSON merge
-patch of the FiscalYearSync ``/status`` subresource (``status.progress`` and ``status.phase: Running``), at
-most one patch per interval plus a final one, so a 5,000-voucher run does not flood the API server. The
+patch of the FiscalYearSync ``/status`` subresource (``status.progress``, ``status.budget`` — the run's
+priority, queue position and budget wait — and ``status.phase: Running``), at most one patch per interval
+plus a final one, so a 5,000-voucher run does not flood the API server. The
 Kubernetes API being unreachable is logged as a warning and never fails the sync: the ledger is what matters,
 the progress is a courtesy.
 """
@@ -82,7 +83,10 @@ class FiscalYearSyncStatusProgress:
     def _send(self, snapshot: ProgressSnapshot) -> None:
         self._last_attempt = self._clock()
         self._pending = None
-        body = {"status": {"progress": snapshot.as_status(), "phase": Phase.RUNNING}}
+        status: dict[str, Any] = {"progress": snapshot.as_status(), "phase": Phase.RUNNING}
+        if snapshot.budget is not None:
+            status["budget"] = snapshot.budget.as_status()
+        body = {"status": status}
         try:
             if self._api is None:
                 self._api = self._api_factory()

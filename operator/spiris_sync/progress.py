@@ -2,7 +2,10 @@
 
 The run counts vouchers and documents as it goes and hands a :class:`ProgressSnapshot` to every registered
 :class:`ProgressListener`: a tqdm bar on a terminal, and (in a Job) the FiscalYearSync status publisher in
-``kube_progress``. Listeners must never fail the run; :class:`ProgressReporter` shields it from their errors.
+``kube_progress``. The snapshot also carries where the run stands in the shared rate budget
+(:class:`BudgetStatus`: its priority, its last queue position, how long it has waited), so a run held back by
+others is visibly waiting, not stuck. Listeners must never fail the run; :class:`ProgressReporter` shields it
+from their errors and, because the documents pass's threads report budget waits, serialises them.
 """
 
 from __future__ import annotations
@@ -10,12 +13,32 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol, TextIO
 
 from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetStatus:
+    """The run in the shared rate budget: the FiscalYearSync ``status.budget``."""
+
+    #: The class the run's requests are granted in now (``Priority.env_value``: "first-sync", ...).
+    priority: str
+    #: Where its last wait started in the endpoint's queue (1 = next); None before it ever waited.
+    queue_position: int | None = None
+    #: Seconds this run has waited for the budget so far, over all of its threads.
+    wait_seconds: float = 0.0
+
+    def as_status(self) -> dict[str, Any]:
+        return {
+            "priority": self.priority,
+            "queuePosition": self.queue_position,
+            "waitSeconds": round(self.wait_seconds, 3),
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +49,7 @@ class ProgressSnapshot:
     vouchers_total: int = 0
     documents_done: int = 0
     documents_total: int = 0
+    budget: BudgetStatus | None = None
 
     @property
     def percent(self) -> int:
@@ -84,6 +108,7 @@ class ProgressReporter:
     def __init__(self, listeners: Sequence[ProgressListener] = ()) -> None:
         self._listeners = list(listeners)
         self._snapshot = ProgressSnapshot()
+        self._lock = threading.RLock()
 
     @property
     def snapshot(self) -> ProgressSnapshot:
@@ -98,29 +123,43 @@ class ProgressReporter:
         documents_total: int | None = None,
     ) -> None:
         """Replace any of the four counters and notify listeners."""
-        current = self._snapshot
-        self._snapshot = ProgressSnapshot(
-            vouchers_done=current.vouchers_done if vouchers_done is None else vouchers_done,
-            vouchers_total=current.vouchers_total if vouchers_total is None else vouchers_total,
-            documents_done=current.documents_done if documents_done is None else documents_done,
-            documents_total=current.documents_total if documents_total is None else documents_total,
-        )
+        with self._lock:
+            current = self._snapshot
+            self._publish(
+                dataclasses.replace(
+                    current,
+                    vouchers_done=current.vouchers_done if vouchers_done is None else vouchers_done,
+                    vouchers_total=current.vouchers_total if vouchers_total is None else vouchers_total,
+                    documents_done=current.documents_done if documents_done is None else documents_done,
+                    documents_total=current.documents_total if documents_total is None else documents_total,
+                )
+            )
+
+    def set_budget(self, budget: BudgetStatus) -> None:
+        """Replace the budget status (from any thread) and notify listeners."""
+        with self._lock:
+            self._publish(dataclasses.replace(self._snapshot, budget=budget))
+
+    def _publish(self, snapshot: ProgressSnapshot) -> None:
+        self._snapshot = snapshot
         for listener in self._listeners:
             try:
-                listener.update(self._snapshot)
+                listener.update(snapshot)
             except Exception:  # a broken progress display must never fail a sync
                 logger.warning("progress listener %r failed", listener, exc_info=True)
 
     def advance(self, *, vouchers: int = 0, documents: int = 0) -> None:
         """Add to the done counters."""
-        self.set(
-            vouchers_done=self._snapshot.vouchers_done + vouchers,
-            documents_done=self._snapshot.documents_done + documents,
-        )
+        with self._lock:
+            self.set(
+                vouchers_done=self._snapshot.vouchers_done + vouchers,
+                documents_done=self._snapshot.documents_done + documents,
+            )
 
     def finish(self, *, outcome: str) -> None:
-        for listener in self._listeners:
-            try:
-                listener.finish(self._snapshot, outcome=outcome)
-            except Exception:
-                logger.warning("progress listener %r failed at finish", listener, exc_info=True)
+        with self._lock:
+            for listener in self._listeners:
+                try:
+                    listener.finish(self._snapshot, outcome=outcome)
+                except Exception:
+                    logger.warning("progress listener %r failed at finish", listener, exc_info=True)
