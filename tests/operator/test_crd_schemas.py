@@ -40,6 +40,7 @@ def test_crds_are_structurally_sound() -> None:
                 "Year",
                 "Ready",
                 "Phase",
+                "Priority",
                 "Progress",
                 "Vouchers",
                 "Documents",
