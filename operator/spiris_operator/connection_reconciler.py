@@ -47,6 +47,13 @@ ROTATE_ANNOTATION = "spiris.senseworks.io/rotate-consent-link"
 #: Set (to a timestamp) when a sync Job was refused by Spiris: verify the token now, not within the hour.
 VERIFY_ANNOTATION = "spiris.senseworks.io/verify-requested-at"
 _LINK_RENEW_BEFORE = timedelta(hours=1)
+#: Why a connection has no consent link while the operator lacks the web's public URL (the chart installs
+#: without one so that it lints as shipped; the link would otherwise point at a host nobody can reach).
+PUBLIC_URL_NOT_SET = "PublicUrlNotSet"
+PUBLIC_URL_NOT_SET_MESSAGE = (
+    "no consent link yet: the operator has no public URL of the web component (SPIRIS_WEB_PUBLIC_URL); "
+    "set the Helm chart value publicUrl to the web's https URL, e.g. https://consent.example.com"
+)
 logger = logging.getLogger(__name__)
 
 
@@ -111,6 +118,17 @@ def _link_fields(
     return fields
 
 
+def _link_blocker(connection: Mapping[str, Any], ctx: ConnectionContext) -> tuple[str, str] | None:
+    """(reason, message) of what keeps a consent link from being published, or None when one can be."""
+    if not company_binding.binding_of(connection).consentable:
+        # A link for "any company" would let whoever gets hold of it connect any company: none is published
+        # until the spec binds one or explicitly allows any (the web refuses such links too).
+        return "CompanyNotBound", company_binding.NOT_BOUND_MESSAGE
+    if not ctx.settings.web_public_url:
+        return PUBLIC_URL_NOT_SET, PUBLIC_URL_NOT_SET_MESSAGE
+    return None
+
+
 def _awaiting_consent(
     connection: Mapping[str, Any],
     ctx: ConnectionContext,
@@ -123,25 +141,24 @@ def _awaiting_consent(
 ) -> dict[str, Any]:
     status = connection.get("status") or {}
     phase = Phase.RECONSENT_REQUIRED if reconsent else Phase.PENDING_CONSENT
-    if not company_binding.binding_of(connection).consentable:
-        # A link for "any company" would let whoever gets hold of it connect any company: none is published
-        # until the spec binds one or explicitly allows any (the web refuses such links too).
-        unbound = company_binding.NOT_BOUND_MESSAGE
-        result_unbound: dict[str, Any] = {
+    blocked = _link_blocker(connection, ctx)
+    if blocked is not None:
+        blocker, why = blocked
+        result_blocked: dict[str, Any] = {
             "phase": phase,
             "consentUrl": None,
             "consentExpiresAt": None,
             "conditions": _conditions(
                 connection,
                 now,
-                Condition.false(ConditionType.READY, "CompanyNotBound", unbound),
-                Condition.false(ConditionType.AUTHORIZED, "CompanyNotBound", f"{message}; {unbound}"),
+                Condition.false(ConditionType.READY, blocker, why),
+                Condition.false(ConditionType.AUTHORIZED, blocker, f"{message}; {why}"),
                 Condition.false(ConditionType.TOKEN_HEALTHY, reason if reconsent else "NoToken", message),
             ),
         }
         if rejected_version is not None:
-            result_unbound["rejectedTokenVersion"] = rejected_version
-        return result_unbound
+            result_blocked["rejectedTokenVersion"] = rejected_version
+        return result_blocked
     was_reconsent = status.get("phase") == Phase.RECONSENT_REQUIRED
     new_link = reconsent and not was_reconsent
     fields = _link_fields(connection, ctx, now, renew=new_link)

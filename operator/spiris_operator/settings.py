@@ -88,8 +88,10 @@ class OperatorSettings:
     identity_url: str = DEFAULT_IDENTITY_URL
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
-    web_public_url: str = "http://localhost:8080"
-    #: The registered OAuth redirect URI (default ``{web_public_url}/oauth/callback``).
+    #: Public base URL of the web (consent links point here). Empty: no link is published, and connections
+    #: say so (Ready=False, PublicUrlNotSet); never guessed, a localhost link would reach nobody.
+    web_public_url: str = ""
+    #: The registered OAuth redirect URI (default ``{web_public_url}/oauth/callback``; empty without one).
     redirect_uri: str = ""
     #: Namespace of the leader-election Lease (empty: no election, run standalone).
     leader_election_namespace: str = ""
@@ -154,7 +156,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     api_url = _text(env, "SPIRIS_API_URL", DEFAULT_API_URL)
     identity_url = _text(env, "SPIRIS_IDENTITY_URL", DEFAULT_IDENTITY_URL)
     client_id = _text(env, "SPIRIS_CLIENT_ID")
-    web_public_url = _text(env, "SPIRIS_WEB_PUBLIC_URL", "http://localhost:8080")
+    web_public_url = _text(env, "SPIRIS_WEB_PUBLIC_URL").rstrip("/")
     s3_secure = _text(env, "S3_SECURE")
     s3_endpoint, s3_bucket = _text(env, "S3_ENDPOINT"), _text(env, "S3_BUCKET")
     s3_access_key, s3_secret_key = _text(env, "S3_ACCESS_KEY"), _text(env, "S3_SECRET_KEY")
@@ -225,7 +227,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         client_id=client_id,
         client_secret=_text(env, "SPIRIS_CLIENT_SECRET"),
         web_public_url=web_public_url,
-        redirect_uri=_text(env, "SPIRIS_REDIRECT_URI", f"{web_public_url}/oauth/callback"),
+        redirect_uri=_text(
+            env, "SPIRIS_REDIRECT_URI", f"{web_public_url}/oauth/callback" if web_public_url else ""
+        ),
         leader_election_namespace=_text(env, "SPIRIS_LEADER_ELECTION_NAMESPACE"),
         link_signing_key=_text(env, "SPIRIS_LINK_SIGNING_KEY"),
         refresh_margin=timedelta(seconds=_int(env, "SPIRIS_TOKEN_REFRESH_MARGIN_SECONDS", 300)),

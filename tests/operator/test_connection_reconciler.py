@@ -19,10 +19,10 @@ KEY = "reconciler-tests-signing-key-0123456789"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _step(kube: KubeApi, namespace: str, now: datetime) -> dict:
-    settings = load_settings(
-        {"SPIRIS_LINK_SIGNING_KEY": KEY, "SPIRIS_WEB_PUBLIC_URL": "https://consent.example"}
-    )
+def _step(
+    kube: KubeApi, namespace: str, now: datetime, *, public_url: str = "https://consent.example"
+) -> dict:
+    settings = load_settings({"SPIRIS_LINK_SIGNING_KEY": KEY, "SPIRIS_WEB_PUBLIC_URL": public_url})
     # No token Secret exists, so neither Spiris client is ever called.
     ctx = ConnectionContext(
         kube=kube, settings=settings, refresher=None, reader=None, holder="t", clock=lambda: now
@@ -32,6 +32,25 @@ def _step(kube: KubeApi, namespace: str, now: datetime) -> dict:
     result = reconcile_connection(connection, ctx)
     kube.patch_status("spirisconnections", namespace, "acme", result.status)
     return {"status": result.status, "events": [(e.type, e.reason) for e in result.events]}
+
+
+def test_without_a_public_url_there_is_no_link_and_the_condition_names_the_chart_value(
+    kube: KubeApi, kube_namespace: str
+) -> None:
+    # The chart installs without publicUrl (it lints as shipped); the operator never guesses one.
+    unset = load_settings({"SPIRIS_LINK_SIGNING_KEY": KEY})
+    assert unset.web_public_url == "" and unset.redirect_uri == ""
+    create_connection(kube, kube_namespace, "acme")
+    waiting = _step(kube, kube_namespace, T0, public_url="")
+    assert waiting["status"]["consentUrl"] is None
+    [ready] = [c for c in waiting["status"]["conditions"] if c["type"] == "Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "PublicUrlNotSet")
+    assert "publicUrl" in ready["message"] and "SPIRIS_WEB_PUBLIC_URL" in ready["message"]
+    assert ("Normal", "ConsentLinkIssued") not in waiting["events"]
+    # Once the value is set, the next pass publishes the link.
+    ready_now = _step(kube, kube_namespace, T0 + timedelta(minutes=1))
+    assert ready_now["status"]["consentUrl"].startswith("https://consent.example/consent/")
+    assert ("Normal", "ConsentLinkIssued") in ready_now["events"]
 
 
 def test_links_are_kept_renewed_and_rotated(kube: KubeApi, kube_namespace: str) -> None:
