@@ -19,7 +19,7 @@ from spiris_localstack.kube_audit import AuditReader, service_account_user
 from spiris_localstack.kube_binary import kubeplane_binary
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.node_agent import NodeAgent
-from spiris_localstack.postgres import PostgresServer
+from spiris_localstack.postgres import PostgresServer, RoleDsns
 from spiris_localstack.product_image import product_image as build_product_image
 from spiris_localstack.s3 import S3Server
 from testkit.paths import CHART, CHART_VALUES, CRDS, IMAGE_BUILD, KUBEPLANE_SOURCE
@@ -55,6 +55,13 @@ def fresh_database(pg_server: PostgresServer) -> Iterator[str]:
     dsn = pg_server.create_database(name)
     yield dsn
     pg_server.drop_database(name)
+
+
+@pytest.fixture
+def fresh_role_dsns(pg_server: PostgresServer, fresh_database: str) -> RoleDsns:
+    """`fresh_database` as each production role: `.owner` (it is `fresh_database`: migrations, checks),
+    `.worker` (a `spiris_writer` login: sync, operator) and `.reader` (a `spiris_reader` login: read API)."""
+    return pg_server.role_dsns(fresh_database.rsplit("/", 1)[1])
 
 
 @pytest.fixture

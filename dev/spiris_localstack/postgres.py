@@ -3,8 +3,11 @@
 `initdb` refuses to run as root, so the cluster lives in a temp dir owned by the `postgres` OS user; `initdb`
 runs through `runuser -u postgres --` and the server itself runs as that user but as our direct child (not
 daemonised by `pg_ctl`), so it is stopped and reaped by its PID. It listens on 127.0.0.1 on a free port (and a
-private Unix socket dir); the superuser is reachable only over that socket, while clients get a
-password-authenticated role over TCP so their DSNs look exactly like production ones.
+private Unix socket dir); the superuser is reachable only over that socket, while clients get
+password-authenticated roles over TCP so their DSNs look exactly like production ones. The roles are the
+production ones (README, "Database roles"): the app role owns the databases and runs the migrations, the
+worker's login is a member of `spiris_writer` and the read API's of `spiris_reader`, created before any
+schema so every migration grants them their privileges.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import secrets
 import signal
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -34,6 +38,27 @@ DEFAULT_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 INSTALL_HINT = "the Debian package postgresql-15 (apt-get install postgresql-15)"
 RUNUSER_HINT = "the Debian package util-linux (runuser)"
 OS_USER = "postgres"
+#: The group roles the migrations grant to (0005: rows of schema spiris; 0002: SELECT).
+WRITER_GROUP = "spiris_writer"
+READER_GROUP = "spiris_reader"
+
+
+@dataclass(frozen=True)
+class LoginRole:
+    """A password login that is a member of one group role."""
+
+    name: str
+    group: str
+    password: str
+
+
+@dataclass(frozen=True)
+class RoleDsns:
+    """One database's DSN per role: `owner` migrates, `worker` syncs, `reader` serves the read API."""
+
+    owner: str
+    worker: str
+    reader: str
 
 
 class PostgresServer(ChildService):
@@ -55,6 +80,8 @@ class PostgresServer(ChildService):
         self.role = role
         self.password = secrets.token_urlsafe(16)
         self.database = database
+        self.worker = LoginRole("spiris_worker", WRITER_GROUP, secrets.token_urlsafe(16))
+        self.reader = LoginRole("spiris_api", READER_GROUP, secrets.token_urlsafe(16))
         self._postgres = self.bin_dir / "postgres"
         #: `synchronous_commit=on`: a commit survives a SIGKILL of the server (fsync stays off: an OS crash is
         #: not simulated). Off by default, the fastest for tests that never kill the server.
@@ -78,8 +105,22 @@ class PostgresServer(ChildService):
         """The DSN of the default database, as the app role over TCP with its password."""
         return self.dsn_for(self.database)
 
+    @property
+    def dsns(self) -> RoleDsns:
+        """The default database's DSN per role."""
+        return self.role_dsns(self.database)
+
     def dsn_for(self, database: str) -> str:
+        """The DSN of `database` as the app role (its owner: migrations, DDL, tests' own checks)."""
         return f"postgresql://{self.role}:{self.password}@{self.host}:{self.port}/{database}"
+
+    def role_dsns(self, database: str) -> RoleDsns:
+        """The DSNs of `database` as the owner, the worker's login and the read API's login."""
+
+        def login(role: LoginRole) -> str:
+            return f"postgresql://{role.name}:{role.password}@{self.host}:{self.port}/{database}"
+
+        return RoleDsns(owner=self.dsn_for(database), worker=login(self.worker), reader=login(self.reader))
 
     def start(self) -> PostgresServer:
         initdb = require_binary(self.bin_dir / "initdb", install_hint=INSTALL_HINT)
@@ -179,6 +220,14 @@ class PostgresServer(ChildService):
                     sql.Identifier(self.role), sql.Literal(self.password)
                 )
             )
+            # What a DBA does once, before the first migration (the owner cannot: no CREATEROLE).
+            for login in (self.worker, self.reader):
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(login.group)))
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                        sql.Identifier(login.name), sql.Literal(login.password), sql.Identifier(login.group)
+                    )
+                )
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(self.database), sql.Identifier(self.role)

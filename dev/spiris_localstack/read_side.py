@@ -2,7 +2,8 @@
 with a read-only database role, and an auditor who may read the demo connection.
 
 What an installer would do by hand: a DBA creates `spiris_reader` (NOLOGIN) and a login role in it before the
-schema is migrated (migration 0002 grants SELECT to `spiris_reader`); the API runs with the `api` kubeconfig
+schema is migrated (migration 0002 grants SELECT to `spiris_reader`; `PostgresServer` creates both, its
+`dsns.reader` is the API's DSN); the API runs with the `api` kubeconfig
 of `chart_rbac` (TokenReview, SubjectAccessReview, get connections, list fiscal-year syncs — nothing else);
 `auditor.kubeconfig` is a ServiceAccount token of someone allowed to `get` the connection, which is what
 `kubectl spiris` and viewer links need. Used by `stack` and the `make run` banner (`local_flow`).
@@ -10,41 +11,24 @@ of `chart_rbac` (TokenReview, SubjectAccessReview, get connections, list fiscal-
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-from psycopg import sql
 
 from spiris_localstack.kube_plane import kubeconfig_document, write_kubeconfig
 
 if TYPE_CHECKING:
     from spiris_localstack.stack import LocalStack
 
-READER_GROUP = "spiris_reader"
-READER_LOGIN = "spiris_api"
 AUDITOR = "auditor"
 
 
-def create_reader_role(stack: LocalStack) -> str:
-    """Create the read-only roles (before migrating) and return the API's DSN."""
-    assert stack.postgres is not None
-    password = secrets.token_urlsafe(18)
-    with stack.postgres.superuser_connection() as conn:
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_GROUP,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(READER_GROUP)))
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
-            sql.Identifier(READER_LOGIN), sql.Literal(password), sql.Identifier(READER_GROUP)))
-    database = stack.postgres.dsn.rsplit("/", 1)[1]
-    return f"postgresql://{READER_LOGIN}:{password}@{stack.postgres.host}:{stack.postgres.port}/{database}"
-
-
-def api_env(stack: LocalStack, *, reader_dsn: str, link_key: str) -> dict[str, str]:
-    assert stack.access is not None
+def api_env(stack: LocalStack, *, link_key: str) -> dict[str, str]:
+    assert stack.access is not None and stack.postgres is not None
     return {
         **stack.store_env(),
-        "DATABASE_URL": reader_dsn,
+        "DATABASE_URL": stack.postgres.dsns.reader,
         "SPIRIS_API_LINK_KEY": link_key,
         "KUBECONFIG": stack.access.kubeconfig("api"),
     }

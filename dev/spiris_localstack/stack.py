@@ -153,8 +153,7 @@ class LocalStack:
             release="spiris", namespace=options.release_namespace, out_dir=self.work_dir / "rbac",
             components=("operator", "web", "api"))
         self._install_namespace_secrets()
-        # The read-only role exists before the schema, so migration 0002 grants it SELECT.
-        reader_dsn = read_side.create_reader_role(self)
+        # PostgresServer made the worker's and the reader's roles first, so the migrations grant them.
         self.announce("migrating the ledger schema")
         self._migrate()
 
@@ -214,8 +213,7 @@ class LocalStack:
         self._spawn(
             "api",
             [str(BIN / "spiris-api"), "--host", "127.0.0.1", "--port", str(api_port)],
-            env={**self._base_env(), **read_side.api_env(self, reader_dsn=reader_dsn,
-                                                          link_key=self.link_signing_key + "-viewer")},
+            env={**self._base_env(), **read_side.api_env(self, link_key=self.link_signing_key + "-viewer")},
             ready=lambda: httpx.get(f"{self.api_url}/healthz", timeout=2).is_success,
         )
         read_side.auditor_kubeconfig(self)
@@ -262,10 +260,10 @@ class LocalStack:
         }
 
     def store_env(self) -> dict[str, str]:
-        """The Postgres and S3 settings of the worker and the operator."""
+        """The Postgres and S3 settings of the worker and the operator (as the worker's role)."""
         assert self.postgres is not None and self.s3 is not None
         return {
-            "DATABASE_URL": self.postgres.dsn,
+            "DATABASE_URL": self.postgres.dsns.worker,
             "S3_ENDPOINT": self.s3.endpoint,
             "S3_ACCESS_KEY": self.s3.access_key,
             "S3_SECRET_KEY": self.s3.secret_key,
@@ -313,15 +311,17 @@ class LocalStack:
             }
 
         for body in (
-            secret("spiris-database", {"database-url": self.postgres.dsn}),
+            secret("spiris-database", {"database-url": self.postgres.dsns.worker}),
             secret("spiris-s3", {"access-key": self.s3.access_key, "secret-key": self.s3.secret_key}),
         ):
             self.kube.json("POST", f"/api/v1/namespaces/{namespace}/secrets", body)
 
     def _migrate(self) -> None:
+        assert self.postgres is not None
         result = subprocess.run(
             [str(BIN / "spiris-sync"), "migrate"],
-            env={**self._base_env(), **self.store_env()},
+            # The owner role: the only one allowed DDL (the chart gives its init container the same).
+            env={**self._base_env(), **self.store_env(), "DATABASE_URL": self.postgres.dsn},
             capture_output=True,
             text=True,
             timeout=120,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from spiris_localstack.chart_rbac import ChartAccess
 from spiris_localstack.kube_cluster import LocalKube
+from spiris_localstack.postgres import RoleDsns
 from spiris_localstack.processes import free_port
 from spiris_localstack.s3 import S3Server
 from spiris_operator.kube_api import KubeApi, connect
@@ -96,20 +97,21 @@ __all__ = ["SIGNING_KEY"]
 
 @pytest.fixture
 def sync_stack(
-    fresh_database: str, fresh_bucket: str, s3_server: S3Server, kube: KubeApi, kube_namespace: str
+    fresh_role_dsns: RoleDsns, fresh_bucket: str, s3_server: S3Server, kube: KubeApi, kube_namespace: str
 ) -> dict[str, str]:
-    """Postgres (migrated) and S3 for sync Jobs: the Secrets the Jobs reference, and the operator's env."""
+    """Postgres (migrated by its owner) and S3 for sync Jobs: the Secrets the Jobs reference, and the
+    operator's env; Jobs and operator use the worker's role, as the chart wires them."""
     subprocess.run(
-        [str(BIN / "spiris-sync"), "migrate", "--database-url", fresh_database], check=True, timeout=60
+        [str(BIN / "spiris-sync"), "migrate", "--database-url", fresh_role_dsns.owner], check=True, timeout=60
     )
     for name, data in (
-        ("spiris-database", {"database-url": fresh_database}),
+        ("spiris-database", {"database-url": fresh_role_dsns.worker}),
         ("spiris-s3", {"access-key": s3_server.access_key, "secret-key": s3_server.secret_key}),
     ):
         body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
         kube.core.create_namespaced_secret(kube_namespace, body)
     return {
-        "DATABASE_URL": fresh_database,
+        "DATABASE_URL": fresh_role_dsns.worker,
         "S3_ENDPOINT": s3_server.endpoint,
         "S3_ACCESS_KEY": s3_server.access_key,
         "S3_SECRET_KEY": s3_server.secret_key,

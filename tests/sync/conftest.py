@@ -1,5 +1,6 @@
 """Fixtures for the sync worker's tests: `make_stack` builds `testkit.sync_stack.SyncStack`s (a sandbox, a
-migrated database, a bucket and a token file) and stops what it started.
+database migrated by its owner and synced as the worker's `spiris_writer` login, a bucket and a token file)
+and stops what it started.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ def make_stack(
             started.append(sandbox)
         if database_url is None:
             name = f"sync_{os.urandom(6).hex()}"
-            database_url = pg_server.create_database(name)
+            migrate(pg_server.create_database(name))
             databases.append(name)
-            migrate(database_url)
+            # Migrated by the owner, synced by the worker's role, as the chart wires them.
+            database_url = pg_server.role_dsns(name).worker
         store = s3 or s3_server
         bucket = store.create_bucket(f"sync-{os.urandom(6).hex()}")
         token_file = tmp_path / f"token-{company}-{os.urandom(3).hex()}.json"

@@ -4,7 +4,8 @@ Two namespaces: `home` holds the SpirisConnection `demo-company` (company 1 of a
 synced in full by the real worker into a fresh database and bucket, its company key the connection's uid),
 `other` holds `other-company`. The chart's RBAC is installed for both with the API's own ServiceAccount; the
 API runs in a thread with that account's kubeconfig and a read-only database role (`spiris_reader`), so
-every request it answers is authorised by the chart's rules and the migration's grants and nothing else.
+every request it answers is authorised by the chart's rules and the migration's grants and nothing else;
+the worker syncs as its `spiris_writer` login, the owner only migrates.
 Callers are ServiceAccounts with tokens from the TokenRequest API: `auditor` (may get connections in
 `home`), `stranger` (may get connections in `other` only) and `nobody` (no rights).
 """
@@ -19,7 +20,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-from psycopg import sql
 from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
 from spiris_localstack.kube_cluster import LocalKube
 from spiris_localstack.postgres import PostgresServer
@@ -37,8 +37,6 @@ from testkit.sync_stack import SyncStack, write_token
 from testkit.waiting import wait_for
 
 GROUP_PATH = "/apis/spiris.senseworks.io/v1alpha1"
-READER_ROLE = "spiris_api_test"
-READER_PASSWORD = "read-only-please"
 LINK_KEY = "viewer-link-test-key"
 YEARS = (2024, 2025)
 
@@ -84,19 +82,6 @@ class ReadStack:
         self.access.remove_cluster_objects(self.kube.rest)
         for namespace in (self.home, self.other):
             self.kube.rest.call("DELETE", f"/api/v1/namespaces/{namespace}", allow=(404,))
-
-
-def ensure_reader_role(pg: PostgresServer) -> None:
-    """The read-only roles the migration grants to (created by a DBA in production)."""
-    with pg.superuser_connection() as conn:
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'spiris_reader'").fetchone() is None:
-            conn.execute("CREATE ROLE spiris_reader NOLOGIN")
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,)).fetchone() is None:
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE spiris_reader").format(
-                    sql.Identifier(READER_ROLE), sql.Literal(READER_PASSWORD)
-                )
-            )
 
 
 def _connection(rest: Any, namespace: str, name: str, org: str) -> str:
@@ -169,11 +154,11 @@ def build_read_stack(
     vouchers_per_year: int = 120,
     api_env: dict[str, str] | None = None,
 ) -> ReadStack:
-    ensure_reader_role(pg)
     database = f"read_{uuid.uuid4().hex[:10]}"
-    owner_dsn = pg.create_database(database)
+    pg.create_database(database)
+    roles = pg.role_dsns(database)
+    owner_dsn, reader_dsn = roles.owner, roles.reader
     migrate(owner_dsn)
-    reader_dsn = f"postgresql://{READER_ROLE}:{READER_PASSWORD}@{pg.host}:{pg.port}/{database}"
     bucket = s3.create_bucket(f"read-{uuid.uuid4().hex[:10]}")
     sandbox = start_sandbox(
         vouchers_per_year=vouchers_per_year, rate_limit_per_minute=100000, fiscal_years=YEARS
@@ -190,7 +175,12 @@ def build_read_stack(
     write_token(sandbox, token_file, company=1)
     # The real worker, in-process, with the environment the operator gives its Jobs (testkit.sync_stack).
     worker = SyncStack(
-        sandbox=sandbox, database_url=owner_dsn, s3=s3, bucket=bucket, token_file=token_file, company_key=uid
+        sandbox=sandbox,
+        database_url=roles.worker,
+        s3=s3,
+        bucket=bucket,
+        token_file=token_file,
+        company_key=uid,
     )
     try:
         for year in YEARS:
