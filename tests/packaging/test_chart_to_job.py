@@ -54,7 +54,11 @@ def _job(value_set: str, namespace: str) -> tuple[dict[str, Any], list[dict[str,
 
 @pytest.mark.parametrize(
     ("value_set", "namespace"),
-    [("watch-namespaces-values", "clients-b"), ("sandbox-values", "spiris-system")],
+    [
+        ("watch-namespaces-values", "clients-b"),
+        ("sandbox-values", "spiris-system"),
+        ("database-roles-values", "clients"),
+    ],
 )
 def test_jobs_built_from_the_charts_settings_fit_the_chart(value_set: str, namespace: str) -> None:
     job, objects = _job(value_set, namespace)
@@ -84,8 +88,11 @@ def test_jobs_built_from_the_charts_settings_fit_the_chart(value_set: str, names
     # Credentials only by reference, to the Secrets the values name; no client secret at all.
     values = load_values(value_set)
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
+    # The worker's database role when the values name one (README "Database roles"), else the one Secret.
+    database = values["database"]
+    worker = database.get("worker", {}).get("existingSecret") or database["existingSecret"]
     assert refs == {
-        "DATABASE_URL": values["database"]["existingSecret"],
+        "DATABASE_URL": worker,
         "S3_ACCESS_KEY": values["s3"]["existingSecret"],
         "S3_SECRET_KEY": values["s3"]["existingSecret"],
     }

@@ -220,31 +220,52 @@ Only the web starts authorizations, so only it gets the sandbox switch and the r
 {{- end }}
 {{- end -}}
 
-{{/* Environment of everything that touches the stores: Postgres and S3. */}}
+{{/* The Secret with the DATABASE_URL of one database role, as a secretKeyRef's `name`/`key`: `owner` (the
+migrations; database), `worker` (the operator and the sync Jobs; database.worker) or `reader` (the read API;
+api.database). A role without a Secret of its own uses the owner's: one role for everything is the simple
+install (README "Database roles"). */}}
+{{- define "spiris.databaseSecret" -}}
+{{- $database := .root.Values.database }}
+{{- $own := dict }}
+{{- if eq .role "worker" }}{{ $own = $database.worker | default dict }}
+{{- else if eq .role "reader" }}{{ $own = .root.Values.api.database }}
+{{- else if ne .role "owner" }}{{ fail (printf "spiris.databaseSecret: unknown role %q" .role) }}
+{{- end }}
+{{- if $own.existingSecret }}
+name: {{ $own.existingSecret }}
+key: {{ $own.key }}
+{{- else }}
+name: {{ $database.existingSecret }}
+key: {{ $database.key }}
+{{- end }}
+{{- end -}}
+
+{{/* Environment of everything that touches the stores: Postgres as database role `.role` (see
+spiris.databaseSecret) and S3. */}}
 {{- define "spiris.storeEnv" -}}
+{{- $root := .root -}}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.database.existingSecret }}
-      key: {{ .Values.database.key }}
+      {{- include "spiris.databaseSecret" . | trim | nindent 6 }}
 - name: S3_ENDPOINT
-  value: {{ .Values.s3.endpoint | quote }}
+  value: {{ $root.Values.s3.endpoint | quote }}
 - name: S3_BUCKET
-  value: {{ .Values.s3.bucket | quote }}
+  value: {{ $root.Values.s3.bucket | quote }}
 - name: S3_REGION
-  value: {{ .Values.s3.region | quote }}
+  value: {{ $root.Values.s3.region | quote }}
 - name: S3_SECURE
-  value: {{ .Values.s3.secure | toString | quote }}
+  value: {{ $root.Values.s3.secure | toString | quote }}
 - name: S3_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.s3.existingSecret }}
-      key: {{ .Values.s3.accessKeyKey }}
+      name: {{ $root.Values.s3.existingSecret }}
+      key: {{ $root.Values.s3.accessKeyKey }}
 - name: S3_SECRET_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.s3.existingSecret }}
-      key: {{ .Values.s3.secretKeyKey }}
+      name: {{ $root.Values.s3.existingSecret }}
+      key: {{ $root.Values.s3.secretKeyKey }}
 {{- end -}}
 
 {{/* One egress rule of a NetworkPolicy from values {ports, cidrs, peers}; `protocols` lists the protocols. */}}
