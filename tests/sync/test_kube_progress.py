@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from spiris_sync.kube_progress import FiscalYearSyncStatusProgress
-from spiris_sync.progress import ProgressSnapshot
+from spiris_sync.kube_progress import FiscalYearSyncStatusProgress, custom_objects_api
+from spiris_sync.progress import BudgetStatus, ProgressSnapshot
 from testkit.sync_stack import summary_of
 
 FYS_PATH = "/apis/spiris.senseworks.io/v1alpha1/namespaces/{ns}/fiscalyearsyncs"
@@ -76,6 +76,26 @@ def test_patches_are_throttled_with_a_final_one(kube_cluster, kube_namespace, ch
     fys = _get_fys(kube_cluster, kube_namespace, "throttled")
     assert 2 <= len(writes) <= 3  # t=0.03, t≈2.04, and the final one
     assert fys["status"]["progress"]["vouchers"] == {"done": 100, "total": 100}
+
+
+@pytest.mark.timeout(60)
+def test_budget_waits_are_visible_in_status(kube_cluster, kube_namespace, chart_access) -> None:
+    """status.budget survives the real API server's schema (not pruned) beside the progress."""
+    _create_fys(kube_cluster, kube_namespace, "waiting")
+    listener = FiscalYearSyncStatusProgress(
+        namespace=kube_namespace,
+        name="waiting",
+        api_factory=lambda: custom_objects_api(chart_access.kubeconfig("sync")),
+    )
+    budget = BudgetStatus(priority="backfill", queue_position=3, wait_seconds=12.3456)
+    listener.update(ProgressSnapshot(documents_done=2, documents_total=9, budget=budget))
+    status = _get_fys(kube_cluster, kube_namespace, "waiting")["status"]
+    assert status["budget"] == {"priority": "backfill", "queuePosition": 3, "waitSeconds": 12.346}
+    assert status["progress"]["documents"] == {"done": 2, "total": 9}
+    # No queue position (a new class, or no wait yet): the merge patch's null removes the stale one.
+    listener.finish(ProgressSnapshot(budget=BudgetStatus(priority="on-demand")), outcome="succeeded")
+    status = _get_fys(kube_cluster, kube_namespace, "waiting")["status"]
+    assert status["budget"] == {"priority": "on-demand", "waitSeconds": 0}
 
 
 @pytest.mark.timeout(120)
