@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from spiris_operator import conditions
+from spiris_operator import conditions, sync_jobs
 from spiris_operator.fiscal_year_reconciler import FysContext, FysResult, reconcile_fiscal_year_sync
 from spiris_operator.job_cap import JobCap
 from spiris_operator.kube_api import KubeApi
@@ -68,9 +68,13 @@ def _finish_job(kube: KubeApi, namespace: str, name: str, condition: dict[str, A
     """The terminal conditions as the Job controller sets them: the API server accepts Failed only after
     FailureTarget and Complete only after SuccessCriteriaMet, with the matching counts."""
     now = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    first = {"type": "FailureTarget" if condition["type"] == "Failed" else "SuccessCriteriaMet",
-             "status": "True", "reason": condition.get("reason", "CompletionsReached"),
-             "message": condition.get("message", ""), "lastTransitionTime": now}
+    first = {
+        "type": "FailureTarget" if condition["type"] == "Failed" else "SuccessCriteriaMet",
+        "status": "True",
+        "reason": condition.get("reason", "CompletionsReached"),
+        "message": condition.get("message", ""),
+        "lastTransitionTime": now,
+    }
     final = {"status": "True", "lastTransitionTime": now, **condition}
     status: dict[str, Any] = {"conditions": [first, final], "active": 0, "ready": 0, "terminating": 0}
     if not kube.batch.read_namespaced_job_status(name, namespace).status.start_time:
@@ -204,3 +208,80 @@ def test_unknown_fiscal_year_is_a_condition(kube: KubeApi, kube_namespace: str) 
     result = _pass(kube, kube_namespace, _context(kube, Clock()), name="acme-2019")
     ready = conditions.find(result.status["conditions"], "Ready")
     assert ready is not None and ready["reason"] == "FiscalYearNotFound"
+
+
+def test_full_cap_serves_sync_now_by_headroom_then_queued_runs_by_priority(
+    kube: KubeApi, kube_namespace: str
+) -> None:
+    """Cap 1, headroom 1, the cap held by a running Job: a requested sync gets its Job at once; the queued
+    runs get the freed slots best class first, whichever reconciles first; a yielded slice goes on at once."""
+    _ready_connection(kube, kube_namespace)
+    for name, year in [("hog", 2024), ("old", 2024), ("new", 2025), ("asked", 2024)]:
+        create_fiscal_year_sync(
+            kube, kube_namespace, name, {"connectionRef": {"name": "acme"}, "fiscalYear": year}
+        )
+    kube.patch_metadata(
+        "fiscalyearsyncs",
+        kube_namespace,
+        "asked",
+        {"annotations": {"spiris.senseworks.io/sync-requested-at": "1"}},
+    )
+
+    def count_running() -> int:
+        jobs = kube.list_jobs(kube_namespace, selector=sync_jobs.active_job_selector())
+        return sum(1 for job in jobs if sync_jobs.job_state(job).phase != "Finished")
+
+    clock = Clock()
+    ctx = FysContext(
+        kube=kube,
+        settings=load_settings({}),
+        cap=JobCap(limit=1, headroom=1, count_running=count_running, clock=clock),
+        read_run=lambda key, year: None,
+        clock=clock,
+    )
+
+    def env_of(job_name: str) -> dict[str, str]:
+        job = kube.get_job(kube_namespace, job_name)
+        assert job is not None
+        return {
+            e["name"]: e.get("value", "") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+
+    assert _pass(kube, kube_namespace, ctx, "hog").status["phase"] == "Running"
+    clock.now += timedelta(seconds=1)
+    assert _pass(kube, kube_namespace, ctx, "old").status["queuePosition"] == 1
+    clock.now += timedelta(seconds=1)
+    assert _pass(kube, kube_namespace, ctx, "new").status["queuePosition"] == 1
+    old = _status(kube, kube_namespace, "old") | _pass(kube, kube_namespace, ctx, "old").status
+    assert (old["phase"], old["priority"], old["queuePosition"]) == ("Queued", "backfill", 2)
+    assert "position 2 in the queue" in conditions.find(old["conditions"], "Synced")["message"]
+
+    asked = _pass(kube, kube_namespace, ctx, "asked").status
+    assert (asked["phase"], asked["priority"]) == ("Running", "on-demand"), "sync now waits behind nobody"
+    assert env_of("asked-sync-1")["SPIRIS_SYNC_PRIORITY"] == "on-demand"
+    assert "SPIRIS_SYNC_TIME_SLICE_SECONDS" not in env_of("asked-sync-1")
+
+    for done in ("hog-sync-1", "asked-sync-1"):
+        _finish_job(kube, kube_namespace, done, {"type": "Complete"})
+    # The backfill run reconciles first, but the first sync of the latest year is ahead of it.
+    assert _pass(kube, kube_namespace, ctx, "old").status["phase"] == "Queued"
+    new = _pass(kube, kube_namespace, ctx, "new").status
+    assert (new["phase"], new["priority"], new.get("queuePosition")) == ("Running", "first-sync", None)
+    _finish_job(kube, kube_namespace, "new-sync-1", {"type": "Complete"})
+    assert _pass(kube, kube_namespace, ctx, "old").status["phase"] == "Running"
+    assert env_of("old-sync-1")["SPIRIS_SYNC_TIME_SLICE_SECONDS"] == "900"
+
+    # Its time slice used up (exit 8): no failure, no attempt; the next slice starts in the same pass.
+    yielded = {
+        "type": "Failed",
+        "reason": "PodFailurePolicy",
+        "message": "failed with exit code 8 matching FailJob",
+    }
+    _finish_job(kube, kube_namespace, "old-sync-1", yielded)
+    result = _pass(kube, kube_namespace, ctx, "old")
+    status = _status(kube, kube_namespace, "old")
+    assert result.finished_outcome == "Yielded" and result.job_started
+    assert (status["phase"], status["activeJob"], status["priority"]) == ("Running", "old-sync-2", "backfill")
+    assert not status.get("attempts") and not status.get("nextAttemptTime")
+    job = kube.get_job(kube_namespace, "old-sync-2")
+    assert job is not None and job["metadata"]["annotations"]["spiris.senseworks.io/trigger"] == "resumed"
