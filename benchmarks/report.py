@@ -139,7 +139,38 @@ def checks(results: dict[str, Any]) -> list[Check]:
                       "not measured" if failover is None else f"{failover:.1f} s", "≤ 30 s",
                       failover is not None and failover <= 30),
             ]
+    s8 = results.get("8_fair_budget")
+    if s8:
+        out += _fair_budget_checks(s8)
     return out
+
+
+def _fair_budget_checks(s8: dict[str, Any]) -> list[Check]:
+    """Prioritised, fair budget beside the FIFO baseline, for the same load in the same run."""
+    fair, fifo = s8["modes"]["priority"], s8["modes"]["fifo"]
+    who = f"{s8['companies']} companies"
+    jain, jain_fifo = fair["jain_first_half"], fifo["jain_first_half"]
+    p95, p95_fifo = fair["on_demand_p95_seconds"], fifo["on_demand_p95_seconds"]
+
+    def seconds(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f} s"
+
+    def index(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    return [
+        Check("8", f"{who}: latest-year ledgers / their floor",
+              f"{fair['ledger_seconds']:.1f} s / {fair['ledger_floor_seconds']:.1f} s = "
+              f"{_ratio(fair['ledger_ratio'])} (FIFO {_ratio(fifo['ledger_ratio'])})", "≤ 1.1x",
+              fair["ledger_ratio"] is not None and fair["ledger_ratio"] <= 1.1),
+        Check("8", f"{who}: Jain's index, grants/s per backlogged company, first half",
+              f"{index(jain)} (FIFO {index(jain_fifo)})", "≥ 0.9", jain is not None and jain >= 0.9),
+        Check("8", f"{who}: p95 'sync now' → first API call ({s8['probes']} on-demand runs)",
+              f"{seconds(p95)} (FIFO {seconds(p95_fifo)})", "≤ 10 s", p95 is not None and p95 <= 10),
+        Check("8", f"{who}: 429s received (priority | FIFO)",
+              f"{fair['throttled_429']} | {fifo['throttled_429']}", "= 0",
+              fair["throttled_429"] == 0 and fifo["throttled_429"] == 0),
+    ]
 
 
 def _invoice_pdf_checks(s1: dict[str, Any]) -> list[Check]:

@@ -23,7 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from context import Context, Sizes
 from harness import BenchServices
 from report import checks, table, write_json
-from scenarios import concurrent, full_sync, incremental, ingest, memory, operator_scale, read_api
+from scenarios import (
+    concurrent,
+    fair_budget,
+    full_sync,
+    incremental,
+    ingest,
+    memory,
+    operator_scale,
+    read_api,
+)
 
 SCENARIOS: dict[int, tuple[str, Callable[[Context], dict[str, Any]]]] = {
     1: ("1_full_sync", full_sync.run),
@@ -33,6 +42,7 @@ SCENARIOS: dict[int, tuple[str, Callable[[Context], dict[str, Any]]]] = {
     5: ("5_concurrent", concurrent.run),
     6: ("6_operator", operator_scale.run),
     7: ("7_read_api", read_api.run),
+    8: ("8_fair_budget", fair_budget.run),
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
