@@ -24,9 +24,8 @@ DOCUMENT_SOURCES: tuple[DocumentSource, ...] = (
     "supplier_invoice_attachment",
 )
 
-#: ``yielded``: the documents pass stopped at its time slice; the ledger is complete, the next run continues.
-RunOutcome = Literal["running", "succeeded", "degraded", "failed", "yielded"]
-RUN_OUTCOMES: tuple[RunOutcome, ...] = ("running", "succeeded", "degraded", "failed", "yielded")
+RunOutcome = Literal["running", "succeeded", "degraded", "failed"]
+RUN_OUTCOMES: tuple[RunOutcome, ...] = ("running", "succeeded", "degraded", "failed")
 
 
 @dataclass(frozen=True)
