@@ -50,7 +50,8 @@ class BenchServices:
         self._counter = 0
 
     def start(self) -> BenchServices:
-        self.postgres = PostgresServer().start()
+        # Scenario 8 runs 400 syncs at once as threads, three connections each (run, run lock, budget).
+        self.postgres = PostgresServer(max_connections=1_500).start()
         self.s3 = S3Server().start()
         return self
 

@@ -75,11 +75,14 @@ class PostgresServer(ChildService):
         database: str = "spiris",
         start_timeout: float = 30.0,
         durable_commits: bool = False,
+        max_connections: int = 200,
     ) -> None:
         self.bin_dir = Path(bin_dir)
         self.role = role
         self.password = secrets.token_urlsafe(16)
         self.database = database
+        # A benchmark running hundreds of syncs as threads of one process holds a few connections for each.
+        self.max_connections = max_connections
         self.worker = LoginRole("spiris_worker", WRITER_GROUP, secrets.token_urlsafe(16))
         self.reader = LoginRole("spiris_api", READER_GROUP, secrets.token_urlsafe(16))
         self._postgres = self.bin_dir / "postgres"
@@ -165,7 +168,7 @@ class PostgresServer(ChildService):
             [str(self._postgres), "-D", str(self.data_dir), "-c", f"listen_addresses={self.host}",
              "-p", str(self.port), "-k", str(self.socket_dir), "-c", "fsync=off",
              "-c", f"synchronous_commit={'on' if self.durable_commits else 'off'}",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+             "-c", "full_page_writes=off", "-c", f"max_connections={self.max_connections}"],
             cwd=self._base(),
             log_path=self.log_path,
             user=OS_USER,
