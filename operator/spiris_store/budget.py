@@ -16,7 +16,7 @@ first (starvation-free: a saturating class 1 still leaves each other class its 5
 decayed by `SHARE_DECAY` per queued grant (≈ the last 50), so it needs no clock and no window table, and
 grants on the fast path do not count (nobody waited then). Within the class, the company served least
 recently (round robin over companies, i.e. deficit round robin with unit cost, `spiris.rate_budget_turns`);
-within the company, first come first served. A new bucket starts as if classes 2–4 had had twice their
+within the company, first come first served. A new bucket starts as if classes 2-4 had had twice their
 minimum lately (migration 0004), so plain class order rules until some 35 queued grants went elsewhere.
 
 No thundering herd, no polling. A waiter LISTENs on its own channel and sleeps until about when its place

@@ -24,8 +24,9 @@ DOCUMENT_SOURCES: tuple[DocumentSource, ...] = (
     "supplier_invoice_attachment",
 )
 
-RunOutcome = Literal["running", "succeeded", "degraded", "failed"]
-RUN_OUTCOMES: tuple[RunOutcome, ...] = ("running", "succeeded", "degraded", "failed")
+#: ``yielded``: the documents pass stopped at its time slice; the ledger is complete, the next run continues.
+RunOutcome = Literal["running", "succeeded", "degraded", "failed", "yielded"]
+RUN_OUTCOMES: tuple[RunOutcome, ...] = ("running", "succeeded", "degraded", "failed", "yielded")
 
 
 @dataclass(frozen=True)

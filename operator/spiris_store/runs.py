@@ -145,7 +145,7 @@ def finish_run(
     checksums: Mapping[str, Any] | None = None,
     fiscal_year_id: uuid.UUID | None = None,
 ) -> RunRecord:
-    """Close a run with its outcome (`succeeded`, `degraded` or `failed`), counts, API calls spent, the
+    """Close a run with its outcome (`succeeded`, `degraded`, `failed` or `yielded`), counts, API calls, the
     watermark the next incremental run starts from, the reconciliation result (a JSON object; its `balanced`
     key is also stored in column `balanced`) and checksums. Returns the stored record."""
     if outcome not in RUN_OUTCOMES or outcome == "running":
@@ -219,13 +219,14 @@ def run_of_job(conn: Connection, *, company_key: str, job_name: str) -> RunRecor
 def last_watermark(
     conn: Connection, *, company_key: str, fiscal_year: int, fiscal_year_id: uuid.UUID | None = None
 ) -> datetime | None:
-    """`next_watermark` of the latest succeeded or degraded run of the year that recorded one: where an
-    incremental run starts (minus its look-back window). None means "no usable history: sync everything"."""
+    """`next_watermark` of the latest succeeded, degraded or yielded run of the year that recorded one (a
+    yielded run's ledger is complete): where an incremental run starts (minus its look-back window). None
+    means "no usable history: sync everything"."""
     year_clause, year = _year_clause(fiscal_year, fiscal_year_id)
     row = conn.execute(
         f"""
         SELECT next_watermark FROM spiris.sync_runs
-        WHERE company_key = %s AND {year_clause} AND outcome IN ('succeeded', 'degraded')
+        WHERE company_key = %s AND {year_clause} AND outcome IN ('succeeded', 'degraded', 'yielded')
             AND next_watermark IS NOT NULL
         ORDER BY started_at DESC, id DESC LIMIT 1
         """,  # noqa: S608 (constant identifiers)
@@ -237,13 +238,14 @@ def last_watermark(
 def last_full_pass(
     conn: Connection, *, company_key: str, fiscal_year: int, fiscal_year_id: uuid.UUID | None = None
 ) -> datetime | None:
-    """When the latest succeeded or degraded run of the year that listed the whole year (a full voucher
-    pass, planned or fallen back to) started; None if there was none. Decides when a full pass is due."""
+    """When the latest succeeded, degraded or yielded run of the year that listed the whole year (a full
+    voucher pass, planned or fallen back to) started; None if there was none. Decides when a full pass is
+    due."""
     year_clause, year = _year_clause(fiscal_year, fiscal_year_id)
     row = conn.execute(
         f"""
         SELECT started_at FROM spiris.sync_runs
-        WHERE company_key = %s AND {year_clause} AND outcome IN ('succeeded', 'degraded')
+        WHERE company_key = %s AND {year_clause} AND outcome IN ('succeeded', 'degraded', 'yielded')
             AND coalesce(checksums->'listing'->>'modeUsed', mode) = 'full'
         ORDER BY started_at DESC, id DESC LIMIT 1
         """,  # noqa: S608 (constant identifiers)

@@ -165,6 +165,12 @@ def _run(args: argparse.Namespace) -> int:
     print(json.dumps(result.summary(), ensure_ascii=False, default=str))
     if result.exit_code == ExitCode.DEGRADED:
         print(f"spiris-sync: completed, but degraded: {result.error}", file=sys.stderr)
+    elif result.exit_code == ExitCode.YIELDED:
+        print(
+            f"spiris-sync: the documents pass used its time slice of {settings.time_slice_seconds:g} s and "
+            "stopped; the ledger is complete and the next run continues the documents",
+            file=sys.stderr,
+        )
     return int(result.exit_code)
 
 

@@ -1,7 +1,10 @@
 """One sync run of one fiscal year, from token file to run record: the pipeline the Job executes.
 
-company settings → fiscal years (resolve the year) → accounts → voucher pages → documents → reconciliation →
-run record. Each step's failure is translated into the worker's small set of expected failures (exit codes),
+company settings → fiscal years (resolve the year) → accounts → voucher pages → reconciliation → documents →
+run record. The ledger and its checks come first, at the run's priority in the shared budget; a first sync's
+documents pass then drops to BACKFILL, so every new company's ledger is granted before anyone's document
+backfill. A SCHEDULED or BACKFILL documents pass with a time slice may yield (exit 8) with its checkpoint
+kept. Each step's failure is translated into the worker's small set of expected failures (exit codes),
 recorded on the ``sync_runs`` row when the database still answers, and never leaks a token into a message.
 """
 
@@ -25,6 +28,8 @@ from spiris_client.oauth import TokenSet
 from spiris_client.tokens import FileTokenProvider
 from spiris_store import errors as store_errors
 from spiris_store import ledger, run_lock
+from spiris_store.budget import BudgetWait
+from spiris_store.budget_priority import Priority
 from spiris_store.connection import connect
 from spiris_store.documents import DocumentStore
 from spiris_store.records import RunCounts, RunOutcome
@@ -43,7 +48,7 @@ from spiris_sync.exit_codes import (
 from spiris_sync.fiscal_year_plan import FiscalYearPlan, Mode, listing_mode, resolve_fiscal_year
 from spiris_sync.job_contract import ExitCode
 from spiris_sync.ledger_records import account_record, company_record, fiscal_year_record
-from spiris_sync.progress import ProgressReporter
+from spiris_sync.progress import BudgetStatus, ProgressReporter
 from spiris_sync.rate_budget import PerThreadRateBudget
 from spiris_sync.settings import SyncSettings
 from spiris_sync.voucher_pages import PHASE as VOUCHER_PHASE
@@ -69,6 +74,8 @@ class RunResult:
     reconciliation: dict[str, Any] | None
     listing: dict[str, Any] | None
     error: str | None
+    #: The run in the shared budget: priorities used and seconds waited (``_BudgetUse.as_json``).
+    budget: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary line (no tokens, no URLs)."""
@@ -84,6 +91,7 @@ class RunResult:
             "apiCalls": {"total": self.api_calls, "byEndpoint": self.api_calls_by_endpoint},
             "reconciliation": self.reconciliation,
             "listing": self.listing,
+            "budget": self.budget,
             "error": self.error,
         }
 
@@ -130,6 +138,56 @@ def translate(exc: BaseException) -> SyncFailure | None:
             + (str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         )
     return None
+
+
+#: Only background work gives way at a time slice; a person's "sync now" and a first ledger never yield.
+_SLICED_PRIORITIES = frozenset({Priority.SCHEDULED, Priority.BACKFILL})
+
+
+def documents_priority(priority: Priority) -> Priority:
+    """The class of a run's documents pass: a first sync's documents are backfill, the rest keep theirs."""
+    return Priority.BACKFILL if priority == Priority.FIRST_SYNC else priority
+
+
+class _BudgetUse:
+    """The run's place in the shared budget, published as ``status.budget`` and kept for the run record."""
+
+    def __init__(self, budget: PerThreadRateBudget, progress: ProgressReporter) -> None:
+        self._budget = budget
+        self._progress = progress
+        self._priorities = [budget.priority]
+        self._queue_position: int | None = None
+        progress.set_budget(BudgetStatus(priority=budget.priority.env_value))
+
+    def switch(self, priority: Priority) -> None:
+        if priority == self._budget.priority:
+            return
+        self._budget.priority = priority
+        self._priorities.append(priority)
+        self._queue_position = None  # a place in another class's queue
+        self._publish()
+
+    def waited(self, wait: BudgetWait) -> None:
+        """``on_wait`` of the budget, called in whichever thread waited."""
+        self._queue_position = wait.queue_position
+        self._publish()
+
+    def _publish(self) -> None:
+        self._progress.set_budget(
+            BudgetStatus(
+                priority=self._budget.priority.env_value,
+                queue_position=self._queue_position,
+                wait_seconds=self._budget.waited_seconds_total,
+            )
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "priority": self._priorities[0].env_value,
+            "documentsPriority": self._priorities[-1].env_value,
+            "waitSeconds": round(self._budget.waited_seconds_total, 3),
+            "lastQueuePosition": self._queue_position,
+        }
 
 
 class _Counted:
@@ -196,8 +254,13 @@ class SyncRun:
                 self.settings.database_url,
                 client_id=self.settings.client_id,
                 per_minute=self.settings.rate_limit_per_minute,
+                # The connection's uid: the budget is fair between client companies, not between Jobs.
+                company=self.company_key,
+                priority=self.settings.priority,
+                on_wait=lambda wait: budget_use.waited(wait),
             )
             stack.callback(budget.close)
+            budget_use = _BudgetUse(budget, self.progress)
             api = SpirisApi(
                 self.settings.api_url,
                 # After a 401, wait briefly for the operator's refreshed token to appear in the mounted file.
@@ -255,6 +318,7 @@ class SyncRun:
                     last_watermark=last_watermark,
                     planned_mode=planned_mode,
                     counted=counted,
+                    budget_use=budget_use,
                 )
             except BaseException as exc:
                 failure = translate(exc)
@@ -270,6 +334,7 @@ class SyncRun:
                     {
                         "runId": run.id,
                         "apiCalls": {"total": counted.total(), "byEndpoint": counted.by_endpoint()},
+                        "budget": budget_use.as_json(),
                     }
                 )
                 if failure is not exc:
@@ -342,6 +407,7 @@ class SyncRun:
         last_watermark: datetime.datetime | None,
         planned_mode: Mode,
         counted: _Counted,
+        budget_use: _BudgetUse,
     ) -> RunResult:
         key = self.company_key
         try:
@@ -387,21 +453,6 @@ class SyncRun:
             lookback=self.settings.lookback,
             progress=self.progress,
         ).run()
-        if self.include_documents:
-            documents = DocumentPass(
-                conn=conn,
-                fetcher=fetcher,
-                company_key=key,
-                fiscal_year_id=plan.fiscal_year_id,
-                run_id=run_id,
-                progress=self.progress,
-                workers=self.document_workers,
-            ).run()
-        else:
-            # FiscalYearSync spec.include.documents: false — the ledger only; nothing is fetched or missed.
-            documents = DocumentsSummary(
-                vouchers_processed=0, documents_fetched=0, documents_linked=0, missing=0, resumed=False
-            )
         report = self._reconcile(conn=conn, api=api, plan=plan)
         sie4 = None
         if listing.mode_used == "full":
@@ -420,6 +471,24 @@ class SyncRun:
         sie4_differs = sie4 is not None and sie4.error is None and not sie4.equal
         if sie4_differs:
             reconciliation_json["balanced"] = False
+        if self.include_documents:
+            priority = documents_priority(self.settings.priority)
+            budget_use.switch(priority)
+            documents = DocumentPass(
+                conn=conn,
+                fetcher=fetcher,
+                company_key=key,
+                fiscal_year_id=plan.fiscal_year_id,
+                run_id=run_id,
+                progress=self.progress,
+                workers=self.document_workers,
+                time_slice=self.settings.time_slice_seconds if priority in _SLICED_PRIORITIES else None,
+            ).run()
+        else:
+            # FiscalYearSync spec.include.documents: false — the ledger only; nothing is fetched or missed.
+            documents = DocumentsSummary(
+                vouchers_processed=0, documents_fetched=0, documents_linked=0, missing=0, resumed=False
+            )
         counts = ledger.ledger_counts(conn, company_key=key, fiscal_year_id=fy_uuid)
         run_counts = RunCounts(
             accounts=counts.accounts,
@@ -434,7 +503,7 @@ class SyncRun:
         degraded = (
             (self.include_documents and counts.missing_documents > 0) or not report.balanced or sie4_differs
         )
-        outcome: RunOutcome = "degraded" if degraded else "succeeded"
+        outcome: RunOutcome = "yielded" if documents.yielded else "degraded" if degraded else "succeeded"
         error = None
         if degraded:
             reasons = []
@@ -484,14 +553,18 @@ class SyncRun:
                     ),
                     # Strings from Spiris with NUL or lone surrogates, stored with U+FFFD instead.
                     "textCleaned": api.calls.cleaned_texts,
+                    "budget": budget_use.as_json(),
                 },
                 fiscal_year_id=fy_uuid,
             )
             ledger.clear_checkpoints(conn, company_key=key, fiscal_year_id=fy_uuid, phase=VOUCHER_PHASE)
         self.progress.finish(outcome=outcome)
+        exit_code = ExitCode.DEGRADED if degraded else ExitCode.OK
+        if documents.yielded:
+            exit_code = ExitCode.YIELDED
         return RunResult(
             outcome=outcome,
-            exit_code=ExitCode.DEGRADED if degraded else ExitCode.OK,
+            exit_code=exit_code,
             company_key=key,
             fiscal_year=self.fiscal_year,
             fiscal_year_id=plan.fiscal_year_id,
@@ -503,6 +576,7 @@ class SyncRun:
             reconciliation=reconciliation_json,
             listing=listing_info,
             error=error,
+            budget=budget_use.as_json(),
         )
 
     @staticmethod
@@ -523,6 +597,7 @@ class SyncRun:
             "documentsFetched": documents.documents_fetched,
             "documentsLinked": documents.documents_linked,
             "documentsMissingThisRun": documents.missing,
+            "documentsYielded": documents.yielded,
         }
 
     def _reconcile(

@@ -14,6 +14,7 @@ deletable.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from spiris_localstack.consent_browser import CHROMIUM, give_consent
 from spiris_localstack.flow_report import compare_with_truth, summarise_year, verify_objects
@@ -110,10 +112,15 @@ def install(kube_cluster: LocalKube, pg_server: PostgresServer, s3_server: S3Ser
                       log=tmp_path / "sandbox.log")
     database = f"incluster_{suffix}"
     dsn = pg_server.create_database(database)
+    roles = pg_server.role_dsns(database)
     bucket = s3_server.create_bucket(f"incluster-{suffix}")
-    store = {"spiris-database": {"database-url": dsn},
+    # A database role per component (README "Database roles"): the owner migrates, the worker's login runs
+    # the operator and the sync Jobs (in the client namespace too), the reader's login serves the read API.
+    store = {"spiris-worker-database": {"database-url": roles.worker},
              "spiris-s3": {"access-key": s3_server.access_key, "secret-key": s3_server.secret_key}}
     release_secrets = {**store,
+                       "spiris-database": {"database-url": roles.owner},
+                       "spiris-api-database": {"database-url": roles.reader},
                        "spiris-oauth-client": {"client-id": CLIENT_ID, "client-secret": client_secret},
                        "spiris-link-signing-key": {"signing-key": secrets.token_urlsafe(32)}}
     for namespace, wanted in ((release_ns, release_secrets), (client_ns, store)):
@@ -130,13 +137,15 @@ def install(kube_cluster: LocalKube, pg_server: PostgresServer, s3_server: S3Ser
         "spiris": {"sandbox": True, "apiUrl": f"{sandbox.url}/v2", "identityUrl": sandbox.url,
                    "oauthClient": {"existingSecret": "spiris-oauth-client"}},
         "linkSigningKey": {"existingSecret": "spiris-link-signing-key"},
-        "database": {"existingSecret": "spiris-database"},
+        "database": {"existingSecret": "spiris-database",
+                     "worker": {"existingSecret": "spiris-worker-database"}},
         "s3": {"endpoint": s3_server.endpoint, "secure": False, "bucket": bucket, "region": s3_server.region,
                "existingSecret": "spiris-s3"},
         # One node whose pods share the host's network: one replica each, every port its own.
         "operator": {"replicas": 1, "healthPort": free_port(), "metricsPort": free_port()},
         "web": {"replicas": 1, "port": web_port, "metricsPort": free_port()},
-        "api": {"enabled": False},
+        "api": {"enabled": True, "replicas": 1, "port": free_port(),
+                "database": {"existingSecret": "spiris-api-database"}},
     }
     context = {"release_ns": release_ns, "client_ns": client_ns, "values": values, "sandbox": sandbox,
                "dsn": dsn, "bucket": bucket, "web_url": web_url}
@@ -193,8 +202,9 @@ def _flow(kube_cluster: LocalKube, kube_node: NodeAgent, install: dict[str, Any]
     assert "oauth/callback" in installed["notes"]
     timings.mark("helm install")
     operator, web = "spiris-spiris-operator-operator", "spiris-spiris-operator-web"
+    api = "spiris-spiris-operator-api"
     try:
-        for name in (operator, web):
+        for name in (operator, web, api):
             _wait(lambda name=name: _deployment_available(kube_cluster, release_ns, name), timeout=180,
                   what=f"Deployment {name}")
     except AssertionError:
@@ -255,6 +265,8 @@ def _flow(kube_cluster: LocalKube, kube_node: NodeAgent, install: dict[str, Any]
     for pod in _pods(kube_cluster, client_ns, "job-name"):
         for status in pod["status"].get("containerStatuses") or []:
             assert status.get("containerID", "podman://").startswith("podman://"), status
+    _read_through_the_api(kube_cluster, install, syncs)
+    timings.mark("the read API pod served a voucher's document")
 
     # --- helm upgrade with changed values: the operator rolls to the new settings
     changed = json.loads(json.dumps(install["values"]))
@@ -298,6 +310,43 @@ def _flow(kube_cluster: LocalKube, kube_node: NodeAgent, install: dict[str, Any]
               timeout=90, what=f"namespace {namespace} to be deleted (no stuck finalizers)")
     timings.mark("namespaces deleted")
     timings.write()
+
+
+def _read_through_the_api(kube: LocalKube, install: dict[str, Any], syncs: list[dict[str, Any]]) -> None:
+    """An auditor of the client namespace (the built-in `view` role, which the chart's aggregated role
+    extends) reaches a voucher's document through the read API's pod, which reads as the reader role."""
+    client_ns = install["client_ns"]
+    kube.json("POST", f"/api/v1/namespaces/{client_ns}/serviceaccounts",
+              {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "auditor"}})
+    kube.json("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{client_ns}/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "auditor"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "auditor", "namespace": client_ns}]})
+    token = kube.rest.service_account_token(client_ns, "auditor")
+    base = f"http://127.0.0.1:{install['values']['api']['port']}/api/v1/namespaces/{client_ns}/connections/acme"
+    headers = {"Authorization": f"Bearer {token}"}
+    year = str(syncs[0]["status"]["fiscalYearId"])
+    with psycopg.connect(install["dsn"]) as conn:
+        row = conn.execute(
+            """SELECT v.id, d.sha256 FROM spiris.vouchers v
+            JOIN spiris.voucher_documents vd ON vd.company_key = v.company_key AND vd.voucher_id = v.id
+            JOIN spiris.documents d ON d.company_key = vd.company_key AND d.id = vd.document_id
+            WHERE v.fiscal_year_id = %s ORDER BY v.number LIMIT 1""", (year,)).fetchone()
+    assert row is not None, "the synced year has a voucher with a stored document"
+    voucher_id, sha256 = str(row[0]), str(row[1])
+    vouchers = partial(httpx.get, f"{base}/fiscal-years/{year}/vouchers", params={"limit": "1"},
+                       headers=headers, timeout=10)
+    page = _wait(lambda: (lambda r: r if r.status_code == 200 else None)(vouchers()), timeout=60,
+                 what="the read API to answer the auditor")
+    assert page.json()["total"] > 0
+    voucher = httpx.get(f"{base}/vouchers/{voucher_id}", headers=headers, timeout=10).json()
+    documents = [d for d in voucher["documents"] if d["sha256"] == sha256]
+    assert documents, voucher
+    link = httpx.get(f"{base}/documents/{documents[0]['id']}/content", params={"redirect": "false"},
+                     headers=headers, timeout=10).json()
+    assert hashlib.sha256(httpx.get(link["url"], timeout=10).content).hexdigest() == sha256
+    refused = httpx.get(f"{base}/vouchers/{voucher_id}", timeout=10)
+    assert refused.status_code == 401, "no token, no ledger"
 
 
 def _summary(release: dict[str, Any], action: str) -> dict[str, Any]:

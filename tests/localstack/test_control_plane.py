@@ -64,6 +64,16 @@ def test_both_crds_are_established_and_listed_by_short_names(kube_cluster: Local
     assert "No resources found" in result.stderr
 
 
+# What the server says for a malformed value: the CRDs' CEL rules carry a sentence with a good example where a
+# bare `pattern` would print its regular expression.
+SENTENCES = {
+    "spc-bad-orgnr": "expectedCorporateIdentityNumber must be an organisationsnummer written NNNNNN-NNNN, "
+    "e.g. 556677-8899",
+    "spc-bad-ttl": "linkTTL must be a duration of whole numbers with the units d, h, m or s, e.g. 7d or 36h",
+    "fys-bad-schedule": "schedule must be empty (run once), an interval such as 6h or 1d12h",
+}
+
+
 @pytest.mark.parametrize("path", sorted((EXAMPLES / "invalid").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_invalid_example_is_refused_by_the_api_server(kube_cluster: LocalKube, kube_namespace: str,
                                                             path: Path) -> None:
@@ -75,6 +85,8 @@ def test_every_invalid_example_is_refused_by_the_api_server(kube_cluster: LocalK
     assert refused.value.status in (400, 422), refused.value.body
     message = refused.value.body
     assert "is invalid" in message or "unknown field" in message
+    if path.stem in SENTENCES:
+        assert SENTENCES[path.stem] in message and "should match" not in message
     assert kube_cluster.rest.get(f"{collection}/{document['metadata']['name']}") is None
     # And through kubectl, as a platform team would apply it: refused, with the server's own sentence.
     result = _kubectl(kube_cluster, "-n", kube_namespace, "apply", "-f", str(path))

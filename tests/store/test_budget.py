@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from spiris_store.budget import PostgresRateBudget
 from spiris_store.errors import StorageUnavailable
+from testkit.rate_windows import max_in_window
 
 ENDPOINT = "/vouchers/{fiscalyearId}"
 # Scaled down from Spiris' 600/min: 20 requests per 2 s window, 10 % margin, burst 3.
@@ -33,16 +34,6 @@ def _draw(dsn: str, endpoint: str, duration: float, ready: Any, results: Any) ->
     results.put((endpoint, granted))
 
 
-def _max_in_window(stamps: list[float], window: float) -> int:
-    stamps = sorted(stamps)
-    best, left = 0, 0
-    for right, stamp in enumerate(stamps):
-        while stamp - stamps[left] >= window:
-            left += 1
-        best = max(best, right - left + 1)
-    return best
-
-
 @pytest.mark.timeout(90)
 def test_four_processes_never_exceed_the_limit_in_any_window(ledger_dsn: str) -> None:
     duration = 6.0
@@ -64,14 +55,14 @@ def test_four_processes_never_exceed_the_limit_in_any_window(ledger_dsn: str) ->
     vouchers = [stamp for stamps in per_process for stamp in stamps]
     accounts = next(stamps for endpoint, stamps in collected if endpoint != ENDPOINT)
     assert len(per_process) == 4 and all(stamps for stamps in per_process), "every process got a share"
-    assert _max_in_window(vouchers, PERIOD) <= LIMIT
+    assert max_in_window(vouchers, PERIOD) <= LIMIT
     # and the budget is actually used: burst + refill over the run, minus scheduling slack on a busy machine
     usable = LIMIT * (1 - MARGIN)
     expected = BURST + (usable - BURST) / PERIOD * duration
     assert len(vouchers) >= 0.75 * expected, (len(vouchers), expected)
     assert len(vouchers) <= expected + 1
     # another endpoint template is a bucket of its own (Spiris counts per endpoint)
-    assert _max_in_window(accounts, PERIOD) <= LIMIT and len(accounts) >= 0.75 * expected
+    assert max_in_window(accounts, PERIOD) <= LIMIT and len(accounts) >= 0.75 * expected
 
 
 def test_burst_is_immediate_then_paced(ledger_dsn: str) -> None:

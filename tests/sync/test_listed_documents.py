@@ -106,6 +106,9 @@ class _ExpireLinksOnFirstDownload(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if not record.getMessage().startswith("downloading "):
             return
+        if threading.current_thread() is threading.main_thread():
+            return  # the SIE 4 export of a full run, downloaded before the documents pass begins
+
         with self._lock:
             if self.fired:
                 return

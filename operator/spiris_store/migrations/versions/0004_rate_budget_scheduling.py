@@ -92,6 +92,7 @@ DECLARE
     cls smallint;
     pick record;
     was_granted boolean;
+    granted_before bigint;
 BEGIN
     SELECT * INTO b FROM spiris.rate_budget AS r
     WHERE r.client_id = p_client AND r.endpoint = p_endpoint FOR UPDATE;
@@ -101,6 +102,7 @@ BEGIN
     now_ := clock_timestamp();  -- read after the lock, so a step that waited for it refills up to now
     b.tokens := spiris.rate_budget_refilled(b.tokens, b.capacity, b.refill_per_second, b.updated_at, now_);
     b.updated_at := greatest(b.updated_at, now_);
+    granted_before := b.granted_total;
     DELETE FROM spiris.rate_budget_waiters AS w
     WHERE w.client_id = p_client AND w.endpoint = p_endpoint AND w.expires_at < now_;
 
@@ -153,8 +155,9 @@ BEGIN
     UPDATE spiris.rate_budget AS r SET tokens = b.tokens, updated_at = b.updated_at,
         granted_total = b.granted_total, class_shares = b.class_shares
     WHERE r.client_id = p_client AND r.endpoint = p_endpoint;
-    -- a company idle for an hour is forgotten: it comes back as never served, which it nearly is
-    IF b.granted_total % 1000 = 0 THEN
+    -- once per 1000 grants, a company idle for an hour is forgotten: it comes back as never served, which
+    -- it nearly is
+    IF b.granted_total / 1000 > granted_before / 1000 THEN
         DELETE FROM spiris.rate_budget_turns AS t
         WHERE t.client_id = p_client AND t.endpoint = p_endpoint
             AND t.last_granted_at < now_ - interval '1 hour';
