@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 from spiris_connection import token_secret
 
-from spiris_operator import in_cluster, sync_jobs
+from spiris_operator import api_connections, in_cluster, sync_jobs
 from spiris_operator.handlers import connections, fiscal_year_syncs
 from spiris_operator.runtime import Runtime, build_runtime
 from spiris_operator.scheduler import Scheduler
@@ -90,12 +90,17 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     operator_settings = settings
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    async def login(**kwargs: Any) -> kopf.ConnectionInfo | kopf.AiohttpSession | None:
         # The kubernetes client read $KUBECONFIG at import time; honour the configured path explicitly.
         if operator_settings.kubeconfig:
             os.environ["KUBECONFIG"] = operator_settings.kubeconfig
-            return kopf.login_with_kubeconfig(**kwargs)
-        return in_cluster.login_with_service_account(**kwargs)
+            info = kopf.login_with_kubeconfig(**kwargs)
+        else:
+            info = in_cluster.login_with_service_account(**kwargs)
+        watches = api_connections.watch_streams(operator_settings.namespaces)
+        if info is None or watches is None:
+            return info
+        return api_connections.bounded_session(info, watches=watches)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**kwargs: Any) -> None:
