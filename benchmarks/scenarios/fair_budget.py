@@ -56,12 +56,12 @@ class FairSizes:
     def of(cls, ctx: Context) -> FairSizes:
         if ctx.quick:
             return cls(
-                companies=24,
+                companies=16,
                 median_vouchers=80,
                 sigma=1.2,
                 max_vouchers=1_500,
                 limit_per_minute=240,
-                probes=5,
+                probes=4,
                 probe_vouchers=10,
             )
         return cls(
