@@ -130,13 +130,15 @@ class SpirisOAuth:
     `identity_url` is the identity host's base (`/connect/authorize` and `/connect/token` live under it);
     `sandbox=True` selects the authorize parameters Spiris' sandbox needs (`prompt=login` and the legacy
     `forceselectcompany:true` acr value, because `prompt=select_account` does not work there).
+    `redirect_uri` None: a client that only refreshes tokens (the operator without a public URL); the consent
+    flow (`authorization_url`, `exchange_code`) then raises `ValueError`.
     """
 
     def __init__(
         self,
         client_id: str,
         client_secret: str,
-        redirect_uri: str,
+        redirect_uri: str | None,
         identity_url: str = PRODUCTION_IDENTITY_URL,
         sandbox: bool = False,
         *,
@@ -203,7 +205,7 @@ class SpirisOAuth:
             self.authorize_endpoint,
             client_id=self.client_id,
             response_type="code",
-            redirect_uri=self.redirect_uri,
+            redirect_uri=self._registered_redirect_uri(),
             scope=" ".join(scopes),
             state=state,
             **params,
@@ -215,8 +217,16 @@ class SpirisOAuth:
         request)."""
         remember_secret(code)
         extra = {"code_verifier": code_verifier} if code_verifier is not None else {}
-        body = prepare_token_request("authorization_code", code=code, redirect_uri=self.redirect_uri, **extra)
+        body = prepare_token_request(
+            "authorization_code", code=code, redirect_uri=self._registered_redirect_uri(), **extra
+        )
         return self._token_request("authorization_code", body)
+
+    def _registered_redirect_uri(self) -> str:
+        # Only the authorization-code flow names the callback; a client built for refreshing has none.
+        if not self.redirect_uri:
+            raise ValueError("this SpirisOAuth has no redirect_uri: it can refresh tokens, not run a consent")
+        return self.redirect_uri
 
     def refresh(self, refresh_token: str) -> TokenSet:
         """Trade a refresh token for a new `TokenSet`; the presented refresh token is dead afterwards.

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from spiris_client import errors as spiris_errors
-from spiris_connection import company_binding, consent_link, orgnr, token_secret
+from spiris_connection import company_binding, consent_link, install_settings, orgnr, token_secret
 from spiris_connection.token_secret import StoredToken, TokenSecretConflict, TokenSecretInvalid
 from spiris_sync.job_contract import ConditionType, Phase, Reason
 
@@ -52,7 +52,14 @@ _LINK_RENEW_BEFORE = timedelta(hours=1)
 PUBLIC_URL_NOT_SET = "PublicUrlNotSet"
 PUBLIC_URL_NOT_SET_MESSAGE = (
     "no consent link yet: the operator has no public URL of the web component (SPIRIS_WEB_PUBLIC_URL); "
-    "set the Helm chart value publicUrl to the web's https URL, e.g. https://consent.example.com"
+    f"set {install_settings.PUBLIC_URL.where} to the web's https URL, e.g. https://consent.example.com"
+)
+#: Why no link is published while the link-signing key is missing (the chart's secretKeyRef is optional so
+#: the operator starts and says so instead of waiting on "secret not found"; issuing would raise).
+LINK_SIGNING_KEY_NOT_SET = "LinkSigningKeyNotSet"
+LINK_SIGNING_KEY_NOT_SET_MESSAGE = (
+    "no consent link yet: the operator has no link-signing key (SPIRIS_LINK_SIGNING_KEY); set "
+    f"{install_settings.LINK_SIGNING_KEY.where} to at least 16 random characters"
 )
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,8 @@ def _link_blocker(connection: Mapping[str, Any], ctx: ConnectionContext) -> tupl
         return "CompanyNotBound", company_binding.NOT_BOUND_MESSAGE
     if not ctx.settings.web_public_url:
         return PUBLIC_URL_NOT_SET, PUBLIC_URL_NOT_SET_MESSAGE
+    if not ctx.settings.link_signing_key:
+        return LINK_SIGNING_KEY_NOT_SET, LINK_SIGNING_KEY_NOT_SET_MESSAGE
     return None
 
 

@@ -113,7 +113,9 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
     oauth = SpirisOAuth(
         settings.client_id,
         settings.client_secret,
-        redirect_uri=settings.redirect_uri or f"{settings.web_public_url}/oauth/callback",
+        # The operator only refreshes (no redirect URI in that grant); the consent flow belongs to the web.
+        # Without a public URL there is none, and none is made up from an empty one.
+        redirect_uri=settings.redirect_uri or None,
         identity_url=settings.identity_url,
         timeout=settings.refresh_timeout.total_seconds(),
     )

@@ -157,6 +157,20 @@ def test_refresh_tokens_rotate_and_a_reused_one_means_consent_again(
         assert api.fiscal_years()
 
 
+def test_a_client_without_redirect_uri_refreshes_but_runs_no_consent(
+    issue_token: Callable[..., TokenSet], sandbox: SandboxServer
+) -> None:
+    # The operator without a public URL: refreshing names no redirect URI, so none is made up for it.
+    refresher = SpirisOAuth(CLIENT_ID, CLIENT_SECRET, None, identity_url=sandbox.url, sandbox=True)
+    token = issue_token(1)
+    assert token.refresh_token
+    assert refresher.refresh(token.refresh_token).access_token != token.access_token
+    with pytest.raises(ValueError, match="no redirect_uri"):
+        refresher.authorization_url("st", None)
+    with pytest.raises(ValueError, match="no redirect_uri"):
+        refresher.exchange_code("code")
+
+
 def test_a_password_change_kills_both_tokens(
     oauth: SpirisOAuth, issue_token: Callable[..., TokenSet], control: SandboxControl, sandbox: SandboxServer
 ) -> None:

@@ -20,9 +20,10 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _step(
-    kube: KubeApi, namespace: str, now: datetime, *, public_url: str = "https://consent.example"
+    kube: KubeApi, namespace: str, now: datetime, *, public_url: str = "https://consent.example",
+    signing_key: str = KEY,
 ) -> dict:
-    settings = load_settings({"SPIRIS_LINK_SIGNING_KEY": KEY, "SPIRIS_WEB_PUBLIC_URL": public_url})
+    settings = load_settings({"SPIRIS_LINK_SIGNING_KEY": signing_key, "SPIRIS_WEB_PUBLIC_URL": public_url})
     # No token Secret exists, so neither Spiris client is ever called.
     ctx = ConnectionContext(
         kube=kube, settings=settings, refresher=None, reader=None, holder="t", clock=lambda: now
@@ -51,6 +52,26 @@ def test_without_a_public_url_there_is_no_link_and_the_condition_names_the_chart
     ready_now = _step(kube, kube_namespace, T0 + timedelta(minutes=1))
     assert ready_now["status"]["consentUrl"].startswith("https://consent.example/consent/")
     assert ("Normal", "ConsentLinkIssued") in ready_now["events"]
+
+
+def test_without_a_link_signing_key_there_is_no_link_and_the_condition_names_the_secret(
+    kube: KubeApi, kube_namespace: str
+) -> None:
+    # The chart's ref to the key is optional: the operator starts without the Secret and says what to create
+    # (issuing a link without a key would raise on every pass).
+    create_connection(kube, kube_namespace, "acme")
+    waiting = _step(kube, kube_namespace, T0, signing_key="")
+    assert waiting["status"]["consentUrl"] is None
+    [ready] = [c for c in waiting["status"]["conditions"] if c["type"] == "Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "LinkSigningKeyNotSet")
+    for named in ("linkSigningKey.existingSecret", "spiris-link-signing-key", "linkSigningKey.key",
+                  "signing-key", "SPIRIS_LINK_SIGNING_KEY"):
+        assert named in ready["message"]
+    stored = kube.get_custom("spirisconnections", kube_namespace, "acme")
+    assert stored is not None and stored["status"]["conditions"] == waiting["status"]["conditions"]
+    assert ("Normal", "ConsentLinkIssued") not in waiting["events"]
+    ready_now = _step(kube, kube_namespace, T0 + timedelta(minutes=1))
+    assert ready_now["status"]["consentUrl"].startswith("https://consent.example/consent/")
 
 
 def test_links_are_kept_renewed_and_rotated(kube: KubeApi, kube_namespace: str) -> None:
