@@ -1,4 +1,5 @@
-"""`spiris-web` as a real process: configuration errors, readiness, and JSON logs without codes or states."""
+"""`spiris-web` as a real process: readiness, and JSON logs without codes or states (its configuration errors
+and the not-configured mode: test_web_not_configured.py)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,6 @@ from spiris_localstack.processes import free_port
 pytestmark = pytest.mark.timeout(60)
 SIGNING_KEY = "cli-test-signing-key-0123456789abcdef"
 CLI = str(Path(sys.executable).with_name("spiris-web"))
-
-
-def test_cli_refuses_missing_configuration() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIRIS_")}
-    result = subprocess.run([CLI, "--port", "1"], env=env, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2
-    assert "SPIRIS_WEB_PUBLIC_URL is required" in result.stderr
 
 
 def test_cli_serves_and_logs_json_without_secrets(web_access: Any, sandbox: Any) -> None:

@@ -142,6 +142,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "service_unavailable.title": "Tjänsten är tillfälligt otillgänglig",
         "service_unavailable.body": "Något gick fel hos oss. Ingenting har ändrats.",
         "service_unavailable.next": "Försök igen om några minuter. Kvarstår felet, kontakta {product}.",
+        "not_configured.title": "Tjänsten är inte färdig att användas än",
+        "not_configured.body": "{product} håller fortfarande på att sättas upp, så kopplingen till Spiris "
+        "kan inte göras just nu. Ingenting har ändrats.",
+        "not_configured.next": "Försök igen senare. Fick du länken från {product}, hör av dig till dem så "
+        "att de kan slutföra installationen.",
         "not_found.title": "Sidan finns inte",
         "not_found.body": "Adressen du öppnade finns inte här.",
         "not_found.next": "Använd länken du fick från {product}.",
@@ -270,6 +275,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "service_unavailable.title": "The service is temporarily unavailable",
         "service_unavailable.body": "Something went wrong on our side. Nothing has been changed.",
         "service_unavailable.next": "Try again in a few minutes. If it persists, contact {product}.",
+        "not_configured.title": "This service is not set up yet",
+        "not_configured.body": "{product} is still being set up, so the connection to Spiris cannot be made "
+        "right now. Nothing has been changed.",
+        "not_configured.next": "Try again later. If you received the link from {product}, let them know so "
+        "they can finish the setup.",
         "not_found.title": "Page not found",
         "not_found.body": "The address you opened does not exist here.",
         "not_found.next": "Use the link you received from {product}.",

@@ -34,6 +34,7 @@ class Outcome(Enum):
     COMPANY_INACTIVE = "company_inactive"
     SPIRIS_UNAVAILABLE = "spiris_unavailable"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    NOT_CONFIGURED = "not_configured"
     NOT_FOUND = "not_found"
 
     @property
@@ -70,5 +71,6 @@ _STATUS: dict[Outcome, int] = {
     Outcome.COMPANY_INACTIVE: 403,
     Outcome.SPIRIS_UNAVAILABLE: 502,
     Outcome.SERVICE_UNAVAILABLE: 503,
+    Outcome.NOT_CONFIGURED: 503,
     Outcome.NOT_FOUND: 404,
 }

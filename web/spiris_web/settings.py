@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from spiris_connection import install_settings
+from spiris_connection.install_settings import InstallSetting
 from spiris_connection.link_keys import LinkKeys, parse_previous
 
 DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 DEFAULT_PRODUCT_NAME = "Senseworks"
-
 
 
 class SettingsError(ValueError):
@@ -44,12 +45,9 @@ class WebSettings:
     state_ttl_seconds: int = 900
 
     def __post_init__(self) -> None:
-        if not self.public_url.startswith(("http://", "https://")):
-            raise SettingsError("SPIRIS_WEB_PUBLIC_URL must be an absolute http(s) URL")
-        if len(self.link_signing_key) < 16:
-            raise SettingsError("SPIRIS_LINK_SIGNING_KEY must be at least 16 characters")
-        if any(len(key) < 16 for key in self.previous_link_signing_keys):
-            raise SettingsError("each key in SPIRIS_LINK_PREVIOUS_SIGNING_KEYS needs at least 16 characters")
+        _check_public_url(self.public_url)
+        _check_signing_key(self.link_signing_key)
+        _check_previous_keys(self.previous_link_signing_keys)
         if not self.client_id or not self.client_secret:
             raise SettingsError("SPIRIS_CLIENT_ID and SPIRIS_CLIENT_SECRET are required")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
@@ -75,8 +73,7 @@ class WebSettings:
     @property
     def identity_origin(self) -> str:
         """scheme://host[:port] of the identity server, for the CSP `form-action` list."""
-        parts = urlsplit(self.identity_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return origin_of(self.identity_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
@@ -102,3 +99,42 @@ class WebSettings:
             kubeconfig=source.get("KUBECONFIG") or None,
             product_name=source.get("SPIRIS_WEB_PRODUCT_NAME") or DEFAULT_PRODUCT_NAME,
         )
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of ``url``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _check_public_url(value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise SettingsError("SPIRIS_WEB_PUBLIC_URL must be an absolute http(s) URL")
+
+
+def _check_signing_key(value: str) -> None:
+    if len(value) < 16:
+        raise SettingsError("SPIRIS_LINK_SIGNING_KEY must be at least 16 characters")
+
+
+def _check_previous_keys(keys: tuple[str, ...]) -> None:
+    if any(len(key) < 16 for key in keys):
+        raise SettingsError("each key in SPIRIS_LINK_PREVIOUS_SIGNING_KEYS needs at least 16 characters")
+
+
+def missing_settings(env: Mapping[str, str] | None = None) -> tuple[InstallSetting, ...]:
+    """The settings a consent needs that the environment leaves empty (the not-configured mode's report).
+
+    Values that are set but malformed raise `SettingsError` here too, even while others are missing: a wrong
+    value is a mistake to fix now (exit 2 with a message naming the variable), a missing one is an install
+    still being completed.
+    """
+    source = os.environ if env is None else env
+    public_url = source.get(install_settings.PUBLIC_URL.env, "")
+    signing_key = source.get(install_settings.LINK_SIGNING_KEY.env, "")
+    if public_url:
+        _check_public_url(public_url)
+    if signing_key:
+        _check_signing_key(signing_key)
+    _check_previous_keys(parse_previous(source.get("SPIRIS_LINK_PREVIOUS_SIGNING_KEYS")))
+    return tuple(setting for setting in install_settings.CONSENT_SETTINGS if not source.get(setting.env))
