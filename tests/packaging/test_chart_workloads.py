@@ -168,6 +168,24 @@ def test_secret_references_follow_the_values() -> None:
     assert "SPIRIS_SANDBOX" not in operator
 
 
+def test_with_the_default_values_the_web_starts_without_its_secrets() -> None:
+    # A default install has no Secrets yet: the web starts not-configured and reports instead of the kubelet
+    # waiting on "secret not found"; the operator only without the link-signing key (LinkSigningKeyNotSet).
+    objects = manifests({})
+    web = env_of(one(objects, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0])
+    assert web["SPIRIS_WEB_PUBLIC_URL"]["value"] == ""
+    for name, secret, key in (
+        ("SPIRIS_CLIENT_ID", "spiris-oauth-client", "client-id"),
+        ("SPIRIS_CLIENT_SECRET", "spiris-oauth-client", "client-secret"),
+        ("SPIRIS_LINK_SIGNING_KEY", "spiris-link-signing-key", "signing-key"),
+    ):
+        assert web[name]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": key, "optional": True}
+    operator = env_of(one(objects, "Deployment", "operator")["spec"]["template"]["spec"]["containers"][0])
+    assert operator["SPIRIS_LINK_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    for required in ("SPIRIS_CLIENT_ID", "SPIRIS_CLIENT_SECRET", "DATABASE_URL"):
+        assert "optional" not in operator[required]["valueFrom"]["secretKeyRef"]
+
+
 def test_watch_namespaces_and_job_cap_reach_the_operator() -> None:
     objects = manifests(load_values("watch-namespaces-values"))
     env = env_of(one(objects, "Deployment", "operator")["spec"]["template"]["spec"]["containers"][0])

@@ -194,21 +194,37 @@ Only the web starts authorizations, so only it gets the sandbox switch and the r
 - name: SPIRIS_REDIRECT_URI
   value: {{ include "spiris.redirectUri" $root | quote }}
 {{- end }}
+{{- /* Which of these Secret refs are optional (the pod starts without the Secret and reports, instead of the
+kubelet waiting on "secret not found"):
+- the web: all three. It serves in its not-configured mode: /readyz 503 listing the missing values by chart
+  value, every consent page a "not set up yet" page (spiris_web.not_configured).
+- the operator: the link-signing key. Without it a connection gets no consent link and says so (Ready=False,
+  reason LinkSigningKeyNotSet). The OAuth client stays required: the operator refreshes every token with it
+  and hands its id to the sync Jobs, so without it nothing it does for a connection could work.
+The store Secrets (spiris.storeEnv) stay required too: the migrations and every sync need the database. */}}
+{{- $web := eq .component "web" }}
 - name: SPIRIS_CLIENT_ID
   valueFrom:
     secretKeyRef:
       name: {{ $root.Values.spiris.oauthClient.existingSecret }}
       key: {{ $root.Values.spiris.oauthClient.clientIdKey }}
+      {{- if $web }}
+      optional: true
+      {{- end }}
 - name: SPIRIS_CLIENT_SECRET
   valueFrom:
     secretKeyRef:
       name: {{ $root.Values.spiris.oauthClient.existingSecret }}
       key: {{ $root.Values.spiris.oauthClient.clientSecretKey }}
+      {{- if $web }}
+      optional: true
+      {{- end }}
 - name: SPIRIS_LINK_SIGNING_KEY
   valueFrom:
     secretKeyRef:
       name: {{ $root.Values.linkSigningKey.existingSecret }}
       key: {{ $root.Values.linkSigningKey.key }}
+      optional: true
 {{- if and (eq .component "web") $root.Values.linkSigningKey.previousKeysKey }}
 {{- /* Only the web verifies; optional, so a Secret without the key (no rotation yet) still starts the pod. */}}
 - name: SPIRIS_LINK_PREVIOUS_SIGNING_KEYS
