@@ -22,12 +22,16 @@ minimum lately (migration 0004), so plain class order rules until some 35 queued
 No thundering herd, no polling. A waiter LISTENs on its own channel and sleeps until about when its place
 can be reached ((position - tokens) / refill; at most a third of its lease). Whoever holds the lock when a
 token is due — a waking waiter or a new arrival — grants every whole token to the waiters first in line and
-NOTIFYs them, so they wake granted. A grant is a token taken at grant time: the bucket keeps its exact
-bound, and a waiter that wakes late sends its request later than it was counted. That lateness is the same
-kind as network delay and is covered by the safety margin; it cannot bunch more than the margin's worth
-because grants only follow the refill and a notified waiter wakes within milliseconds. Reserving a future
-token instead (the old design: the bucket went negative) wasted the slot of every waiter that overslept and
-fixed the order at arrival. A waiter's row has a lease (`lease_seconds`), renewed each time it wakes: the
+NOTIFYs them; a notified waiter claims its grant with one more step. A grant is a token taken at grant time,
+so the bucket keeps its exact bound on grants; but a waiter that wakes late (a CPU-starved process, a stalled
+thread while other processes go on granting) would send its request later than it was counted, bunched with
+the requests granted since: a window of the limit would see the grants of W + lateness seconds. So a grant
+claimed more than `claim_seconds` after it was made is void (its token is lost) and the waiter waits again
+in its place: requests leave at most `claim_seconds` after their grant, and any window W holds at most
+C + r·(W + claim_seconds) of them. The claim window defaults to a quarter of the margin's time (0.75 s at
+600/min, 5 %; at least 0.25 s), the rest of the margin covers the way to Spiris. Reserving a future token
+instead (the old design: the bucket went negative) wasted the slot of every waiter that overslept and fixed
+the order at arrival. A waiter's row has a lease (`lease_seconds`), renewed each time it wakes: the
 row of a crashed process expires and never blocks others; a token granted to a process that died before
 using it is lost (one token per crash, acceptable). After a Postgres restart the waiter reconnects and
 resumes with its row (or queues anew if the row expired), as `acquire` always reconnected.
@@ -43,7 +47,8 @@ a fresh worker start without waiting; every token of burst is paid for in sustai
 L - C per period), and a long sync is paced by the sustained rate, so the burst stays small (5 % made a
 20,000-voucher year 4 % slower, `make bench` scenario 1). The safety margin (default 5 %) absorbs the time
 between the grant here and the moment Spiris counts the request (network, scheduling, a late wake) and clock
-drift between Spiris and us.
+drift between Spiris and us; a quarter of it the claim window above, so at defaults at most
+C + r·(W + claim) = 577 of 600 reach Spiris in any window W = period, before network jitter.
 """
 
 from __future__ import annotations
@@ -130,9 +135,11 @@ class PostgresRateBudget:
     at least 1). `company` (the fairness key, e.g. the connection's uid) and `priority` (settable: a worker
     changes class between passes) place queued requests; `on_wait` is called after each `acquire` that had
     to queue, `last_wait` and `waited_seconds_total` report the waits. `lease_seconds` is how long a
-    waiter's row outlives its process. Owns one autocommit connection, reconnecting after a Postgres
-    restart (for up to `reconnect_timeout` seconds, then `StorageUnavailable`). Thread-safe only per
-    instance per thread: create one per thread or process. The schema must have been migrated."""
+    waiter's row outlives its process; `claim_seconds` how late a notified waiter may claim its grant
+    (default: a quarter of the margin's share of the period, at least 0.25 s). Owns one autocommit
+    connection, reconnecting after a Postgres restart (for up to `reconnect_timeout` seconds, then
+    `StorageUnavailable`). Thread-safe only per instance per thread: create one per thread or process. The
+    schema must have been migrated."""
 
     def __init__(
         self,
@@ -148,11 +155,12 @@ class PostgresRateBudget:
         priority: Priority = Priority.SCHEDULED,
         on_wait: Callable[[BudgetWait], None] | None = None,
         lease_seconds: float = 30.0,
+        claim_seconds: float | None = None,
     ) -> None:
         if per_minute < 1 or period_seconds <= 0 or not 0 <= safety_margin < 1:
             raise ValueError("per_minute ≥ 1, period_seconds > 0 and 0 ≤ safety_margin < 1 are required")
-        if lease_seconds <= 0:
-            raise ValueError("lease_seconds must be positive")
+        if lease_seconds <= 0 or (claim_seconds is not None and claim_seconds <= 0):
+            raise ValueError("lease_seconds and claim_seconds must be positive")
         usable = per_minute * (1.0 - safety_margin)
         self.capacity = float(burst) if burst is not None else max(1.0, round(usable * 0.01))
         if not 1 <= self.capacity < usable:
@@ -163,6 +171,9 @@ class PostgresRateBudget:
         self.priority = priority
         self._on_wait = on_wait
         self._lease = lease_seconds
+        self._claim = (
+            claim_seconds if claim_seconds is not None else max(0.25, safety_margin * period_seconds / 4)
+        )
         self._dsn = libpq_dsn(dsn)
         self._reconnect_timeout = reconnect_timeout
         self._conn: psycopg.Connection[Any] | None = None
@@ -214,10 +225,10 @@ class PostgresRateBudget:
             return None
         first_position = step.position
         while not step.granted:
-            # Wake about when our place can be reached; a grant by someone else wakes us at once.
+            # Wake about when our place can be reached; a grant by someone else wakes us at once, and the
+            # next step claims it (or finds it void when we woke too late, and we wait on).
             due = (step.position - step.tokens) / step.refill + 0.002
-            if self._notified(step.waiter, min(max(due, 0.001), self._lease / 3)):
-                break
+            self._notified(step.waiter, min(max(due, 0.001), self._lease / 3))
             step = self._call(partial(self._step, endpoint=endpoint, waiter=step.waiter, priority=priority))
         return BudgetWait(priority, first_position, time.monotonic() - began, endpoint)
 
@@ -244,6 +255,7 @@ class PostgresRateBudget:
                     "priority": int(priority),
                     "channel": self._channel,
                     "lease": self._lease,
+                    "claim": self._claim,
                     "decay": SHARE_DECAY,
                     "min_shares": [MIN_SHARE[p] for p in sorted(Priority)],
                 },
@@ -356,7 +368,7 @@ RETURNING b.tokens
 _WAIT = """
 SELECT * FROM spiris.rate_budget_wait(
     %(client)s, %(endpoint)s, %(waiter)s::bigint, %(company)s, %(priority)s::smallint, %(channel)s,
-    %(lease)s, %(decay)s, %(min_shares)s::double precision[]
+    %(lease)s, %(claim)s, %(decay)s, %(min_shares)s::double precision[]
 )
 """
 

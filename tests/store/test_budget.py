@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from typing import Any
 
@@ -63,6 +64,73 @@ def test_four_processes_never_exceed_the_limit_in_any_window(ledger_dsn: str) ->
     assert len(vouchers) <= expected + 1
     # another endpoint template is a bucket of its own (Spiris counts per endpoint)
     assert max_in_window(accounts, PERIOD) <= LIMIT and len(accounts) >= 0.75 * expected
+
+
+class _StalledProcessBudget(PostgresRateBudget):
+    """A waiter kept from running (a CPU-starved process, a held GIL) from `stall[0]` to `stall[1]` while
+    others run: whatever wakes it in that time (a grant's NOTIFY, its own timeout) is seen at the end."""
+
+    stall: tuple[float, float] = (0.0, 0.0)
+
+    def _notified(self, waiter: int, timeout: float) -> bool:
+        notified = super()._notified(waiter, timeout)
+        begin, end = self.stall
+        if begin <= time.time() < end:
+            time.sleep(end - time.time())
+        return notified
+
+
+class _PromptBudget(PostgresRateBudget):
+    """A waiter that wakes every 50 ms: in a large fleet some waiter's due time is always near, so the grant
+    steps follow the refill whoever is late."""
+
+    def _notified(self, waiter: int, timeout: float) -> bool:
+        return super()._notified(waiter, min(timeout, 0.05))
+
+
+@pytest.mark.timeout(60)
+def test_grants_to_a_stalled_process_do_not_reach_spiris_bunched_beyond_the_limit(ledger_dsn: str) -> None:
+    # 20 per 2 s, 20 % margin, burst 1: 7.5 tokens/s; claims at most 0.25 s late, so requests leave at most
+    # 1 + 7.5 * 2.25 = 17.9 per window. Twelve waiters stall for 2 s while four others draw: without the claim
+    # window the ~11 grants made to the stalled ones meanwhile all leave at its end, on top of a full window's
+    # refill (~26 in 2 s).
+    margin, client = 0.2, "client-stalled"
+    began = time.time()
+    stall = (began + 2.5, began + 4.5)
+    stop_at = stall[1] + 2.5
+    returned: list[tuple[float, str]] = []
+    lock = threading.Lock()
+
+    def draw(name: str, stalled: bool) -> None:
+        kind = _StalledProcessBudget if stalled else _PromptBudget
+        with kind(
+            ledger_dsn,
+            client_id=client,
+            per_minute=LIMIT,
+            period_seconds=PERIOD,
+            safety_margin=margin,
+            burst=1,
+            company=name,
+        ) as budget:
+            if isinstance(budget, _StalledProcessBudget):
+                budget.stall = stall
+            while time.time() < stop_at:
+                budget.acquire(ENDPOINT)
+                with lock:
+                    returned.append((time.time(), name))
+
+    threads = [threading.Thread(target=draw, args=(f"stalled-{n}", True)) for n in range(12)]
+    threads += [threading.Thread(target=draw, args=(f"other-{n}", False)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    stamps = [stamp for stamp, _ in returned]
+    assert max_in_window(stamps, PERIOD) <= LIMIT
+    # the stalled waiters wait on in their places and are served again after the stall
+    after = {name for stamp, name in returned if stamp > stall[1] + 0.1}
+    assert len(after) >= 10, sorted(after)
 
 
 def test_burst_is_immediate_then_paced(ledger_dsn: str) -> None:

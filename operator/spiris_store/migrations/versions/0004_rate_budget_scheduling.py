@@ -77,11 +77,13 @@ $$
 
 # One grant step under the bucket row's lock. The class: a waiting class below its minimum share (the best
 # of those) before the best waiting class; the company: the one served least recently in that class; the
-# waiter: its oldest. A grant takes the token now and notifies the waiter's channel (its session LISTENs).
+# waiter: its oldest. A grant takes the token now and notifies the waiter's channel (its session LISTENs);
+# the waiter claims it with its next step, within p_claim_seconds or not at all.
 _WAIT = """
 CREATE FUNCTION spiris.rate_budget_wait(
     p_client text, p_endpoint text, p_waiter bigint, p_company text, p_priority smallint, p_channel text,
-    p_lease_seconds double precision, p_share_decay double precision, p_min_shares double precision[]
+    p_lease_seconds double precision, p_claim_seconds double precision, p_share_decay double precision,
+    p_min_shares double precision[]
 ) RETURNS TABLE (waiter_id bigint, granted boolean, queue_position bigint, tokens double precision,
                  refill_per_second double precision)
 LANGUAGE plpgsql AS $$
@@ -106,8 +108,12 @@ BEGIN
     DELETE FROM spiris.rate_budget_waiters AS w
     WHERE w.client_id = p_client AND w.endpoint = p_endpoint AND w.expires_at < now_;
 
-    -- the caller: a heartbeat on its row, or a new row (first call, or its row expired or vanished)
-    UPDATE spiris.rate_budget_waiters AS w SET expires_at = now_ + make_interval(secs => p_lease_seconds)
+    -- the caller: a heartbeat on its row, or a new row (first call, or its row expired or vanished). A grant
+    -- it claims later than p_claim_seconds is void and it waits again in its place: its request would go out
+    -- long after its token was counted, bunched with those granted since (the token is lost, not reused)
+    UPDATE spiris.rate_budget_waiters AS w SET expires_at = now_ + make_interval(secs => p_lease_seconds),
+        granted_at = CASE WHEN w.granted_at < now_ - make_interval(secs => p_claim_seconds) THEN NULL
+                          ELSE w.granted_at END
     WHERE w.id = me AND w.client_id = p_client AND w.endpoint = p_endpoint;
     IF me IS NULL OR NOT FOUND THEN
         INSERT INTO spiris.rate_budget_waiters
