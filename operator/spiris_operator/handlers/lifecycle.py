@@ -24,6 +24,8 @@ __all__ = ["FINALIZER", "build_scheduler", "register"]
 
 PREFIX = "spiris.senseworks.io"
 FINALIZER = f"{PREFIX}/finalizer"
+#: Seconds an idle per-object Kopf worker lives before it exits (Kopf's default is 5).
+WORKER_IDLE_SECONDS = 0.5
 
 
 def build_scheduler(runtime: Runtime) -> Scheduler:
@@ -68,6 +70,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         # Likewise only our sync Jobs: their state changes wake the FiscalYearSync that owns them.
         settings.watching.label_selectors["batch", "v1", "jobs"] = sync_jobs.active_job_selector()
         settings.networking.request_timeout = 30
+        # Kopf keeps a task per object (and one per object posting Events) for this long after its last
+        # event: at a cold start that is every object at once. The scheduler holds what matters; a later
+        # event just starts a new task. (5 s → 0.5 s: 15 MB less peak RSS at 3,000 objects, make bench #6.)
+        settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
+        settings.posting.idle_timeout = WORKER_IDLE_SECONDS
         # Reconciles run in threads (blocking clients); the scheduler runs at most reconcile_workers at once,
         # so more threads would only idle — and each busy thread grows its own malloc arena (RSS).
         asyncio.get_running_loop().set_default_executor(
