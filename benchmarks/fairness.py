@@ -1,11 +1,14 @@
 """Fairness arithmetic of the shared budget: Jain's index over per-company progress, and percentiles.
 
-Progress is measured where the scheduler acts: the budget's grants. A company is *backlogged* from the start
-of its latest year's sync until that year's ledger is stored (it wants grants all along), and its progress in
-a window is the grants its runs received while it was backlogged there (on any endpoint, all of its runs
-together) per second of that backlogged time. A rate, not a count: a small company whose ledger is done
-after ten seconds is compared by its rate, not penalised for leaving. Jain's index J = (Σx)² / (n·Σx²) over
-those rates is 1 when every backlogged company got the same rate and 1/n when one got everything.
+Progress is measured where the scheduler acts: the budget's queue. A company *waits* while at least one of
+its requests (any run, any endpoint) is between asking the budget and being granted; its rate in a window is
+the grants its requests received there per second of that waiting time. That is the scheduler's treatment
+alone: the time a company spends on its own (start-up, parsing and storing a page, a CPU-starved thread)
+is neither credited nor held against it, and a small company that leaves early is compared by its rate. A
+scheduler that serves companies round robin gives every waiting company the same rate; first come first
+served gives each *request* the same wait, so a company with more requests queued at once gets more. Jain's
+index J = (Σx)² / (n·Σx²) over those rates is 1 when every waiting company got the same rate and 1/n when
+one got everything.
 """
 
 from __future__ import annotations
@@ -33,22 +36,22 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     return ordered[rank - 1]
 
 
-def backlogged_rates(
-    *,
-    grants: Mapping[str, Sequence[float]],
-    started: Mapping[str, float],
-    ledger_done: Mapping[str, float],
-    begin: float,
-    end: float,
+def waiting_rates(
+    *, requests: Mapping[str, Sequence[tuple[float, float]]], begin: float, end: float
 ) -> dict[str, float]:
-    """Each company's grants per second while it was backlogged within [begin, end).
+    """Each company's grants per second of waiting within [begin, end).
 
-    `grants` are each company's grant times, `started` when its latest year's run started, `ledger_done` when
-    that run's ledger was stored (absent: not within the measurement)."""
+    `requests` are each company's (asked, granted) times, one pair a request; a company waits during the union
+    of its requests' intervals. Companies that did not wait in the window are left out."""
     rates: dict[str, float] = {}
-    for company, start in started.items():
-        low, high = max(begin, start), min(end, ledger_done.get(company, math.inf))
-        if high - low > 0:
-            taken = sum(1 for t in grants.get(company, ()) if low <= t < high)
-            rates[company] = taken / (high - low)
+    for company, spans in requests.items():
+        waited, reach = 0.0, begin
+        for asked, granted in sorted(spans):
+            low, high = max(asked, reach, begin), min(granted, end)
+            if high > low:
+                waited += high - low
+            reach = max(reach, granted)
+        if waited > 0:
+            taken = sum(1 for _, granted in spans if begin <= granted < end)
+            rates[company] = taken / waited
     return rates

@@ -6,8 +6,9 @@ environment (its own token file and `SPIRIS_SYNC_PRIORITY`): the real pipeline, 
 Postgres, real HTTP to the sandbox. Only the process is shared — 200 worker processes would need ~300 CPU-s
 of Python start-up on a 2-core machine. Appended to EVENTS.jsonl, one JSON object a line, flushed at once so
 the benchmark can stop the fleet by PID the moment it has what it measures: `start`, every budget grant
-(`grant`: run, endpoint; taken when `acquire` returns, i.e. just before the request goes out), `ledger` (the
-run's voucher pass is done: accounts and vouchers are stored), `done` and `error`.
+(`grant`: run, endpoint, `asked` when `acquire` was called; taken when it returns, i.e. just before the
+request goes out), `ledger` (the run's voucher pass is done: accounts and vouchers are stored), `done` and
+`error`.
 
 With `"fifo": true` every budget is built with one company key and one class (SCHEDULED) whatever the worker
 asks for: the budget before priorities, first come first served — the baseline the scenario compares with.
@@ -58,8 +59,9 @@ def _recording_budget(log: EventLog) -> type[rate_budget.PerThreadRateBudget]:
             self._bench_run = str(getattr(_current, "run", "?"))
 
         def acquire(self, endpoint_template: str) -> None:
+            asked = time.time()
             super().acquire(endpoint_template)
-            log.emit("grant", self._bench_run, endpoint=endpoint_template)
+            log.emit("grant", self._bench_run, endpoint=endpoint_template, asked=asked)
 
     return RecordingBudget
 

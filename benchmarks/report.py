@@ -163,7 +163,7 @@ def _fair_budget_checks(s8: dict[str, Any]) -> list[Check]:
               f"{fair['ledger_seconds']:.1f} s / {fair['ledger_floor_seconds']:.1f} s = "
               f"{_ratio(fair['ledger_ratio'])} (FIFO {_ratio(fifo['ledger_ratio'])})", "≤ 1.1x",
               fair["ledger_ratio"] is not None and fair["ledger_ratio"] <= 1.1),
-        Check("8", f"{who}: Jain's index, grants/s per backlogged company, first half",
+        Check("8", f"{who}: Jain's index, first syncs' grants per s waiting, first half",
               f"{index(jain)} (FIFO {index(jain_fifo)})", "≥ 0.9", jain is not None and jain >= 0.9),
         Check("8", f"{who}: p95 'sync now' → first API call ({s8['probes']} on-demand runs)",
               f"{seconds(p95)} (FIFO {seconds(p95_fifo)})", "≤ 10 s", p95 is not None and p95 <= 10),

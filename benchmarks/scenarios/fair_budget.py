@@ -12,9 +12,15 @@ runs twice, in fresh databases: with the budget as the worker uses it (classes, 
 and as the FIFO baseline (every request one class and one company key, the old behaviour). Figures, per mode:
 (a) time until every company's latest-year ledger is stored / the rate-limit floor of those runs' ledger
 calls (the busiest endpoint's calls at the sandbox's limit); (b) Jain's index over per-company progress in
-the first half of that time (`fairness.backlogged_rates`: grants per second per backlogged company);
-(c) p95 time from "sync now" to that run's first API call (its first grant). Calls are counted per run from
-the budget's grants in the fleet, and checked against the sandbox's `/_sandbox/stats`.
+the first half of that time, progress being what the scheduler gives a company's first sync: the grants of
+its latest-year run (every endpoint) per second of the time that run had a request waiting in the budget's
+queue (`fairness.waiting_rates`). One class, so the classes' order is not counted as unfairness; the time a
+run spends on its own (start-up, storing a page, a CPU-starved thread) is neither credited nor held against
+it. Round robin gives every waiting company the same rate; FIFO gives every request the same wait, which is
+as fair only while each company has one request queued: it loses as soon as one company queues several at
+once (a multi-threaded documents pass), which this ledger-only load does not do. (c) p95 time from "sync now"
+to that run's first API call (its first grant). Calls are counted per run from the budget's grants in the
+fleet, and checked against the sandbox's `/_sandbox/stats`.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 
 from call_floor import calls_by_template, floor_seconds, pages, throttled
 from context import Context
-from fairness import backlogged_rates, jain_index, percentile
+from fairness import jain_index, percentile, waiting_rates
 from harness import BIN, CLIENT_ID, HERE
 
 LATEST, PREVIOUS = 2025, 2024
@@ -252,9 +258,12 @@ def _figures(
     ledger_at = {e["run"]: e["t"] for e in events if e["kind"] == "ledger"}
     started = {e["run"]: e["t"] for e in events if e["kind"] == "start"}
     grants: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    requests: dict[str, list[tuple[float, float]]] = defaultdict(list)  # per company: (asked, granted)
     for e in events:
         if e["kind"] == "grant":
             grants[e["run"]].append((e["t"], e["endpoint"]))
+            if e["run"] in latest:
+                requests[e["run"].rsplit("-", 1)[0]].append((e["asked"], e["t"]))
     ledger_calls: dict[str, int] = defaultdict(int)
     for run in latest:
         for t, endpoint in grants[run]:
@@ -262,18 +271,7 @@ def _figures(
                 ledger_calls[endpoint] += 1
     ledger_seconds = max(ledger_at[run] for run in latest) - t0
     floor = floor_seconds(ledger_calls, per_minute=sizes.limit_per_minute)
-    # Progress per company: the grants of both its runs; backlogged while its latest ledger is not stored.
-    company_grants: dict[str, list[float]] = defaultdict(list)
-    for run, taken in grants.items():
-        if run not in probe_keys:
-            company_grants[run.rsplit("-", 1)[0]] += [t for t, _ in taken]
-    rates = backlogged_rates(
-        grants=company_grants,
-        started={run.rsplit("-", 1)[0]: started[run] for run in latest},
-        ledger_done={run.rsplit("-", 1)[0]: ledger_at[run] for run in latest},
-        begin=t0,
-        end=t0 + ledger_seconds / 2,
-    )
+    rates = waiting_rates(requests=requests, begin=t0, end=t0 + ledger_seconds / 2)
     waits = sorted(min(t for t, _ in grants[run]) - started[run] for run in probe_keys)
     probe_ledgers = [ledger_at[run] - started[run] for run in probe_keys if run in ledger_at]
     granted_total = sum(len(v) for v in grants.values())
@@ -286,7 +284,7 @@ def _figures(
         "ledger_ratio": ledger_seconds / floor if floor else None,
         "grants_until_ledgers_done_by_endpoint": _grants_until(grants, ledger_seconds + t0),
         "jain_first_half": jain_index(list(rates.values())),
-        "backlogged_grant_rates": {
+        "waiting_grant_rates": {
             "min": min(rates.values(), default=None),
             "max": max(rates.values(), default=None),
             "companies": len(rates),
