@@ -44,6 +44,7 @@ from spiris_store.runs import (
     update_run,
 )
 from spiris_store.upserts import (
+    company_details_fresh,
     ensure_company,
     find_document,
     link_voucher_documents,
@@ -59,6 +60,7 @@ __all__ = [
     "clear_checkpoints",
     "clear_missing_document",
     "clear_missing_documents_except",
+    "company_details_fresh",
     "database_now",
     "delete_company",
     "ensure_company",

@@ -55,6 +55,16 @@ def upsert_company(conn: Connection, company: CompanyRecord) -> None:
         )
 
 
+def company_details_fresh(conn: Connection, company_key: str, *, max_age_seconds: float) -> bool:
+    """Whether the company's details (name at least) were written from Spiris within `max_age_seconds`."""
+    row = conn.execute(
+        """SELECT 1 FROM spiris.companies WHERE company_key = %s AND name IS NOT NULL
+        AND updated_at > now() - make_interval(secs => %s)""",
+        (company_key, max_age_seconds),
+    ).fetchone()
+    return row is not None
+
+
 def ensure_company(conn: Connection, company_key: str) -> None:
     """Make sure a `companies` row exists for `company_key` (details are filled in by `upsert_company`)."""
     conn.execute(

@@ -142,6 +142,8 @@ def translate(exc: BaseException) -> SyncFailure | None:
 
 #: Only background work gives way at a time slice; a person's "sync now" and a first ledger never yield.
 _SLICED_PRIORITIES = frozenset({Priority.SCHEDULED, Priority.BACKFILL})
+#: How old the stored company details (name, organisation number …) may be before a run reads them again.
+COMPANY_DETAILS_MAX_AGE_SECONDS = 24 * 3600.0
 
 
 def documents_priority(priority: Priority) -> Priority:
@@ -410,14 +412,18 @@ class SyncRun:
         budget_use: _BudgetUse,
     ) -> RunResult:
         key = self.company_key
-        try:
-            settings = api.company_settings()
-        except client_errors.Forbidden as exc:
-            # Company settings need a sales scope; the ledger does not.
-            logger.info("company settings not readable (%s); continuing without them", exc.reason)
-            settings = None
-        with conn.transaction():
-            ledger.upsert_company(conn, company_record(key, settings))
+        # /companysettings is one call per run on an endpoint every company's runs share, for details that
+        # rarely change: read them when they are older than a day (the same company's other years, and every
+        # incremental run in between, reuse them).
+        if not ledger.company_details_fresh(conn, key, max_age_seconds=COMPANY_DETAILS_MAX_AGE_SECONDS):
+            try:
+                settings = api.company_settings()
+            except client_errors.Forbidden as exc:
+                # Company settings need a sales scope; the ledger does not.
+                logger.info("company settings not readable (%s); continuing without them", exc.reason)
+                settings = None
+            with conn.transaction():
+                ledger.upsert_company(conn, company_record(key, settings))
         years = api.fiscal_years()
         plan = resolve_fiscal_year(
             years,
