@@ -29,12 +29,16 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
     first = stack.run_in_process(2025)
     assert first.outcome == "succeeded"
 
-    # No changes: a handful of calls (settings, fiscal years, accounts, one empty voucher page, balances).
+    assert first.api_calls_by_endpoint.get("/v2/companysettings") == 1
+
+    # No changes: a handful of calls (fiscal years, accounts, one empty voucher page, balances); the company's
+    # details are a day old at most, so no /companysettings.
     stack.control.reset_stats()
     quiet = stack.run_in_process(2025)
     assert quiet.outcome == "succeeded"
     assert quiet.counts.vouchers_fetched == 0 and quiet.counts.documents_fetched == 0
-    assert quiet.api_calls <= 7, quiet.api_calls_by_endpoint
+    assert quiet.api_calls <= 6, quiet.api_calls_by_endpoint
+    assert "/v2/companysettings" not in _sandbox_calls(stack)
     assert sum(_sandbox_calls(stack).values()) == quiet.api_calls
 
     # Three changed and two new vouchers (the new ones with documents), after the look-back window.
@@ -69,6 +73,16 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
     assert run["api_calls"] == result.api_calls and run["vouchers_fetched"] == 5
     assert run["api_calls_by_endpoint"] == result.api_calls_by_endpoint
     assert result.reconciliation is not None and result.reconciliation["balanced"] is True
+
+    # Details older than a day are read again.
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE spiris.companies SET updated_at = now() - interval '25 hours' WHERE company_key = %s",
+            (stack.company_key,),
+        )
+    stack.control.reset_stats()
+    assert stack.run_in_process(2025).outcome == "succeeded"
+    assert _sandbox_calls(stack).get("/v2/companysettings") == 1
 
 
 @pytest.mark.timeout(120)
