@@ -39,7 +39,9 @@ def test_quick_fair_budget_scenario_measures_both_modes(tmp_path: Path) -> None:
         assert figures["errors"] == {} and figures["throttled_429"] == 0
         # Every grant is one request; the fleet is stopped with at most a few granted but not yet sent.
         assert 0.9 * figures["grants_total"] <= figures["sandbox_calls_total"] <= figures["grants_total"]
-        assert figures["ledger_calls"] >= 4 * scenario["companies"]
+        # Fiscal years, accounts and a voucher page per latest year at least; its /companysettings call may
+        # have been the other year's (details younger than a day are not read again).
+        assert figures["ledger_calls"] >= 3 * scenario["companies"]
         # The budget keeps the sandbox's limit: no mode finishes faster than the floor allows (burst aside).
         assert figures["ledger_ratio"] > 0.9
         assert len(figures["on_demand_waits_seconds"]) == scenario["probes"]
