@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
 from testkit.ledger_checks import latest_run
-from testkit.sync_stack import VENV_BIN, summary_of, write_token
+from testkit.sync_stack import run_unconfigured, summary_of, write_token
 
 
 def _no_secrets(text: str, stack) -> None:
@@ -41,26 +39,7 @@ def test_success_prints_summary_and_exits_zero(make_stack) -> None:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("missing", ["DATABASE_URL", "S3_BUCKET", "SPIRIS_TOKEN_FILE", "SPIRIS_CLIENT_ID"])
 def test_missing_setting_names_the_variable(missing: str) -> None:
-    # Configuration is checked before anything is contacted, so no service is needed here.
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DATABASE_URL": "postgresql://u:dbsecret@127.0.0.1:9/db",
-        "S3_ENDPOINT": "127.0.0.1:9",
-        "S3_ACCESS_KEY": "a",
-        "S3_SECRET_KEY": "s3secret",
-        "S3_BUCKET": "b",
-        "SPIRIS_TOKEN_FILE": "/nonexistent/token.json",
-        "SPIRIS_CLIENT_ID": "c",
-    }
-    del env[missing]
-    done = subprocess.run(
-        [str(VENV_BIN / "spiris-sync"), "run", "--company-key", "k", "--fiscal-year", "2025"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_unconfigured({missing: None})
     assert done.returncode == 2
     assert missing in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

@@ -5,9 +5,6 @@ twice, and an unknown priority word is a configuration error."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import psycopg
 import pytest
 from spiris_store.budget_priority import Priority
@@ -15,7 +12,7 @@ from spiris_sync import run as sync_run
 from spiris_sync.rate_budget import PerThreadRateBudget
 from testkit.ledger_checks import latest_run
 from testkit.sandbox import CLIENT_ID
-from testkit.sync_stack import VENV_BIN, summary_of
+from testkit.sync_stack import run_unconfigured, summary_of
 
 DOCUMENT_ENDPOINTS = ("/v2/attachments", "/v2/customerinvoices", "/v2/supplierinvoices", "/v2/documents")
 INVOICE_PRINT = "/v2/customerinvoices/{invoice_id}/print"
@@ -110,26 +107,7 @@ def test_a_first_sync_does_its_ledger_first_then_its_documents_as_backfill(make_
 
 @pytest.mark.timeout(60)
 def test_an_unknown_priority_is_a_configuration_error() -> None:
-    # Configuration is checked before anything is contacted, so no service is needed here.
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DATABASE_URL": "postgresql://u:dbsecret@127.0.0.1:9/db",
-        "S3_ENDPOINT": "127.0.0.1:9",
-        "S3_ACCESS_KEY": "a",
-        "S3_SECRET_KEY": "s3secret",
-        "S3_BUCKET": "b",
-        "SPIRIS_TOKEN_FILE": "/nonexistent/token.json",
-        "SPIRIS_CLIENT_ID": "c",
-        "SPIRIS_SYNC_PRIORITY": "urgent",
-    }
-    done = subprocess.run(
-        [str(VENV_BIN / "spiris-sync"), "run", "--company-key", "k", "--fiscal-year", "2025"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_unconfigured({"SPIRIS_SYNC_PRIORITY": "urgent"})
     assert done.returncode == 2, done.stderr
     assert "SPIRIS_SYNC_PRIORITY='urgent'" in done.stderr
     assert "on-demand, first-sync, scheduled, backfill" in done.stderr

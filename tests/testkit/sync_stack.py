@@ -124,6 +124,30 @@ class SyncStack:
         return self.control.truth(self.company_number, self.fiscal_year_ids()[fiscal_year])
 
 
+def run_unconfigured(env: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    """`spiris-sync run` with a complete but unreachable configuration (``env`` overrides it; a value of
+    None removes it): configuration is checked before anything is contacted, so no service is needed."""
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": "postgresql://u:dbsecret@127.0.0.1:9/db",
+        "S3_ENDPOINT": "127.0.0.1:9",
+        "S3_ACCESS_KEY": "a",
+        "S3_SECRET_KEY": "s3secret",
+        "S3_BUCKET": "b",
+        "SPIRIS_TOKEN_FILE": "/nonexistent/token.json",
+        "SPIRIS_CLIENT_ID": "c",
+    }
+    merged = {k: v for k, v in {**base, **env}.items() if v is not None}
+    return subprocess.run(
+        [str(VENV_BIN / "spiris-sync"), "run", "--company-key", "k", "--fiscal-year", "2025"],
+        env=merged,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def write_token(sandbox: SandboxServer, path: Path, *, company: int = 1, **body: Any) -> None:
     with SandboxControl(sandbox.url, timeout=30) as control:
         token = control.tokens(company, **body)
