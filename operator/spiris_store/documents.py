@@ -143,6 +143,9 @@ class DocumentStore:
             region=settings.region,
             secure=settings.secure,
             http_client=urllib3.PoolManager(
+                # Kept connections for the worker's parallel downloads (4 by default); urllib3's default of
+                # one closes every other upload's connection.
+                maxsize=8,
                 timeout=urllib3.Timeout(connect=5, read=120),
                 retries=urllib3.Retry(total=3, backoff_factor=0.3, status_forcelist=[500, 502, 503, 504]),
             ),

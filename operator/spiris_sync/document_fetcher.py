@@ -232,9 +232,9 @@ class DocumentFetcher:
                 spiris_attachment_id=attachment_id,
                 spiris_invoice_id=ref.invoice_id if ref.source != "customer_invoice_pdf" else ref.spiris_id,
             )
-        except StorageUnavailable:
+        except StorageUnavailable as exc:
             if self.store_reachable():
-                raise DocumentUnavailable("the object store refused this document") from None
+                raise DocumentUnavailable(f"the object store refused this document ({exc})") from None
             raise
         return DocumentRecord(
             company_key=self._company_key,

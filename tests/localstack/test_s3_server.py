@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from datetime import timedelta
 
 import httpx
@@ -79,3 +80,40 @@ def test_restart_in_place_keeps_objects_port_and_credentials() -> None:
         finally:
             response.close()
             response.release_conn()
+
+
+def test_many_more_buckets_than_the_disk_derived_volume_count_each_take_objects_and_deleted_ones_are_gone() -> None:
+    # Each bucket is a collection with volumes of its own; with SeaweedFS' default volume count (free disk /
+    # volume size) the PUTs began failing with HTTP 500 after about 55 buckets on a 56 GB-free disk.
+    with S3Server() as server:
+        client = server.client()
+        names = [server.create_bucket(f"many-{i:03d}") for i in range(80)]
+        for name in names:
+            client.put_object(name, "faktura.pdf", io.BytesIO(b"%PDF-1.4"), 8)
+        assert all(client.stat_object(name, "faktura.pdf").size == 8 for name in names)
+        server.delete_bucket(names[0])
+        server.delete_bucket("never-created")
+        assert not client.bucket_exists(names[0]) and client.bucket_exists(names[1])
+
+
+def test_a_port_taken_before_weed_binds_it_is_replaced_by_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spiris_localstack import s3 as s3_module
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken_port = taken.getsockname()[1]
+    chosen: list[int] = []
+
+    def first_one_taken(*, offset: int) -> int:
+        port = taken_port if not chosen else real_free_port_pair(offset=offset)
+        chosen.append(port)
+        return port
+
+    real_free_port_pair = s3_module.free_port_pair
+    monkeypatch.setattr(s3_module, "free_port_pair", first_one_taken)
+    try:
+        with S3Server() as server:
+            assert server.port != taken_port and len(chosen) == 10
+            assert server.client().list_buckets() == []
+    finally:
+        taken.close()

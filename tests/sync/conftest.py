@@ -28,6 +28,7 @@ def make_stack(
     started: list[SandboxServer] = []
     stacks: list[SyncStack] = []
     databases: list[str] = []
+    buckets: list[tuple[S3Server, str]] = []
 
     def build(
         *,
@@ -49,6 +50,7 @@ def make_stack(
             database_url = pg_server.role_dsns(name).worker
         store = s3 or s3_server
         bucket = store.create_bucket(f"sync-{os.urandom(6).hex()}")
+        buckets.append((store, bucket))
         token_file = tmp_path / f"token-{company}-{os.urandom(3).hex()}.json"
         write_token(sandbox, token_file, company=company)
         stack = SyncStack(
@@ -68,6 +70,10 @@ def make_stack(
         stack.control.close()
     for sandbox in started:
         sandbox.stop()
+    for store, bucket in buckets:
+        # A test's own server may be down by now; the session's server is removed at exit.
+        with contextlib.suppress(Exception):
+            store.delete_bucket(bucket)
     for name in databases:
         # A test's own server may have been restarted; the session cleans up at exit.
         with contextlib.suppress(Exception):

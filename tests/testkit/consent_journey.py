@@ -65,9 +65,15 @@ class Journey:
         value = "allow" if allow else "deny"
         with self.page.expect_response(lambda r: "/oauth/callback" in r.url) as info:
             self.page.locator(f'button[name="decision"][value="{value}"]').click()
-        self.page.wait_for_load_state()
-        self.remember_body()
+        self.settle_at_callback()
         return info.value
+
+    def settle_at_callback(self) -> str:
+        """Wait until our callback's page is the loaded document and remember it. A response seen is not yet a
+        page shown: until the navigation commits, the old document is the one "loaded", and reading its
+        content fails because it is being replaced."""
+        self.page.wait_for_url(lambda url: "/oauth/callback" in url, wait_until="load")
+        return self.remember_body()
 
     def through_spiris(self, link_url: str, *, company: int, allow: bool = True) -> Any:
         """Link → our page → button → sandbox login → picker → decision; returns the callback response."""

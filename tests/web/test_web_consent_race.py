@@ -91,8 +91,7 @@ def test_two_browsers_racing_on_one_link_first_wins_second_is_told_and_recorded(
         finally:
             sandbox_control.faults(token_slow_ms=0)
         for journey in journeys:
-            journey.page.wait_for_load_state()
-            journey.remember_body()
+            journey.settle_at_callback()
 
         statuses = sorted(r.status for r in responses)
         assert statuses == [200, 409], statuses
