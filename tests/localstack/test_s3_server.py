@@ -82,7 +82,7 @@ def test_restart_in_place_keeps_objects_port_and_credentials() -> None:
             response.release_conn()
 
 
-def test_many_more_buckets_than_the_disk_derived_volume_count_each_take_objects_and_deleted_ones_are_gone() -> None:
+def test_more_buckets_than_the_disk_derived_volume_count_take_objects_and_deleted_ones_go() -> None:
     # Each bucket is a collection with volumes of its own; with SeaweedFS' default volume count (free disk /
     # volume size) the PUTs began failing with HTTP 500 after about 55 buckets on a 56 GB-free disk.
     with S3Server() as server:
@@ -96,7 +96,7 @@ def test_many_more_buckets_than_the_disk_derived_volume_count_each_take_objects_
         assert not client.bucket_exists(names[0]) and client.bucket_exists(names[1])
 
 
-def test_a_port_taken_before_weed_binds_it_is_replaced_by_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_port_taken_before_weed_binds_it_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
     from spiris_localstack import s3 as s3_module
 
     taken = socket.socket()
