@@ -67,6 +67,7 @@ def make_stack(
 
     yield build
     for stack in stacks:
+        stack.stop_started()
         stack.control.close()
     for sandbox in started:
         sandbox.stop()

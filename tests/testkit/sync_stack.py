@@ -41,6 +41,7 @@ class SyncStack:
     company_number: int = 1
     company_key: str = "company-1"
     control: SandboxControl = dataclasses.field(init=False)
+    started: list[subprocess.Popen[str]] = dataclasses.field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.control = SandboxControl(self.sandbox.url, timeout=30)
@@ -97,14 +98,25 @@ class SyncStack:
         )
 
     def start_cli(self, *args: str) -> subprocess.Popen[str]:
-        """The real `spiris-sync` console script with `args`, started (output piped); the caller waits."""
-        return subprocess.Popen(
+        """The real `spiris-sync` console script with `args`, started (output piped); the caller waits, and
+        `stop_started` kills it if the test ended first."""
+        process = subprocess.Popen(
             [str(VENV_BIN / "spiris-sync"), *args],
             env=self.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+        self.started.append(process)
+        return process
+
+    def stop_started(self) -> None:
+        """Kill the workers `start_cli` started that still run (a test that failed before waiting for them
+        must not leave a worker syncing into the next test's servers)."""
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
 
     def cli_run_args(self, fiscal_year: int, *, mode: str = "incremental") -> list[str]:
         return [
