@@ -8,7 +8,7 @@ of Python start-up on a 2-core machine. Appended to EVENTS.jsonl, one JSON objec
 the benchmark can stop the fleet by PID the moment it has what it measures: `start`, every budget grant
 (`grant`: run, endpoint, `asked` when `acquire` was called; taken when it returns, i.e. just before the
 request goes out), `ledger` (the run's voucher pass is done: accounts and vouchers are stored), `done` and
-`error`.
+`error`. A run is ledger only unless its spec says `"documents": true` (with `document_workers` threads).
 
 With `"fifo": true` every budget is built with one company key and one class (SCHEDULED) whatever the worker
 asks for: the budget before priorities, first come first served — the baseline the scenario compares with.
@@ -120,7 +120,8 @@ def _run_one(log: EventLog, base_env: dict[str, str], spec: dict[str, Any]) -> N
             company_key=spec["company_key"],
             fiscal_year=int(spec["year"]),
             mode=spec.get("mode", "full"),
-            include_documents=False,
+            include_documents=bool(spec.get("documents", False)),
+            document_workers=int(spec.get("document_workers", 4)),
         )
         log.emit("done", spec["key"], outcome=result.outcome, api_calls=result.api_calls)
     except BaseException as exc:  # reported to the benchmark, which decides; the fleet goes on

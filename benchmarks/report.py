@@ -142,6 +142,21 @@ def checks(results: dict[str, Any]) -> list[Check]:
     s8 = results.get("8_fair_budget")
     if s8:
         out += _fair_budget_checks(s8)
+    s9 = results.get("9_fair_backlog")
+    if s9:
+        fair, fifo = s9["modes"]["priority"], s9["modes"]["fifo"]
+        jain = fair["jain_first_half"]
+        out.append(
+            Check("9", f"{s9['companies']} backlogged companies ({s9['heavy_companies']} with "
+                       f"{s9['documents_threads']['heavy']} documents threads, the rest "
+                       f"{s9['documents_threads']['light']}): Jain's index, grants per s waiting, first half",
+                  f"{jain:.3f} (FIFO {fifo['jain_first_half']:.3f})", "≥ 0.9", jain >= 0.9),
+        )
+        out.append(
+            Check("9", f"{s9['companies']} backlogged companies: 429s received (priority | FIFO)",
+                  f"{fair['throttled_429']} | {fifo['throttled_429']}", "= 0",
+                  fair["throttled_429"] == 0 and fifo["throttled_429"] == 0),
+        )
     return out
 
 

@@ -25,6 +25,7 @@ from harness import BenchServices
 from report import checks, table, write_json
 from scenarios import (
     concurrent,
+    fair_backlog,
     fair_budget,
     full_sync,
     incremental,
@@ -43,6 +44,7 @@ SCENARIOS: dict[int, tuple[str, Callable[[Context], dict[str, Any]]]] = {
     6: ("6_operator", operator_scale.run),
     7: ("7_read_api", read_api.run),
     8: ("8_fair_budget", fair_budget.run),
+    9: ("9_fair_backlog", fair_backlog.run),
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 

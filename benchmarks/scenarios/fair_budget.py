@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,46 @@ def _run_mode(
                 "start_at": at,
             }
         )
+    latest = {f"c{n}-{LATEST}" for n in clients}
+    probe_keys = {f"on-demand-{n}" for n in probes}
+
+    def finished(events: list[dict[str, Any]]) -> bool:
+        ledgered = {e["run"] for e in events if e["kind"] in ("ledger", "error")}
+        granted = {e["run"] for e in events if e["kind"] in ("grant", "error")}
+        return latest <= ledgered and probe_keys <= granted
+
+    events = run_fleet(
+        ctx, name=f"fair-{mode}", fifo=mode == "fifo", env=env, runs=runs, finished=finished,
+        timeout=3.0 + 8 * estimate + 60,
+    )
+    stats = sandbox.stats()
+    errors = {e["run"]: e["error"] for e in events if e["kind"] == "error"}
+    ledgered = {e["run"] for e in events if e["kind"] == "ledger"}
+    if errors or not latest <= ledgered:
+        raise RuntimeError(
+            f"fair budget ({mode}): {len(latest - ledgered)} ledgers missing, "
+            f"{len(errors)} runs failed, e.g. {list(errors.values())[:2]}"
+        )
+    return _figures(events, stats, sizes=sizes, t0=t0, latest=latest, probe_keys=probe_keys, errors=errors)
+
+
+def run_fleet(
+    ctx: Context,
+    *,
+    name: str,
+    fifo: bool,
+    env: dict[str, str],
+    runs: list[dict[str, Any]],
+    finished: Callable[[list[dict[str, Any]]], bool],
+    timeout: float,
+) -> list[dict[str, Any]]:
+    """Run `runs` as threads of one `fleet.py` process until `finished(events)` (or the fleet ends), stop it
+    by PID and return its events; past `timeout` seconds it is a failure naming the fleet's log."""
     work = ctx.services.work_dir
-    plan_path, events_path = work / f"fair-plan-{mode}.json", work / f"fair-events-{mode}.jsonl"
-    plan_path.write_text(json.dumps({"fifo": mode == "fifo", "env": env, "runs": runs}))
+    plan_path, events_path = work / f"{name}-plan.json", work / f"{name}-events.jsonl"
+    plan_path.write_text(json.dumps({"fifo": fifo, "env": env, "runs": runs}))
     events_path.write_text("")
-    stderr = (work / f"fair-fleet-{mode}.log").open("wb")
+    stderr = (work / f"{name}-fleet.log").open("wb")
     fleet = subprocess.Popen(
         [sys.executable, str(HERE / "fleet.py"), str(plan_path), str(events_path)],
         env=dict(
@@ -199,35 +235,16 @@ def _run_mode(
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )
-    latest = {f"c{n}-{LATEST}" for n in clients}
-    probe_keys = {f"on-demand-{n}" for n in probes}
-    deadline = time.time() + 3.0 + 8 * estimate + 60
+    deadline = time.time() + timeout
     try:
-        while True:
-            events = _read_events(events_path)
-            ledgered = {e["run"] for e in events if e["kind"] in ("ledger", "error")}
-            granted = {e["run"] for e in events if e["kind"] in ("grant", "error")}
-            if (latest <= ledgered and probe_keys <= granted) or fleet.poll() is not None:
-                break
+        while not finished(_read_events(events_path)) and fleet.poll() is None:
             if time.time() > deadline:
-                raise RuntimeError(
-                    f"fair budget ({mode}): {len(latest - ledgered)} ledgers missing after "
-                    f"{deadline - t0:.0f} s; see {stderr.name}"
-                )
+                raise RuntimeError(f"{name}: not done after {timeout:.0f} s; see {stderr.name}")
             time.sleep(0.5)
     finally:
         _stop(fleet)
         stderr.close()
-    stats = sandbox.stats()
-    events = _read_events(events_path)
-    errors = {e["run"]: e["error"] for e in events if e["kind"] == "error"}
-    ledgered = {e["run"] for e in events if e["kind"] == "ledger"}
-    if errors or not latest <= ledgered:
-        raise RuntimeError(
-            f"fair budget ({mode}): {len(latest - ledgered)} ledgers missing, "
-            f"{len(errors)} runs failed, e.g. {list(errors.values())[:2]}; see {stderr.name}"
-        )
-    return _figures(events, stats, sizes=sizes, t0=t0, latest=latest, probe_keys=probe_keys, errors=errors)
+    return _read_events(events_path)
 
 
 def _read_events(path: Path) -> list[dict[str, Any]]:
