@@ -51,7 +51,7 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="scaled-down smoke run (~2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="scaled-down smoke run (~3 minutes)")
     parser.add_argument("--only", default="", help="comma-separated scenario numbers (default: all)")
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, help=f"figures as JSON (default {DEFAULT_JSON})"

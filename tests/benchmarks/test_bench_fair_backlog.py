@@ -8,30 +8,16 @@ round robin) in a pass of a few seconds, not that a loaded 2-core machine meets 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from testkit.quick_bench import run_quick_bench
 
 
 @pytest.mark.timeout(150)
 def test_quick_fair_backlog_scenario_measures_both_modes(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "9", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=140,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert "backlogged companies" in completed.stdout
-    document = json.loads(out.read_text())
-    assert document["options"]["errors"] == {}
+    stdout, document = run_quick_bench("--only", "9", json_path=tmp_path / "bench.json", timeout=140)
+    assert "backlogged companies" in stdout
     scenario = document["scenarios"]["9_fair_backlog"]
     assert scenario["companies"] == 4 and scenario["heavy_companies"] == 1
     shares = {}

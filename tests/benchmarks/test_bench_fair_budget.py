@@ -8,30 +8,16 @@ consistent (the budget's grants agree with the sandbox's count, no 429s, no run 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from testkit.quick_bench import run_quick_bench
 
 
 @pytest.mark.timeout(90)
 def test_quick_fair_budget_scenario_measures_both_modes(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "8", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=80,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert "latest-year ledgers / their floor" in completed.stdout
-    document = json.loads(out.read_text())
-    assert document["options"]["errors"] == {}
+    stdout, document = run_quick_bench("--only", "8", json_path=tmp_path / "bench.json", timeout=80)
+    assert "latest-year ledgers / their floor" in stdout
     scenario = document["scenarios"]["8_fair_budget"]
     assert scenario["companies"] == 16 and scenario["probes"] == 4
     for mode in ("fifo", "priority"):

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
-from packaging_chart import CHART, REPO
 from spiris_operator import conditions
 from spiris_operator.conditions import Condition
 from spiris_sync.job_contract import ConditionType, JobOutcome, Phase, Reason
+from testkit.chart_render import CHART
+from testkit.paths import REPO
 
 lupa = pytest.importorskip("lupa")
 pytestmark = pytest.mark.timeout(60)

@@ -11,7 +11,8 @@ import helm_python as helm
 import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes_validate
-from packaging_chart import CHART, KUBE_VERSIONS, REPO
+from testkit.chart_render import CHART, KUBE_VERSIONS
+from testkit.paths import REPO
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from packaging_chart import env_of, load_values, manifests, one, render, required_values
+from testkit.chart_render import env_of, load_values, manifests, one, render, required_values
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 import pytest
-from packaging_chart import load_values, manifests, of_kind, one
 from prometheus_client.metrics import MetricWrapperBase
+from testkit.chart_render import load_values, manifests, of_kind, one
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from packaging_chart import load_values, manifests, of_kind, one, required_values
+from testkit.chart_render import load_values, manifests, of_kind, one, required_values
 
 pytestmark = pytest.mark.timeout(60)
 

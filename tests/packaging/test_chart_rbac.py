@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from packaging_chart import load_values, manifests, of_kind, required_values, value_set_names
+from testkit.chart_render import load_values, manifests, of_kind, required_values, value_set_names
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -3,7 +3,8 @@ and every realistic value set, only manifests a real API server accepts.
 
 Every rendered object is validated with kubernetes-validate in strict mode (unknown fields rejected) against
 the oldest Kubernetes the chart supports and the newest the validator knows; the prometheus-operator kinds
-against their schemas in prometheus_operator_schemas.py. An object of a kind no schema covers fails the test.
+against their schemas in `testkit.prometheus_operator_schemas`. An object of a kind no schema covers fails
+the test.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes_validate
-from packaging_chart import (
+from testkit.chart_render import (
     CHART,
     KUBE_VERSIONS,
     NAMESPACE,
@@ -28,7 +29,7 @@ from packaging_chart import (
     required_values,
     value_set_names,
 )
-from prometheus_operator_schemas import SCHEMAS
+from testkit.prometheus_operator_schemas import SCHEMAS
 
 pytestmark = pytest.mark.timeout(60)
 

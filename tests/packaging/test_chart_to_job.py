@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from kubernetes_validate import utils as kubernetes_validate
-from packaging_chart import KUBE_VERSIONS, env_of, load_values, manifests, of_kind, one
+from testkit.chart_render import KUBE_VERSIONS, env_of, load_values, manifests, of_kind, one
 
 pytestmark = pytest.mark.timeout(60)
 

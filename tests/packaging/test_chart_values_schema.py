@@ -15,7 +15,7 @@ from typing import Any
 import helm_python as helm
 import jsonschema
 import pytest
-from packaging_chart import CHART, load_values, render, required_values, value_set_names
+from testkit.chart_render import CHART, load_values, render, required_values, value_set_names
 
 pytestmark = pytest.mark.timeout(60)
 

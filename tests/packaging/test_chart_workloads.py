@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from packaging_chart import (
-    REPO,
+from testkit.chart_render import (
     containers,
     env_of,
     load_values,
@@ -22,6 +21,7 @@ from packaging_chart import (
     required_values,
     value_set_names,
 )
+from testkit.paths import REPO
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,7 +14,8 @@ import helm_python as helm
 import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes_validate
-from packaging_chart import CHART, KUBE_VERSIONS, REPO, containers, lint_findings, manifests, pod_specs
+from testkit.chart_render import CHART, KUBE_VERSIONS, containers, lint_findings, manifests, pod_specs
+from testkit.paths import REPO
 
 pytestmark = pytest.mark.timeout(60)
 

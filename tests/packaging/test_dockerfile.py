@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging_chart import REPO, containers, load_values, manifests, pod_specs, value_set_names
+from testkit.chart_render import containers, load_values, manifests, pod_specs, value_set_names
+from testkit.paths import REPO
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,10 +12,11 @@ import re
 from typing import Any
 
 import pytest
-from packaging_chart import CHART, REPO
 from prometheus_client import CollectorRegistry
 from spiris_operator.metrics import OperatorMetrics
 from spiris_web.metrics import WebMetrics
+from testkit.chart_render import CHART
+from testkit.paths import REPO
 
 pytestmark = pytest.mark.timeout(60)
 

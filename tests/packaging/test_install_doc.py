@@ -15,9 +15,8 @@ import helm_python as helm
 import jsonschema
 import pytest
 import yaml
-from packaging_chart import (
+from testkit.chart_render import (
     CHART,
-    REPO,
     lint,
     lint_findings,
     load_values,
@@ -26,6 +25,7 @@ from packaging_chart import (
     render,
     required_values,
 )
+from testkit.paths import REPO
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,15 +11,14 @@ import copy
 import functools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import helm_python as helm
 import yaml
 from kubernetes_validate import utils as kubernetes_validate
 
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "charts" / "spiris-operator"
+from testkit.paths import CHART
+
 CI_VALUES = CHART / "ci"
 RELEASE = "spiris"
 NAMESPACE = "spiris-system"
