@@ -54,7 +54,9 @@ class S3Server(ChildService):
         secret_key: str | None = None,
         region: str = "us-east-1",
         start_timeout: float = 60.0,
+        volume_slots: int = VOLUME_SLOTS,
     ) -> None:
+        self.volume_slots = volume_slots
         self.weed_path = Path(weed_path) if weed_path is not None else default_weed_path()
         self.access_key = access_key
         self.secret_key = secret_key if secret_key is not None else secrets.token_urlsafe(24)
@@ -133,7 +135,7 @@ class S3Server(ChildService):
             # is free disk / volume size: a suite's hundreds of small buckets then hit "no writable volume"
             # (HTTP 500 on PUT) at a point that moves with the machine's free disk. Volumes are sparse, so
             # a generous fixed count costs no disk.
-            f"-volume.max={VOLUME_SLOTS}",
+            f"-volume.max={self.volume_slots}",
         ]
 
     def _log_tail(self, *, since: int = 0, lines: int = 15) -> str:

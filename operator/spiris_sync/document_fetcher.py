@@ -8,12 +8,14 @@ memory. A document that cannot be had — 404, a link still expired after fresh 
 refused scope or product variant (4009), any other 400 refusal of this one document, one object the store
 rejects — raises :class:`DocumentUnavailable` with the reason, so it is recorded as missing and retried next
 run; not-found is recognised by ErrorCode (Spiris answers 400 + 3000 where its spec declares no 404). Spiris
-or the store being down altogether propagates and stops the run.
+or the store being down altogether propagates and stops the run, and so does a store that answers but refuses
+upload after upload (`RefusalStreak`): each refused document would still cost its Spiris call.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -39,6 +41,8 @@ from spiris_sync import invoice_pdf_routes
 CUSTOMER_INVOICE_TYPES = frozenset({14, 15, 23, 24})
 SUPPLIER_INVOICE_TYPES = frozenset({12, 13, 25, 26})
 PDF = "application/pdf"
+# Refused uploads with none stored in between after which the store counts as down (see RefusalStreak).
+REFUSALS_IN_A_ROW = 5
 
 
 PRODUCT_VARIANT_CODE = 4009
@@ -74,6 +78,42 @@ class DocumentRef:
     invoice_id: uuid.UUID | None = None
 
 
+class RefusalStreak:
+    """The object store's refusals since its last stored document, across the pass's threads.
+
+    One refused object (too large for this store, say) is that document's problem: it is recorded as missing
+    and the pass goes on. A store that answers but refuses every upload (full volumes, a read-only bucket) is
+    an outage, yet each document would still cost its Spiris call before being refused. So after `limit`
+    refusals with no document stored in between the streak trips: that upload and every fetch started after
+    it (before any Spiris call) raise `StorageUnavailable`, and the pass stops as "storage unavailable".
+    """
+
+    def __init__(self, limit: int = REFUSALS_IN_A_ROW) -> None:
+        self._limit = limit
+        self._count = 0
+        self._tripped: str | None = None
+        self._lock = threading.Lock()
+
+    def refused(self, error: StorageUnavailable) -> StorageUnavailable | None:
+        """Count one refusal; the error that stops the pass once the streak has tripped, else None."""
+        with self._lock:
+            self._count += 1
+            if self._count >= self._limit and self._tripped is None:
+                self._tripped = (
+                    f"the object store answers but refused {self._count} documents in a row, "
+                    f"the last: {error}"
+                )
+        return self.tripped()
+
+    def stored(self) -> None:
+        with self._lock:
+            self._count = 0
+
+    def tripped(self) -> StorageUnavailable | None:
+        """The error to stop with, once the streak has tripped (it stays tripped for the pass)."""
+        return StorageUnavailable(self._tripped) if self._tripped is not None else None
+
+
 class DocumentFetcher:
     """Fetches documents for one company; safe to use from several threads."""
 
@@ -84,6 +124,7 @@ class DocumentFetcher:
         self._downloader = downloader
         self._store = store
         self._company_key = company_key
+        self._refusals = RefusalStreak()
 
     @property
     def api(self) -> SpirisApi:
@@ -113,6 +154,7 @@ class DocumentFetcher:
         A download that breaks off midway is started over (with fresh metadata and link) ``attempts`` times in
         all before the document counts as missing.
         """
+        self._stop_if_store_refuses()
         for attempt in range(1, attempts + 1):
             try:
                 return self._fetch_once(ref)
@@ -125,6 +167,7 @@ class DocumentFetcher:
         """Download an attachment through the ``TemporaryUrl`` an attachments list page just gave, once,
         without renewing the link: any failure raises :class:`DocumentUnavailable` and the caller falls back
         to :meth:`fetch` (``GET /attachments/{id}`` → a fresh link), which decides if it is missing."""
+        self._stop_if_store_refuses()
         url = attachment.temporary_url
         if not url:
             raise DocumentUnavailable("the attachments list gave no download link")
@@ -233,9 +276,13 @@ class DocumentFetcher:
                 spiris_invoice_id=ref.invoice_id if ref.source != "customer_invoice_pdf" else ref.spiris_id,
             )
         except StorageUnavailable as exc:
-            if self.store_reachable():
-                raise DocumentUnavailable(f"the object store refused this document ({exc})") from None
-            raise
+            if not self.store_reachable():
+                raise
+            stop = self._refusals.refused(exc)
+            if stop is not None:
+                raise stop from None
+            raise DocumentUnavailable(f"the object store refused this document ({exc})") from None
+        self._refusals.stored()
         return DocumentRecord(
             company_key=self._company_key,
             source=ref.source,
@@ -248,6 +295,11 @@ class DocumentFetcher:
             spiris_attachment_id=attachment_id,
             spiris_invoice_id=ref.invoice_id if ref.source != "customer_invoice_pdf" else ref.spiris_id,
         )
+
+    def _stop_if_store_refuses(self) -> None:
+        stop = self._refusals.tripped()
+        if stop is not None:
+            raise stop
 
     def store_reachable(self) -> bool:
         """Whether the object store answers at all (tells one bad object from an outage)."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import signal
 import subprocess
 import time
@@ -15,6 +16,7 @@ from spiris_localstack.postgres import OS_USER, PostgresServer
 from spiris_localstack.processes import ChildService, start_process, stop_process
 from spiris_localstack.s3 import S3Server
 from spiris_store.migrate import migrate
+from spiris_sync.document_fetcher import REFUSALS_IN_A_ROW
 from testkit.ledger_checks import assert_objects_match_sha256
 from testkit.sync_stack import summary_of
 from testkit.waiting import wait_for
@@ -126,3 +128,34 @@ def test_postgres_restarted_mid_run(make_stack, own_postgres: PostgresServer) ->
     rerun = stack.run_cli(*stack.cli_run_args(2025))
     assert rerun.returncode == 0, rerun.stderr
     _complete(stack, summary_of(rerun))
+
+
+@pytest.fixture
+def full_s3() -> Iterator[S3Server]:
+    """A store that answers but takes no upload: its one volume slot is taken by another bucket, so every PUT
+    to a new bucket gets HTTP 500 "no writable volume", as when a real store's disks are full."""
+    with S3Server(volume_slots=1) as server:
+        server.create_bucket("other-tenant")
+        server.client().put_object("other-tenant", "x", io.BytesIO(b"hej"), 3)
+        yield server
+        server.kill()  # a full weed takes 15 s to stop on SIGTERM; nothing in it is kept
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_store_that_refuses_every_upload_stops_the_run_within_a_few_documents(full_s3, make_stack) -> None:
+    stack = make_stack(vouchers_per_year=120, documents_ratio=0.6, seed=53, fiscal_years=(2025,), s3=full_s3)
+    truth = stack.truth(2025)
+    wanted = truth["voucher_attachments"] + truth["voucher_customer_invoices"]
+    stack.control.reset_stats()
+    run = stack.run_cli(*stack.cli_run_args(2025), "--document-workers", "2")
+    assert run.returncode == 5, run.stderr
+    assert f"refused {REFUSALS_IN_A_ROW} documents in a row" in run.stderr and "Traceback" not in run.stderr
+    assert summary_of(run)["outcome"] == "failed"
+    # Each document tried cost a download (a listed attachment's link, a /pdf link) or a /print call. The
+    # run stopped at the streak, the uploads under way then (2 list threads, 4 invoice-PDF threads) and the
+    # ones the refusals before it freed their threads to start; not after every document of the year.
+    stats = stack.control.stats()
+    prints = sum(r["count"] for r in stats["requests"] if r["template"].endswith("/print"))
+    tried = stats["downloads"] + prints
+    assert wanted > 40 and tried <= 2 * REFUSALS_IN_A_ROW + 6, (tried, wanted)
