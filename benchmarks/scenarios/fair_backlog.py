@@ -1,15 +1,15 @@
-"""Scenario 8, second load: companies that queue different numbers of requests at once, in one class —
-where round robin between companies earns its keep and first come first served does not.
+"""Scenario 9, the second load of the shared budget: companies that queue different numbers of requests at
+once, in one class — where round robin between companies earns its keep and first come first served does not.
 
-Scenario 8's first load (200 first syncs connecting at once) cannot show fairness between companies: each
-company has one request queued at a time, so every scheduler serves them one after another and a company's
-rate is the inverse of its place in line. Here a handful of companies are backlogged for minutes: each runs
-its latest year's full sync with documents (all BACKFILL, the class of documents passes), a quarter of them
-with 8 documents threads (as a company with several years being fetched at once queues), the rest with 1.
-First come first served gives each *request* the same wait, so a heavy company gets 8 times a light one's
+Scenario 8's load (200 first syncs connecting at once) cannot show fairness between companies: each company
+has one request queued at a time, so every scheduler serves them one after another and a company's rate is
+the inverse of its place in line. Here a handful of companies are backlogged for minutes: each runs its
+latest year's full sync with documents (all BACKFILL, the class of documents passes), a quarter of them with
+8 documents threads (as a company with several years being fetched at once queues), the rest with 1. First
+come first served gives each *request* the same wait, so a heavy company gets up to 8 times a light one's
 share; round robin gives each waiting *company* the same. Figure: Jain's index over per-company grants per
-second of waiting (`fairness.waiting_rates`), in the first half of the time from the last ledger stored (when
-every company is in its documents pass) to the last run done. Same load, both modes, fresh databases.
+second of waiting (`fairness.waiting_rates`), in the first half of the time from the last ledger stored
+(when every company is in its documents pass) to the last run done. Same load, both modes, fresh databases.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from context import Context
 from fairness import jain_index, waiting_rates
 from harness import CLIENT_ID
 
-from scenarios.fair_budget import FIRST_CLIENT, LATEST, MODES, run_fleet
+from scenarios.fair_budget import FIRST_CLIENT, LATEST, MODES, run_fleet, write_tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,11 +53,7 @@ def run(ctx: Context) -> dict[str, Any]:
     )
     clients = [FIRST_CLIENT + i for i in range(sizes.companies)]
     sandbox.control("GET", "companies")  # builds every company's books before any clock starts
-    tokens: dict[int, str] = {}
-    for number in clients:
-        path = ctx.services.work_dir / f"backlog-token-{number}.json"
-        sandbox.write_token(path, company=number)
-        tokens[number] = str(path)
+    tokens = write_tokens(ctx, sandbox, clients, prefix="backlog")
     heavy = set(clients[: sizes.heavy])
     modes = {mode: _run_mode(ctx, sandbox, sizes, mode=mode, clients=clients, heavy=heavy, tokens=tokens)
              for mode in MODES}

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +103,7 @@ def run(ctx: Context) -> dict[str, Any]:
     began = time.perf_counter()
     sandbox.control("GET", "companies")  # builds every company's books before any clock starts
     build_seconds = time.perf_counter() - began
-    tokens: dict[int, str] = {}
-    for number in (*clients, *probes):
-        path = ctx.services.work_dir / f"fair-token-{number}.json"
-        sandbox.write_token(path, company=number)
-        tokens[number] = str(path)
+    tokens = write_tokens(ctx, sandbox, (*clients, *probes), prefix="fair")
     # The latest year's ledger calls if every page is full: company settings, fiscal years and accounts once
     # each, then the voucher pages. Probes are spread over the first half of the time this allows.
     estimate = max(sizes.companies, sum(pages(c) for c in counts)) / (sizes.limit_per_minute / 60.0)
@@ -207,6 +203,16 @@ def _run_mode(
             f"{len(errors)} runs failed, e.g. {list(errors.values())[:2]}"
         )
     return _figures(events, stats, sizes=sizes, t0=t0, latest=latest, probe_keys=probe_keys, errors=errors)
+
+
+def write_tokens(ctx: Context, sandbox: Any, numbers: Iterable[int], *, prefix: str) -> dict[int, str]:
+    """A token file for each sandbox company in `numbers`, as the operator would mount it: number → path."""
+    tokens: dict[int, str] = {}
+    for number in numbers:
+        path = ctx.services.work_dir / f"{prefix}-token-{number}.json"
+        sandbox.write_token(path, company=number)
+        tokens[number] = str(path)
+    return tokens
 
 
 def run_fleet(

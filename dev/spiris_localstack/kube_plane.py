@@ -30,6 +30,7 @@ from spiris_localstack.processes import (
     Service,
     ServiceStartError,
     free_port,
+    log_tail,
     start_process,
     stop_process,
     wait_until_ready,
@@ -181,7 +182,7 @@ class ControlPlane(Service):
             wait_until_ready(check, timeout=self.start_timeout, what=component,
                              process=self.processes[component], interval=0.2)
         except ServiceStartError as exc:
-            tail = self.log_path(component).read_text(errors="replace")[-2000:]
+            tail = log_tail(self.log_path(component))
             raise ServiceStartError(f"{exc}\n--- {component} log (tail) ---\n{tail}") from exc
 
     def _start_etcd(self) -> None:

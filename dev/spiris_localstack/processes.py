@@ -166,6 +166,18 @@ def start_process(
             stdout.close()
 
 
+def log_tail(path: Path, *, since: int = 0, chars: int = 2000) -> str:
+    """The last `chars` characters a child wrote to its log after byte `since` (one start attempt's words),
+    for a start failure's message; "(no log)" when there is none."""
+    try:
+        with path.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return "(no log)"
+    return text[-chars:]
+
+
 def wait_until_ready(
     check: Callable[[], bool],
     *,

@@ -25,6 +25,7 @@ from spiris_localstack.processes import (
     ServiceStartError,
     free_port_pair,
     kill_group,
+    log_tail,
     require_binary,
     start_process,
     wait_until_ready,
@@ -106,7 +107,7 @@ class S3Server(ChildService):
                     # process): try fresh ones. Any other start failure is reported with weed's own words.
                     if self.process is not None and self.process.poll() is None:
                         raise
-                    tail = self._log_tail(since=log_start)
+                    tail = log_tail(self.log_path, since=log_start)
                     if not _PORT_TAKEN.search(tail) or attempt == PORT_ATTEMPTS:
                         raise ServiceStartError(f"{exc}\n--- weed log (tail) ---\n{tail}") from exc
         except BaseException:
@@ -137,16 +138,6 @@ class S3Server(ChildService):
             # a generous fixed count costs no disk.
             f"-volume.max={self.volume_slots}",
         ]
-
-    def _log_tail(self, *, since: int = 0, lines: int = 15) -> str:
-        """The last lines weed wrote after byte `since` of its log (one start attempt's words)."""
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(since)
-                text = log.read().decode(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
     def kill(self) -> None:
         """Crash the server: SIGKILL to `weed mini` (its whole process group); its data dir is kept."""

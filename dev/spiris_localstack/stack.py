@@ -34,6 +34,7 @@ from spiris_localstack.processes import (
     ServiceStartError,
     free_port,
     kill_group,
+    log_tail,
     start_process,
     stop_process,
     wait_until_ready,
@@ -434,7 +435,7 @@ class LocalStack:
         while time.monotonic() < deadline:
             for proc in self._processes:
                 if proc.process.poll() is not None:
-                    tail = proc.log_path.read_text(errors="replace")[-1500:]
+                    tail = log_tail(proc.log_path, chars=1500)
                     raise ServiceStartError(f"{proc.name} exited while waiting for {what}:\n{tail}")
             value = check()
             if value:

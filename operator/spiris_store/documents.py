@@ -125,6 +125,7 @@ class DocumentStore:
         spool_memory_bytes: int = 8 * _MIB,
         chunk_size: int = _MIB,
         part_size: int = 16 * _MIB,
+        connections: int = 8,
     ) -> None:
         self.settings = settings
         self.bucket = settings.bucket
@@ -143,9 +144,9 @@ class DocumentStore:
             region=settings.region,
             secure=settings.secure,
             http_client=urllib3.PoolManager(
-                # Kept connections for the worker's parallel downloads (4 by default); urllib3's default of
-                # one closes every other upload's connection.
-                maxsize=8,
+                # Kept connections for that many parallel uploads; urllib3's default of one closes every
+                # other upload's connection.
+                maxsize=connections,
                 timeout=urllib3.Timeout(connect=5, read=120),
                 retries=urllib3.Retry(total=3, backoff_factor=0.3, status_forcelist=[500, 502, 503, 504]),
             ),

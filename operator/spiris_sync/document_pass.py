@@ -299,9 +299,9 @@ class DocumentPass:
             done += len(records)
             self._report(done, total)
 
-        # Twice the threads: the invoice PDFs are spread over two endpoints, each with its own budget.
-        pdf_workers = self._workers * len(invoice_pdf_routes.ROUTES)
-        with ThreadPoolExecutor(max_workers=pdf_workers, thread_name_prefix="invoice-pdfs") as pdf_pool:
+        with ThreadPoolExecutor(
+            max_workers=invoice_pdf_threads(self._workers), thread_name_prefix="invoice-pdfs"
+        ) as pdf_pool:
             ahead = {pdf_pool.submit(self._fetch_ahead, ref) for ref in invoice_pdfs}
 
             def collect(futures: Iterable[Future[DocumentRecord | None]]) -> list[DocumentRecord]:
@@ -510,6 +510,18 @@ class DocumentPass:
         state["fetched"] = int(state["fetched"]) + len(outcome.stored)
         state["linked"] = int(state["linked"]) + len(links)
         state["missing"] = int(state["missing"]) + len(outcome.missing)
+
+
+def invoice_pdf_threads(workers: int) -> int:
+    """The invoice-PDF threads beside a pass's `workers`: as many per route, for the PDFs are spread over
+    `/print` and `/pdf`, each with its own budget."""
+    return workers * len(invoice_pdf_routes.ROUTES)
+
+
+def concurrent_uploads(workers: int) -> int:
+    """How many documents a pass of `workers` threads may be storing at once (its own threads and the
+    invoice-PDF threads beside them): the object store's connection pool is sized to it."""
+    return workers + invoice_pdf_threads(workers)
 
 
 def _stored_document(

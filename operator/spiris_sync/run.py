@@ -36,7 +36,7 @@ from spiris_store.records import RunCounts, RunOutcome
 
 from spiris_sync import reconciliation, sie_comparison
 from spiris_sync.document_fetcher import DocumentFetcher
-from spiris_sync.document_pass import DocumentPass, DocumentsSummary
+from spiris_sync.document_pass import DocumentPass, DocumentsSummary, concurrent_uploads
 from spiris_sync.exit_codes import (
     ConfigurationError,
     ConsentRequiredFailure,
@@ -281,7 +281,9 @@ class SyncRun:
                 max_bytes=self.settings.download_max_bytes,
             )
             stack.callback(downloader.close)
-            store = DocumentStore(self.settings.object_store)
+            store = DocumentStore(
+                self.settings.object_store, connections=concurrent_uploads(self.document_workers)
+            )
             try:
                 store.ensure_bucket()
             except store_errors.StorageUnavailable as exc:
