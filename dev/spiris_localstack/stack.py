@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+from spiris_sandbox.cli import CLIENT_SECRET_ENV
 
 from spiris_localstack import read_side
 from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
@@ -173,8 +174,6 @@ class LocalStack:
                 str(options.seed),
                 "--client-id",
                 self.client_id,
-                "--client-secret",
-                self.client_secret,
                 "--redirect-uri",
                 f"{self.web_url}/oauth/callback",
                 "--vouchers",
@@ -183,7 +182,7 @@ class LocalStack:
                 str(options.sandbox_rate_limit),
                 *(["--auto-approve", str(options.company)] if options.auto_approve else []),
             ],
-            env=self._base_env(),
+            env={**self._base_env(), CLIENT_SECRET_ENV: self.client_secret},
             ready=lambda: httpx.get(f"{self.sandbox_url}/_sandbox/companies", timeout=2).is_success,
         )
         self.announce("starting the web component")

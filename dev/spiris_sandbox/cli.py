@@ -7,6 +7,7 @@ http://127.0.0.1:8080/oauth/callback --vouchers 300 --auto-approve 1`.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 
@@ -14,6 +15,10 @@ import uvicorn
 
 from spiris_sandbox.app import build_app
 from spiris_sandbox.config import SandboxConfig
+
+# A generated secret may start with '-', which argparse would read as an option; the environment has no such
+# trap and, unlike argv, is not world-readable in /proc.
+CLIENT_SECRET_ENV = "SPIRIS_SANDBOX_CLIENT_SECRET"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8085, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--client-id", default=SandboxConfig.client_id)
-    parser.add_argument("--client-secret", default=SandboxConfig.client_secret)
+    parser.add_argument(
+        "--client-secret",
+        default=os.environ.get(CLIENT_SECRET_ENV, SandboxConfig.client_secret),
+        help=f"default ${CLIENT_SECRET_ENV}, which keeps the secret out of the process list",
+    )
     parser.add_argument(
         "--redirect-uri",
         action="append",

@@ -37,6 +37,7 @@ from spiris_localstack.node_agent import NodeAgent
 from spiris_localstack.postgres import PostgresServer
 from spiris_localstack.processes import free_port, start_process, stop_process, wait_until_ready
 from spiris_localstack.s3 import S3Server
+from spiris_sandbox.cli import CLIENT_SECRET_ENV
 from testkit.paths import CHART, REPO
 from testkit.sandbox import CLIENT_ID
 from testkit.sandbox_control import SandboxControl
@@ -58,9 +59,9 @@ class Sandbox:
         self.url = f"http://127.0.0.1:{port}"
         self.process = start_process(
             [str(BIN / "spiris-sandbox"), "--port", str(port), "--seed", "1", "--client-id", CLIENT_ID,
-             "--client-secret", client_secret, "--redirect-uri", redirect_uri,
-             "--vouchers", str(VOUCHERS_PER_YEAR)],
-            env={"PATH": os.environ["PATH"], "PYTHONUNBUFFERED": "1"}, log_path=log)
+             "--redirect-uri", redirect_uri, "--vouchers", str(VOUCHERS_PER_YEAR)],
+            env={"PATH": os.environ["PATH"], "PYTHONUNBUFFERED": "1", CLIENT_SECRET_ENV: client_secret},
+            log_path=log)
         wait_until_ready(lambda: httpx.get(f"{self.url}/_sandbox/companies", timeout=2).is_success,
                          timeout=30, what="spiris-sandbox", process=self.process)
 

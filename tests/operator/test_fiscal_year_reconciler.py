@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 from spiris_operator import conditions, sync_jobs
 from spiris_operator.fiscal_year_reconciler import FysContext, FysResult, reconcile_fiscal_year_sync
 from spiris_operator.job_cap import JobCap
@@ -77,12 +78,19 @@ def _finish_job(kube: KubeApi, namespace: str, name: str, condition: dict[str, A
     }
     final = {"status": "True", "lastTransitionTime": now, **condition}
     status: dict[str, Any] = {"conditions": [first, final], "active": 0, "ready": 0, "terminating": 0}
-    if not kube.batch.read_namespaced_job_status(name, namespace).status.start_time:
-        status["startTime"] = now  # immutable once the controller has set it
     if condition["type"] == "Complete":
         status.update(succeeded=1, completionTime=now)
     else:
         status.update(failed=1)
+    # The terminal conditions need a startTime, which is immutable once the real Job controller has set it;
+    # it may set it between our read and our patch, so a refusal for that field means patching without it.
+    if not kube.batch.read_namespaced_job_status(name, namespace).status.start_time:
+        try:
+            kube.batch.patch_namespaced_job_status(name, namespace, {"status": {**status, "startTime": now}})
+            return
+        except ApiException as error:
+            if error.status != 422 or "status.startTime" not in (error.body or ""):
+                raise
     kube.batch.patch_namespaced_job_status(name, namespace, {"status": status})
 
 

@@ -5,6 +5,7 @@ Run as a real subprocess (stopped by its PID), which also shows the seed is dete
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -12,7 +13,10 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from spiris_sandbox.cli import CLIENT_SECRET_ENV
 from spiris_sandbox.seed import DEMO_EMAIL, generate_user_data
+
+SECRET = "-cli-secret"
 
 
 @pytest.mark.timeout(60)
@@ -27,8 +31,6 @@ def test_cli_serves_auto_approve_flow_with_seeded_companies() -> None:
         "5",
         "--client-id",
         "cli-client",
-        "--client-secret",
-        "cli-secret",
         "--redirect-uri",
         "https://localhost:44300/callback",
         "--redirect-uri",
@@ -42,7 +44,9 @@ def test_cli_serves_auto_approve_flow_with_seeded_companies() -> None:
         "--fault-force-429",
         "1",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # A secret that starts with '-' (as secrets.token_urlsafe makes one in 64) comes through the environment.
+    env = {**os.environ, CLIENT_SECRET_ENV: SECRET}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         assert process.stdout is not None
         banner = [process.stdout.readline() for _ in range(4)]
@@ -72,7 +76,7 @@ def test_cli_serves_auto_approve_flow_with_seeded_companies() -> None:
         token = httpx.post(
             f"{base}/connect/token",
             data={"grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:9/cb"},
-            auth=("cli-client", "cli-secret"),
+            auth=("cli-client", SECRET),
         ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         throttled = httpx.get(f"{base}/v2/companysettings", headers=headers)
