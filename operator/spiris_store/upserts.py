@@ -27,13 +27,15 @@ Connection = psycopg.Connection[Any]
 
 
 def upsert_company(conn: Connection, company: CompanyRecord) -> None:
-    """Insert or update a company; `last_seen_at` is bumped. Fields passed as None keep their stored value."""
+    """Record what Spiris said about a company: fields passed as None keep their stored value, and
+    `details_read_at` is now even when it said nothing (a refused `/companysettings` is not asked again until
+    the details are stale, see `company_details_fresh`)."""
     with atomic(conn):
         conn.execute(
             """
             INSERT INTO spiris.companies AS c (company_key, name, corporate_identity_number,
-                company_identifier, country_code, currency_code)
-            VALUES (%s, %s, %s, %s, %s, %s)
+                company_identifier, country_code, currency_code, details_read_at)
+            VALUES (%s, %s, %s, %s, %s, %s, now())
             ON CONFLICT (company_key) DO UPDATE SET
                 name = coalesce(excluded.name, c.name),
                 corporate_identity_number =
@@ -42,6 +44,7 @@ def upsert_company(conn: Connection, company: CompanyRecord) -> None:
                 country_code = coalesce(excluded.country_code, c.country_code),
                 currency_code = coalesce(excluded.currency_code, c.currency_code),
                 last_seen_at = now(),
+                details_read_at = now(),
                 updated_at = now()
             """,
             (
@@ -56,10 +59,10 @@ def upsert_company(conn: Connection, company: CompanyRecord) -> None:
 
 
 def company_details_fresh(conn: Connection, company_key: str, *, max_age_seconds: float) -> bool:
-    """Whether the company's details (name at least) were written from Spiris within `max_age_seconds`."""
+    """Whether the company's details were asked of Spiris within `max_age_seconds`, answered or refused."""
     row = conn.execute(
-        """SELECT 1 FROM spiris.companies WHERE company_key = %s AND name IS NOT NULL
-        AND updated_at > now() - make_interval(secs => %s)""",
+        """SELECT 1 FROM spiris.companies WHERE company_key = %s
+        AND details_read_at > now() - make_interval(secs => %s)""",
         (company_key, max_age_seconds),
     ).fetchone()
     return row is not None

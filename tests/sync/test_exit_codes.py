@@ -144,3 +144,11 @@ def test_without_sales_scope_settings_are_skipped_and_pdfs_missing(make_stack) -
         "offline_access",
     ]
     assert "ea:sales_readonly" not in run["scopes"]
+    assert stack.control.stats_count("/companysettings") == 1
+
+    # Refused settings count as asked: the next run does not spend its call on them again.
+    stack.control.reset_stats()
+    again = stack.run_cli(*stack.cli_run_args(2025))
+    assert again.returncode == 6, again.stderr
+    assert stack.control.stats_count("/companysettings") == 0
+    assert summary_of(again)["apiCalls"]["byEndpoint"].get("/v2/companysettings") is None

@@ -77,7 +77,8 @@ def test_changed_and_new_vouchers_are_fetched_alone(make_stack) -> None:
     # Details older than a day are read again.
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute(
-            "UPDATE spiris.companies SET updated_at = now() - interval '25 hours' WHERE company_key = %s",
+            "UPDATE spiris.companies SET details_read_at = now() - interval '25 hours'"
+            " WHERE company_key = %s",
             (stack.company_key,),
         )
     stack.control.reset_stats()
