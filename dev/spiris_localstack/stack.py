@@ -25,7 +25,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from spiris_sandbox.cli import CLIENT_SECRET_ENV
 
 from spiris_localstack import read_side
 from spiris_localstack.chart_rbac import ChartAccess, install_chart_rbac
@@ -182,7 +181,9 @@ class LocalStack:
                 str(options.sandbox_rate_limit),
                 *(["--auto-approve", str(options.company)] if options.auto_approve else []),
             ],
-            env={**self._base_env(), CLIENT_SECRET_ENV: self.client_secret},
+            # The sandbox's --client-secret, through its environment: off the process list, and a secret that
+            # starts with '-' is not taken for an option.
+            env={**self._base_env(), "SPIRIS_SANDBOX_CLIENT_SECRET": self.client_secret},
             ready=lambda: httpx.get(f"{self.sandbox_url}/_sandbox/companies", timeout=2).is_success,
         )
         self.announce("starting the web component")
