@@ -12,7 +12,7 @@ Written as explicit DDL so the schema reads as it is in Postgres.
 
 from __future__ import annotations
 
-from alembic import op
+from spiris_store.migrations.statements import execute_all
 
 revision = "0001"
 down_revision: str | None = None
@@ -263,10 +263,8 @@ DOWNGRADE = [
 
 
 def upgrade() -> None:
-    for statement in UPGRADE:
-        op.execute(statement)
+    execute_all(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in DOWNGRADE:
-        op.execute(statement)
+    execute_all(DOWNGRADE)

@@ -11,7 +11,7 @@ belongs to, so the operator reads back the run of its own Job.
 
 from __future__ import annotations
 
-from alembic import op
+from spiris_store.migrations.statements import execute_all
 
 revision = "0003"
 down_revision: str | None = "0002"
@@ -33,10 +33,8 @@ DOWNGRADE = [
 
 
 def upgrade() -> None:
-    for statement in UPGRADE:
-        op.execute(statement)
+    execute_all(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in DOWNGRADE:
-        op.execute(statement)
+    execute_all(DOWNGRADE)

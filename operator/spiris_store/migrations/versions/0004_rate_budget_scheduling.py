@@ -14,7 +14,7 @@ robin); `rate_budget.class_shares` is each class's decayed share of the queued g
 
 from __future__ import annotations
 
-from alembic import op
+from spiris_store.migrations.statements import execute_all
 
 revision = "0004"
 down_revision: str | None = "0003"
@@ -236,10 +236,8 @@ DOWNGRADE = [
 
 
 def upgrade() -> None:
-    for statement in UPGRADE:
-        op.execute(statement)
+    execute_all(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in DOWNGRADE:
-        op.execute(statement)
+    execute_all(DOWNGRADE)

@@ -13,7 +13,7 @@ into degraded ones (a complete ledger, documents not all there), the nearest out
 
 from __future__ import annotations
 
-from alembic import op
+from spiris_store.migrations.statements import execute_all
 
 revision = "0006"
 down_revision: str | None = "0005"
@@ -36,10 +36,8 @@ DOWNGRADE = [
 
 
 def upgrade() -> None:
-    for statement in UPGRADE:
-        op.execute(statement)
+    execute_all(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in DOWNGRADE:
-        op.execute(statement)
+    execute_all(DOWNGRADE)

@@ -13,7 +13,7 @@ count from their last update.
 
 from __future__ import annotations
 
-from alembic import op
+from spiris_store.migrations.statements import execute_all
 
 revision = "0007"
 down_revision: str | None = "0006"
@@ -29,10 +29,8 @@ DOWNGRADE = ["ALTER TABLE spiris.companies DROP COLUMN details_read_at"]
 
 
 def upgrade() -> None:
-    for statement in UPGRADE:
-        op.execute(statement)
+    execute_all(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in DOWNGRADE:
-        op.execute(statement)
+    execute_all(DOWNGRADE)
