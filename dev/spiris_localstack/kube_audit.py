@@ -4,7 +4,7 @@ The local control plane can write one JSON line per request (``ControlPlane(audi
 runs under its own ServiceAccount, so the log attributes each request to the operator, the web or a sync Job:
 the tests fail a test in which a component was refused anything (a verb the chart does not grant), and the
 benchmarks count a component's requests by its identity. Reading starts at a byte offset, so a reader marks
-where a test or a measurement began.
+where a test or a measurement began; a line cut by the mark or still being written is not read.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ class AuditReader:
         if not self.path.exists():
             return
         with self.path.open("rb") as log:
-            log.seek(self.offset)
+            log.seek(max(self.offset - 1, 0))
+            if self.offset and log.read(1) != b"\n":
+                # The mark fell inside a line the server was writing: that request began before the mark.
+                log.readline()
             for line in log:
                 if not line.endswith(b"\n"):
                     break  # a line still being written
