@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 NODE_NAME = "spiris-local-node"
 RESTART_BACKOFF_MAX = 10.0
+#: Each pod watch request ends after this long and is made again: the watch thread sees `stop()` within it
+#: (a request open at shutdown also holds kube-apiserver's graceful stop until its grace runs out).
+POD_WATCH_SECONDS = 5
 
 
 def now() -> str:
@@ -271,7 +274,8 @@ class NodeAgent(Service):
                 self._events.put({"type": "LISTED"})
                 version = listing["metadata"]["resourceVersion"]
                 while not self._stopping.is_set():
-                    events = self._api().watch("/api/v1/pods", resource_version=version, timeout_seconds=30)
+                    events = self._api().watch("/api/v1/pods", resource_version=version,
+                                               timeout_seconds=POD_WATCH_SECONDS)
                     for event in events:
                         if event["type"] == "ERROR":
                             raise KubeRequestError("WATCH", "/api/v1/pods",
